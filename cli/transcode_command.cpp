@@ -1,0 +1,155 @@
+// `pvt transcode IN -o OUT`: the whole job, with progress on stderr and the summary on stdout.
+#include <csignal>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "error.hpp"
+#include "progress_display.hpp"
+#include "report_json.hpp"
+#include "transcode_job.hpp"
+#include "worker_pool.hpp"
+
+namespace pvt::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+
+void on_signal(int sig) {
+  g_signal = sig;
+  g_stop_requested = true;
+  // A second signal ends the process at once.
+  std::signal(sig, SIG_DFL);
+}
+
+struct TranscodeArgs {
+  TranscodeOptions options;
+  std::string bitrate;
+  std::string audio = "auto";
+  std::string audio_bitrate;
+  bool json = false;
+  std::string progress = "auto";
+};
+
+std::int64_t parse_bitrate(const std::string& s, const char* option) {
+  if (s.empty()) return 0;
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (...) {
+    used = 0;
+  }
+  double mult = 1;
+  if (used < s.size()) {
+    const char u = static_cast<char>(std::tolower(s[used]));
+    mult = u == 'k' ? 1e3 : u == 'm' ? 1e6 : u == 'g' ? 1e9 : 0;
+    if (used + 1 != s.size()) mult = 0;
+  }
+  if (used == 0 || mult == 0 || !(v > 0))
+    throw Error(ErrorCode::kUsage,
+                std::string(option) + " takes a rate such as 2500k or 4M, not '" + s + "'");
+  return static_cast<std::int64_t>(v * mult);
+}
+
+void print_summary(const TranscodeSummary& s) {
+  const int media_files = static_cast<int>(s.files.size()) - (s.format == "hls" ? 1 : 0);
+  std::printf("pvt: wrote %s (%s, %d %s, %.1f MB)\n", s.output.c_str(), s.format == "mp4" ? "MP4" : "HLS",
+              s.format == "mp4" ? 1 : media_files, s.format == "mp4" ? "file" : "segments",
+              static_cast<double>(s.output_bytes) / 1e6);
+  std::printf("  %lld frames, %.2f s of video in %.2f s: %.2fx real time, %.1f fps\n",
+              static_cast<long long>(s.frames), s.duration_s, s.wall_s, s.speed, s.fps);
+  std::printf(
+      "  %zu segments on %d workers (x%d threads, %d cores), plan from %s, parallel efficiency %.2f\n",
+      s.segments.size(), s.workers, s.threads_per_worker, s.cores, s.plan_basis.c_str(),
+      s.parallel_efficiency);
+  std::printf("  video %.0f kb/s, audio %s; verified %lld frames, %.3f s, timestamps %s\n",
+              s.video_bitrate / 1000, s.audio.c_str(), static_cast<long long>(s.verified.video_frames),
+              s.verified.video_duration_s, s.verified.dts_monotonic ? "monotonic" : "NOT monotonic");
+  int retried = 0;
+  for (const auto& seg : s.segments) retried += seg.attempts > 1;
+  if (retried) std::printf("  %d segment(s) needed a retry\n", retried);
+}
+
+}  // namespace
+
+Runner add_transcode_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("transcode", "Transcode a video in parallel segments to HLS or MP4");
+  auto a = std::make_shared<TranscodeArgs>();
+  auto& o = a->options;
+  cmd->add_option("input", o.input, "video file")->required();
+  cmd->add_option("-o,--output", o.output,
+                  "output: a .mp4 file, a .m3u8 playlist, or a directory for HLS (playlist index.m3u8)")
+      ->required();
+  cmd->add_option("--format", o.format, "hls or mp4 (default: mp4 for a .mp4/.m4v/.mov name, else hls)")
+      ->check(CLI::IsMember({"hls", "mp4"}));
+  auto* crf =
+      cmd->add_option("--crf", o.crf, "constant quality, 0-51 (default 23)")->check(CLI::Range(0, 51));
+  cmd->add_option("--bitrate", a->bitrate, "target video bitrate (e.g. 2500k, 4M) instead of --crf")
+      ->excludes(crf);
+  cmd->add_option("--preset", o.preset, "x264 preset (default medium)")
+      ->check(CLI::IsMember({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                             "slower", "veryslow", "placebo"}));
+  cmd->add_option("--encoder", o.encoder, "encoder backend (default x264)");
+  cmd->add_option("--workers", o.workers,
+                  "worker processes (default: one per core, fewer if memory is short)")
+      ->check(CLI::Range(0, 256));
+  cmd->add_option("--segment-duration", o.segment_duration, "target segment length in seconds (default 10)")
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--min-segment", o.min_segment, "shortest segment in seconds (default: half the target)")
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--max-segment", o.max_segment, "longest segment in seconds (default: 1.5x the target)")
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option(
+         "--lookahead", o.lookahead,
+         "frames of look-ahead each worker analyses before encoding; also x264's rc-lookahead (default 40)")
+      ->check(CLI::Range(0, 250));
+  cmd->add_option("--analysis", o.analysis,
+                  "plan from the demux index (index), from a full scene analysis first (full), or auto "
+                  "(default: index "
+                  "on a CPU-only machine)")
+      ->check(CLI::IsMember({"auto", "index", "full"}));
+  cmd->add_option("--scene-threshold", o.scenes.threshold, "scene-cut threshold, 0-1 (default 0.35)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-scene-frames", o.scenes.min_scene_frames, "shortest scene in frames (default 12)")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--audio", a->audio, "auto (copy AAC, else encode AAC), aac, copy or none (default auto)")
+      ->check(CLI::IsMember({"auto", "aac", "copy", "none"}));
+  cmd->add_option("--audio-bitrate", a->audio_bitrate, "AAC bitrate (default 128k stereo)");
+  cmd->add_flag("-y,--overwrite", o.overwrite, "replace an existing output");
+  cmd->add_flag("--keep-work", o.keep_work_dir,
+                "keep the job's work directory (descriptors, segments, logs)");
+  cmd->add_flag("--json", a->json, "print the job summary as JSON");
+  cmd->add_option("--progress", a->progress, "progress on stderr: auto (bar on a terminal), bar, json, none");
+  return [a] {
+    TranscodeOptions opts = a->options;
+    opts.bitrate = parse_bitrate(a->bitrate, "--bitrate");
+    opts.audio_bitrate = parse_bitrate(a->audio_bitrate, "--audio-bitrate");
+    opts.audio = parse_audio_mode(a->audio);
+    ProgressDisplay display(parse_progress_mode(a->progress));
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    TranscodeSummary summary;
+    try {
+      summary = transcode(
+          opts, [&](const JobProgress& p) { display.update(p); },
+          [&](const std::string& w) { display.warn(w); });
+    } catch (const Error& e) {
+      display.finish();
+      if (e.code() == ErrorCode::kInterrupted || g_signal) {
+        std::fprintf(stderr, "pvt: interrupted; no output was written\n");
+        return g_signal == SIGTERM ? 143 : 130;
+      }
+      throw;
+    }
+    display.finish();
+    if (a->json)
+      std::printf("%s\n", summary_json(summary).dump(2).c_str());
+    else
+      print_summary(summary);
+    return 0;
+  };
+}
+
+}  // namespace pvt::cli

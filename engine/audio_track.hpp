@@ -1,0 +1,34 @@
+// The output's audio: encoded once to AAC for the whole file (or copied when it already is AAC), while
+// the video workers run, then muxed at assembly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "media_index.hpp"
+
+namespace pvt {
+
+enum class AudioMode { kAuto, kAac, kCopy, kNone };
+
+AudioMode parse_audio_mode(const std::string& s);  // "auto", "aac", "copy", "none"
+
+struct AudioTrack {
+  bool present = false;
+  std::string path;  // file holding the packets (the input itself when copied)
+  int stream = -1;
+  // Added to every packet's timestamps as read back from `path` (in its stream's time base) to restore
+  // the timeline the encoder produced: containers may shift timestamps to avoid negative ones.
+  std::int64_t expected_first_pts = 0;
+  bool realign = false;
+  std::string codec;  // "aac"
+  bool encoded = false;
+  std::int64_t packets = 0;
+};
+
+// Resolves kAuto (copy AAC, encode anything else) and prepares the track. Encoding writes
+// `work_dir`/audio.nut. bitrate in bits/s.
+AudioTrack prepare_audio(const MediaInfo& info, AudioMode mode, std::int64_t bitrate,
+                         const std::string& work_dir);
+
+}  // namespace pvt

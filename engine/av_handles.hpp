@@ -1,0 +1,56 @@
+// RAII owners for every FFmpeg handle the engine touches. Each is a unique_ptr with a deleter that calls
+// the matching FFmpeg free function, so no early return or exception can leak a context.
+#pragma once
+
+#include <memory>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+#include <libswresample/swresample.h>
+}
+
+namespace pvt::av {
+
+struct InputFormatDeleter {
+  void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
+};
+struct OutputFormatDeleter {
+  void operator()(AVFormatContext* c) const {
+    if (!c) return;
+    if (c->pb && !(c->oformat->flags & AVFMT_NOFILE)) avio_closep(&c->pb);
+    avformat_free_context(c);
+  }
+};
+struct CodecContextDeleter {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+struct FrameDeleter {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+struct PacketDeleter {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+struct FilterGraphDeleter {
+  void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
+};
+struct SwrDeleter {
+  void operator()(SwrContext* s) const { swr_free(&s); }
+};
+struct AudioFifoDeleter;
+
+using InputFormat = std::unique_ptr<AVFormatContext, InputFormatDeleter>;
+using OutputFormat = std::unique_ptr<AVFormatContext, OutputFormatDeleter>;
+using CodecContext = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
+using Frame = std::unique_ptr<AVFrame, FrameDeleter>;
+using Packet = std::unique_ptr<AVPacket, PacketDeleter>;
+using FilterGraph = std::unique_ptr<AVFilterGraph, FilterGraphDeleter>;
+using Resampler = std::unique_ptr<SwrContext, SwrDeleter>;
+
+// Allocators that never return null (they throw std::bad_alloc instead).
+Frame make_frame();
+Packet make_packet();
+
+}  // namespace pvt::av

@@ -1,0 +1,105 @@
+#include "child_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "error.hpp"
+
+extern char** environ;
+
+namespace pvt {
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+                           const std::string& stderr_path) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    throw Error(ErrorCode::kInternal, std::string("pipe: ") + std::strerror(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (!stderr_path.empty())
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+  for (const auto& e : extra_env) env_store.push_back(e);
+  std::vector<char*> env;
+  for (auto& e : env_store) env.push_back(e.data());
+  env.push_back(nullptr);
+
+  const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    throw Error(ErrorCode::kInternal, "cannot start " + argv[0] + ": " + std::strerror(rc));
+  }
+  out_fd_ = fds[0];
+  fcntl(out_fd_, F_SETFL, fcntl(out_fd_, F_GETFL) | O_NONBLOCK);
+}
+
+ChildProcess::~ChildProcess() {
+  if (!reaped_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+  if (out_fd_ >= 0) close(out_fd_);
+}
+
+std::vector<std::string> ChildProcess::read_lines(bool& eof) {
+  std::vector<std::string> lines;
+  eof = false;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = read(out_fd_, buf, sizeof buf);
+    if (n > 0) {
+      partial_.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0) eof = true;
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  std::size_t pos;
+  while ((pos = partial_.find('\n')) != std::string::npos) {
+    lines.push_back(partial_.substr(0, pos));
+    partial_.erase(0, pos + 1);
+  }
+  return lines;
+}
+
+void ChildProcess::kill(int signal) {
+  if (!reaped_ && pid_ > 0) ::kill(pid_, signal);
+}
+
+int ChildProcess::wait() {
+  if (!reaped_) {
+    while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+  }
+  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
+  return 255;
+}
+
+std::string current_executable() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error(ErrorCode::kInternal, "cannot find the pvt executable: " + ec.message());
+  return p.string();
+}
+
+}  // namespace pvt

@@ -1,0 +1,43 @@
+// A child process started from an argument vector (posix_spawn, never a shell), with its stdout on a
+// pipe the parent reads and its stderr in a file. The destructor kills and reaps a child still running,
+// so no worker outlives the object that started it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pvt {
+
+class ChildProcess {
+ public:
+  // argv[0] is the executable path. extra_env entries ("NAME=value") are added to this process's
+  // environment. stderr_path: file that receives the child's stderr ("" keeps the parent's).
+  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+               const std::string& stderr_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  int stdout_fd() const { return out_fd_; }
+  // Reads what is available on stdout (non-blocking) and returns complete lines; sets eof at the end.
+  std::vector<std::string> read_lines(bool& eof);
+  void kill(int signal);
+  // Blocks until the child exits; returns its exit code, or 128 + signal when killed by a signal.
+  int wait();
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  std::string partial_;
+};
+
+// Path of the running executable (/proc/self/exe), so the job can start `pvt worker` from the same build.
+std::string current_executable();
+
+}  // namespace pvt

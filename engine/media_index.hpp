@@ -1,0 +1,76 @@
+// Probe: what a file holds, learned by demuxing only (no decoding). The frame table it builds is the
+// ground truth for frame-accurate cutting: frame i is the i-th video frame in presentation order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <libavutil/rational.h>
+}
+
+namespace pvt {
+
+struct FrameEntry {
+  std::int64_t pts = 0;       // presentation timestamp, in the video stream's time base
+  std::int64_t dts = 0;       // decode timestamp, or AV_NOPTS_VALUE when the container has none
+  std::int64_t duration = 0;  // until the next frame's pts (the last frame: its packet's or nominal duration)
+  std::int32_t size = 0;      // compressed bytes: the cheap complexity proxy for planning
+  bool keyframe = false;
+};
+
+struct StreamSummary {
+  int index = 0;
+  std::string type;    // "video", "audio", "subtitle", "data", "attachment"
+  std::string codec;   // FFmpeg codec name
+  std::string detail;  // "640x360 yuv420p" / "44100 Hz stereo"
+};
+
+struct MediaInfo {
+  std::string path;
+  std::string container;  // demuxer short name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+  double container_duration_s = 0;
+  std::vector<StreamSummary> streams;
+
+  // The video stream that pvt transcodes.
+  int video_stream = -1;
+  std::string video_codec;
+  std::string pix_fmt;
+  int width = 0;
+  int height = 0;
+  int bit_depth = 8;
+  AVRational time_base{1, 1};
+  AVRational frame_rate{0, 1};  // average frame rate
+  bool variable_frame_rate = false;
+  std::vector<FrameEntry> frames;  // presentation order
+  std::vector<int> keyframes;      // indices into frames
+
+  // The audio stream muxed into the output, -1 when there is none.
+  int audio_stream = -1;
+  std::string audio_codec;
+  int audio_sample_rate = 0;
+  int audio_channels = 0;
+
+  // Set when demuxing stopped early on damaged data: frames holds only what could be read.
+  bool truncated = false;
+  std::string truncation_reason;
+
+  std::int64_t start_pts() const { return frames.empty() ? 0 : frames.front().pts; }
+  std::int64_t end_pts() const { return frames.empty() ? 0 : frames.back().pts + frames.back().duration; }
+  double seconds(std::int64_t ts) const { return static_cast<double>(ts) * time_base.num / time_base.den; }
+  double video_duration_s() const { return seconds(end_pts() - start_pts()); }
+  double nominal_frame_duration_s() const;
+};
+
+// Demuxes the whole file once. Throws Error(kInput) with a one-line reason for anything that is not a
+// usable video: missing, a directory, not a media file, no video stream, absurd dimensions, no frames.
+MediaInfo probe_media(const std::string& path);
+
+// Index of the last keyframe at or before frame `frame` (frames[0] counts as one when none precedes).
+int keyframe_at_or_before(const MediaInfo& info, int frame);
+
+// Index of the frame with this pts, or -1.
+int frame_with_pts(const MediaInfo& info, std::int64_t pts);
+
+}  // namespace pvt

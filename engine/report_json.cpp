@@ -1,0 +1,154 @@
+#include "report_json.hpp"
+
+namespace pvt {
+
+using nlohmann::json;
+
+json media_json(const MediaInfo& info) {
+  json streams = json::array();
+  for (const auto& s : info.streams)
+    streams.push_back({{"index", s.index}, {"type", s.type}, {"codec", s.codec}, {"detail", s.detail}});
+  json kf = json::array();
+  for (int k : info.keyframes)
+    kf.push_back({{"frame", k}, {"time", info.seconds(info.frames[k].pts - info.start_pts())}});
+  return {{"path", info.path},
+          {"container", info.container},
+          {"duration", info.video_duration_s()},
+          {"streams", streams},
+          {"video",
+           {{"stream", info.video_stream},
+            {"codec", info.video_codec},
+            {"width", info.width},
+            {"height", info.height},
+            {"pix_fmt", info.pix_fmt},
+            {"bit_depth", info.bit_depth},
+            {"frames", info.frames.size()},
+            {"frame_rate", av_q2d(info.frame_rate)},
+            {"variable_frame_rate", info.variable_frame_rate},
+            {"time_base", {info.time_base.num, info.time_base.den}}}},
+          {"audio", info.audio_stream < 0 ? json(nullptr)
+                                          : json{{"stream", info.audio_stream},
+                                                 {"codec", info.audio_codec},
+                                                 {"sample_rate", info.audio_sample_rate},
+                                                 {"channels", info.audio_channels}}},
+          {"keyframes", kf},
+          {"truncated", info.truncated}};
+}
+
+json plan_json(const Plan& plan) {
+  json segs = json::array();
+  for (const auto& s : plan.segments) {
+    segs.push_back({{"index", s.index},
+                    {"start_frame", s.start_frame},
+                    {"frames", s.frame_count()},
+                    {"start", s.start_s},
+                    {"duration", s.duration_s},
+                    {"starts_at", s.cut_reason},
+                    {"seek_keyframe", s.seek_keyframe},
+                    {"cost", s.cost},
+                    {"forced_keyframes", s.forced_keyframes},
+                    {"bit_budget", s.bit_budget}});
+  }
+  return {{"basis", plan.basis},
+          {"target_duration", plan.target_s},
+          {"min_duration", plan.min_s},
+          {"max_duration", plan.max_s},
+          {"segments", segs}};
+}
+
+json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& plan,
+                          const SceneDetectorOptions& scenes, bool per_frame) {
+  json cuts = json::array();
+  for (const auto& c : a.cuts)
+    cuts.push_back({{"frame", c.frame},
+                    {"time", info.seconds(info.frames[c.frame].pts - info.start_pts())},
+                    {"score", c.score}});
+  json sc = json::array();
+  for (const auto& s : a.scenes)
+    sc.push_back({{"start_frame", s.start_frame},
+                  {"frames", s.end_frame - s.start_frame},
+                  {"start", s.start_s},
+                  {"duration", s.duration_s},
+                  {"cut_score", s.cut_score},
+                  {"spatial_complexity", s.mean_spatial},
+                  {"temporal_complexity", s.mean_temporal}});
+  json report = {{"version", kAnalysisReportVersion},
+                 {"media", media_json(info)},
+                 {"analysis",
+                  {{"kernel", a.kernel},
+                   {"reduced_width", a.reduced_width},
+                   {"reduced_height", a.reduced_height},
+                   {"threads", a.threads},
+                   {"ranges", a.ranges},
+                   {"seconds", a.seconds},
+                   {"fps", a.seconds > 0 ? static_cast<double>(info.frames.size()) / a.seconds : 0.0},
+                   {"scene_threshold", scenes.threshold},
+                   {"min_scene_frames", scenes.min_scene_frames}}},
+                 {"scene_cuts", cuts},
+                 {"scenes", sc},
+                 {"plan", plan_json(plan)}};
+  if (per_frame) {
+    json frames = json::array();
+    for (std::size_t i = 0; i < a.frames.size(); ++i)
+      frames.push_back({{"frame", i},
+                        {"scene_score", a.frames[i].scene_score},
+                        {"spatial", a.frames[i].spatial},
+                        {"temporal", a.frames[i].temporal},
+                        {"decoded", a.frames[i].decoded}});
+    report["frames"] = frames;
+  }
+  return report;
+}
+
+json summary_json(const TranscodeSummary& s) {
+  json segs = json::array();
+  for (const auto& r : s.segments)
+    segs.push_back({{"index", r.index},
+                    {"start_frame", r.start_frame},
+                    {"frames", r.frames},
+                    {"start", r.start_s},
+                    {"duration", r.duration_s},
+                    {"starts_at", r.cut_reason},
+                    {"backend", r.backend},
+                    {"attempts", r.attempts},
+                    {"encode_seconds", r.encode_seconds},
+                    {"cpu_seconds", r.cpu_seconds},
+                    {"speed", r.encode_seconds > 0 ? r.duration_s / r.encode_seconds : 0.0},
+                    {"bytes", r.bytes},
+                    {"target_bitrate", r.target_bitrate},
+                    {"idr_frames", r.keyframes},
+                    {"detected_cuts", r.detected_cuts},
+                    {"decoded_frames", r.decoded_frames}});
+  return {{"version", kSummaryVersion},
+          {"input", s.input},
+          {"output", s.output},
+          {"format", s.format},
+          {"files", s.files},
+          {"frames", s.frames},
+          {"duration", s.duration_s},
+          {"wall_seconds", s.wall_s},
+          {"speed", s.speed},
+          {"fps", s.fps},
+          {"workers", s.workers},
+          {"threads_per_worker", s.threads_per_worker},
+          {"cores", s.cores},
+          {"worker_cpu_seconds", s.worker_cpu_s},
+          {"parallel_efficiency", s.parallel_efficiency},
+          {"output_bytes", s.output_bytes},
+          {"video_bitrate", s.video_bitrate},
+          {"plan_basis", s.plan_basis},
+          {"audio", s.audio},
+          {"analyze_seconds", s.analyze_s},
+          {"encode_seconds", s.encode_s},
+          {"assemble_seconds", s.assemble_s},
+          {"dts_repairs", s.dts_repairs},
+          {"input_truncated", s.input_truncated},
+          {"verified",
+           {{"frames", s.verified.video_frames},
+            {"duration", s.verified.video_duration_s},
+            {"timestamps_monotonic", s.verified.dts_monotonic},
+            {"audio", s.verified.has_audio}}},
+          {"segments", segs}};
+}
+
+}  // namespace pvt

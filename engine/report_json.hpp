@@ -1,0 +1,23 @@
+// JSON forms of what pvt reports: the analysis report (`pvt analyze --json`, MCP analyze_video) and the
+// job summary (`pvt transcode --json`). Each carries a version field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "frame_analysis.hpp"
+#include "media_index.hpp"
+#include "segment_plan.hpp"
+#include "transcode_job.hpp"
+
+namespace pvt {
+
+inline constexpr int kAnalysisReportVersion = 1;
+inline constexpr int kSummaryVersion = 1;
+
+nlohmann::json media_json(const MediaInfo& info);
+nlohmann::json plan_json(const Plan& plan);
+nlohmann::json analysis_report_json(const MediaInfo& info, const Analysis& analysis, const Plan& plan,
+                                    const SceneDetectorOptions& scenes, bool per_frame);
+nlohmann::json summary_json(const TranscodeSummary& s);
+
+}  // namespace pvt

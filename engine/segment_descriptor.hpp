@@ -1,0 +1,87 @@
+// The two contracts between the job and its worker processes, as versioned JSON:
+// a SegmentDescriptor goes in (`pvt worker DESCRIPTOR.json`), a WorkerStats comes out (next to the
+// segment). Both round-trip exactly: to_json(from_json(j)) == j.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace pvt {
+
+inline constexpr int kDescriptorVersion = 1;
+inline constexpr int kWorkerStatsVersion = 1;
+
+struct EncoderSettings {
+  std::string backend = "x264";
+  std::string codec = "h264";
+  std::string preset = "medium";
+  int crf = 23;              // used when bitrate == 0
+  std::int64_t bitrate = 0;  // bits/s for this segment (its bit budget over its duration)
+  int threads = 1;           // encoder threads inside the worker
+  int lookahead = 40;        // frames: the worker's analysis window and x264's rc-lookahead
+  std::string pix_fmt = "yuv420p";
+  bool operator==(const EncoderSettings&) const = default;
+};
+
+struct SegmentDescriptor {
+  int version = kDescriptorVersion;
+  std::string job_id;
+  int segment = 0;
+  std::string input;
+  int video_stream = 0;
+  int start_frame = 0;
+  int end_frame = 0;  // exclusive
+  std::int64_t start_pts = 0;
+  std::int64_t end_pts = 0;  // exclusive
+  int time_base_num = 1;
+  int time_base_den = 1;
+  int seek_keyframe = 0;
+  std::int64_t seek_pts = 0;  // the keyframe's timestamps, where the worker's demuxer seeks
+  std::int64_t seek_dts = 0;  // INT64_MIN (AV_NOPTS_VALUE) when the container has none
+  int frame_rate_num = 25;    // average frame rate, for the encoder's rate control
+  int frame_rate_den = 1;
+  EncoderSettings encoder;
+  std::vector<int> forced_keyframes;  // absolute frame numbers inside the segment
+  bool detect_scenes = true;          // also force keyframes at cuts the worker finds in its window
+  double scene_threshold = 0.35;
+  int min_scene_frames = 12;
+  std::int64_t bit_budget = 0;
+  std::string output;  // the encoded segment (written as output + ".part", renamed when complete)
+  std::string stats;   // WorkerStats JSON path
+  int frame_count() const { return end_frame - start_frame; }
+  bool operator==(const SegmentDescriptor&) const = default;
+};
+
+struct WorkerStats {
+  int version = kWorkerStatsVersion;
+  int segment = 0;
+  std::string backend;
+  int frames = 0;                   // frames encoded
+  std::int64_t decoded_frames = 0;  // frames decoded, including those dropped before the start
+  std::int64_t bytes = 0;           // encoded video bytes
+  std::int64_t first_pts = 0;       // smallest pts written (the segment's start_pts)
+  double encode_seconds = 0;        // wall time of the worker
+  double cpu_seconds = 0;           // user + system CPU time of the worker
+  std::vector<int> keyframes;       // frames encoded as IDR (absolute frame numbers)
+  std::vector<int> detected_cuts;   // scene cuts the worker found itself
+  double mean_spatial = 0;
+  double mean_temporal = 0;
+  bool operator==(const WorkerStats&) const = default;
+};
+
+void to_json(nlohmann::json& j, const EncoderSettings& e);
+void from_json(const nlohmann::json& j, EncoderSettings& e);
+void to_json(nlohmann::json& j, const SegmentDescriptor& d);
+void from_json(const nlohmann::json& j, SegmentDescriptor& d);
+void to_json(nlohmann::json& j, const WorkerStats& s);
+void from_json(const nlohmann::json& j, WorkerStats& s);
+
+// File helpers: read throws Error(kInput) naming the file; write is atomic (temporary name + rename).
+SegmentDescriptor read_descriptor(const std::string& path);
+WorkerStats read_worker_stats(const std::string& path);
+void write_json_file(const std::string& path, const nlohmann::json& j);
+
+}  // namespace pvt

@@ -1,0 +1,58 @@
+// Plan: where to cut the video into independently encoded segments, and what each segment costs.
+//
+// Cut candidates, best first: scene cuts found by the analysis, then the source's keyframes (a worker
+// that starts on one wastes no decoding, and encoders put keyframes at scene changes), then any frame at
+// the target length. Each cut falls within [min, max] seconds of the previous one and leaves at least
+// `min` seconds after it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "frame_analysis.hpp"
+#include "media_index.hpp"
+
+namespace pvt {
+
+struct PlanOptions {
+  double target_s = 10;
+  double min_s = 0;  // 0: target / 2
+  double max_s = 0;  // 0: target * 1.5
+  // Worker count the plan should keep busy; when > 0 and `shrink_for_workers`, the target shrinks (down
+  // to `shortest_s`) so there are at least two segments per worker. Used for MP4, where segments are an
+  // internal unit; HLS segments are what the user asked for.
+  int workers = 0;
+  bool shrink_for_workers = false;
+  double shortest_s = 2;
+  std::int64_t total_bits = 0;  // bitrate mode: the whole file's video budget, shared by complexity
+};
+
+struct Segment {
+  int index = 0;
+  int start_frame = 0;
+  int end_frame = 0;  // exclusive
+  std::int64_t start_pts = 0;
+  std::int64_t end_pts = 0;  // exclusive: the next segment's start_pts
+  int seek_keyframe = 0;     // keyframe at or before start_frame
+  double start_s = 0;
+  double duration_s = 0;
+  std::string cut_reason;             // what the segment starts at: "start", "scene", "keyframe", "length"
+  double cost = 0;                    // relative encode cost (frames weighted by complexity)
+  double complexity = 0;              // relative bit demand (sum of per-frame complexity weights)
+  std::int64_t bit_budget = 0;        // bits for this segment in bitrate mode, else 0
+  std::vector<int> forced_keyframes;  // scene cuts inside the segment (absolute frame numbers)
+  int frame_count() const { return end_frame - start_frame; }
+};
+
+struct Plan {
+  std::vector<Segment> segments;
+  double target_s = 0;
+  double min_s = 0;
+  double max_s = 0;
+  std::string basis;  // "analysis" (decoded scene cuts) or "index" (keyframes and packet sizes)
+};
+
+Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOptions& options);
+
+}  // namespace pvt

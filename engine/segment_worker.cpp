@@ -1,0 +1,309 @@
+#include "segment_worker.hpp"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "atomic_file.hpp"
+#include "error.hpp"
+#include "frame_analysis.hpp"
+#include "frame_reader.hpp"
+#include "scene_detector.hpp"
+#include "scene_metrics.hpp"
+#include "video_encoder.hpp"
+
+extern "C" {
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+}
+
+namespace pvt {
+
+namespace {
+
+struct SwsDeleter {
+  void operator()(SwsContext* s) const { sws_freeContext(s); }
+};
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+bool fault_matches(const char* spec, const std::string& kind, int segment, int attempt) {
+  if (!spec) return false;
+  const std::string s(spec);
+  if (s.rfind(kind + ":", 0) != 0) return false;
+  const std::string rest = s.substr(kind.size() + 1);
+  const auto colon = rest.find(':');
+  try {
+    if (std::stoi(rest.substr(0, colon)) != segment) return false;
+    if (colon == std::string::npos) return true;
+    return attempt <= std::stoi(rest.substr(colon + 1));
+  } catch (...) {
+    return false;
+  }
+}
+
+int current_attempt() {
+  const char* a = std::getenv("PVT_WORKER_ATTEMPT");
+  return a ? std::atoi(a) : 1;
+}
+
+// Converts decoded frames to what the encoder takes: its pixel format (10-bit, 4:2:2, ... become 8-bit
+// 4:2:0) and even dimensions (4:2:0 cannot have odd ones: an odd last row or column is cropped).
+class PixelConverter {
+ public:
+  AVFrame* convert(AVFrame* in, AVPixelFormat target) {
+    const int w = in->width & ~1, h = in->height & ~1;
+    if (in->format == target) {
+      if (w == in->width && h == in->height) return in;
+      out_.reset(av_frame_clone(in));
+      if (!out_) throw std::bad_alloc();
+      out_->width = w;
+      out_->height = h;
+      return out_.get();
+    }
+    if (!sws_) {
+      sws_.reset(sws_getContext(w, h, static_cast<AVPixelFormat>(in->format), w, h, target, SWS_BICUBIC,
+                                nullptr, nullptr, nullptr));
+      if (!sws_) throw Error(ErrorCode::kEncode, "cannot convert pixel format for the encoder");
+    }
+    out_ = av::make_frame();
+    out_->format = target;
+    out_->width = w;
+    out_->height = h;
+    check_av(av_frame_get_buffer(out_.get(), 0), ErrorCode::kInternal, "frame allocation");
+    sws_scale(sws_.get(), in->data, in->linesize, 0, h, out_->data, out_->linesize);
+    av_frame_copy_props(out_.get(), in);
+    return out_.get();
+  }
+
+ private:
+  std::unique_ptr<SwsContext, SwsDeleter> sws_;
+  av::Frame out_;
+};
+
+// The file a segment is written to: MP4 without an edit list, which keeps every packet's pts and dts
+// (shifted as a whole so the first dts is 0; the assembler puts the segment back on its start_pts).
+class SegmentWriter {
+ public:
+  SegmentWriter(const std::string& path, const AVCodecContext* enc) : path_(path) {
+    AVFormatContext* raw = nullptr;
+    check_av(avformat_alloc_output_context2(&raw, nullptr, "mp4", path.c_str()), ErrorCode::kOutput, path);
+    fmt_.reset(raw);
+    st_ = avformat_new_stream(fmt_.get(), nullptr);
+    if (!st_) throw std::bad_alloc();
+    check_av(avcodec_parameters_from_context(st_->codecpar, enc), ErrorCode::kInternal, "segment stream");
+    st_->time_base = enc->time_base;
+    enc_tb_ = enc->time_base;
+    check_av(avio_open(&fmt_->pb, path.c_str(), AVIO_FLAG_WRITE), ErrorCode::kOutput, path);
+    AVDictionary* opts = nullptr;
+    av_dict_set(&opts, "use_editlist", "0", 0);
+    const int ret = avformat_write_header(fmt_.get(), &opts);
+    av_dict_free(&opts);
+    check_av(ret, ErrorCode::kOutput, path);
+  }
+
+  void write(AVPacket* pkt) {
+    bytes_ += pkt->size;
+    ++packets_;
+    av_packet_rescale_ts(pkt, enc_tb_, st_->time_base);
+    pkt->stream_index = 0;
+    check_av(av_interleaved_write_frame(fmt_.get(), pkt), ErrorCode::kOutput, path_);
+  }
+
+  void finish() {
+    check_av(av_write_trailer(fmt_.get()), ErrorCode::kOutput, path_);
+    check_av(avio_closep(&fmt_->pb), ErrorCode::kOutput, path_);
+  }
+
+  std::int64_t bytes() const { return bytes_; }
+  int packets() const { return packets_; }
+
+ private:
+  std::string path_;
+  av::OutputFormat fmt_;
+  AVStream* st_ = nullptr;
+  AVRational enc_tb_{1, 1};
+  std::int64_t bytes_ = 0;
+  int packets_ = 0;
+};
+
+struct WindowFrame {
+  av::Frame frame;
+  int index = 0;
+};
+
+}  // namespace
+
+void apply_fault_injection(const SegmentDescriptor& d) {
+  if (fault_matches(std::getenv("PVT_FAULT"), "fail", d.segment, current_attempt()))
+    throw Error(ErrorCode::kEncode,
+                "segment " + std::to_string(d.segment) + ": injected failure (PVT_FAULT)");
+}
+
+WorkerStats run_segment_worker(const SegmentDescriptor& d) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = cpu_seconds();
+  apply_fault_injection(d);
+  const bool drop_last = fault_matches(std::getenv("PVT_FAULT"), "short", d.segment, current_attempt());
+  const std::string part = d.output + ".part";
+  std::filesystem::remove(part);
+
+  FrameReader reader(d.input, d.video_stream, {.threads = d.encoder.threads, .fast_decode = false});
+  std::vector<SeekPoint> entry;
+  if (d.seek_keyframe > 0) entry.push_back({d.seek_pts, d.seek_dts});
+  reader.start_at(d.start_pts, entry);
+
+  auto kernel = kernels::make_cpu_kernel();
+  kernels::ReducedLuma planes[2];
+  int cur = 0;
+  SceneDetector detector({d.scene_threshold, d.min_scene_frames}, d.start_frame);
+  std::set<int> forced(d.forced_keyframes.begin(), d.forced_keyframes.end());
+  forced.insert(d.start_frame);
+  const int window_size = std::max(d.encoder.lookahead, d.min_scene_frames + 1);
+
+  WorkerStats stats;
+  stats.segment = d.segment;
+  stats.backend = d.encoder.backend;
+  std::unique_ptr<hw::VideoEncoder> encoder;
+  std::unique_ptr<SegmentWriter> writer;
+  PixelConverter converter;
+  std::deque<WindowFrame> window;
+  av::Packet pkt = av::make_packet();
+  const AVRational tb{d.time_base_num, d.time_base_den};
+  double spatial_sum = 0, temporal_sum = 0;
+  int measured = 0;
+  int factor = 1;
+  const AVPixelFormat target_fmt = av_get_pix_fmt(d.encoder.pix_fmt.c_str());
+  if (target_fmt == AV_PIX_FMT_NONE)
+    throw Error(ErrorCode::kUsage, "unknown pixel format " + d.encoder.pix_fmt);
+
+  auto drain = [&] {
+    while (encoder->receive(pkt.get())) {
+      writer->write(pkt.get());
+      av_packet_unref(pkt.get());
+    }
+  };
+  auto encode_front = [&] {
+    WindowFrame wf = std::move(window.front());
+    window.pop_front();
+    const bool idr = forced.count(wf.index) > 0;
+    if (idr) stats.keyframes.push_back(wf.index);
+    encoder->send(wf.frame.get(), idr);
+    ++stats.frames;
+    drain();
+  };
+  auto report = [&, last = std::chrono::steady_clock::now()](bool force) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last < std::chrono::milliseconds(250)) return;
+    last = now;
+    std::printf("{\"frames\":%d}\n", stats.frames);
+    std::fflush(stdout);
+  };
+
+  const int wanted = d.frame_count() - (drop_last ? 1 : 0);
+  int collected = 0;
+  int prev_index = -1;
+  kernels::Histogram prev_hist{};
+  while (collected < wanted) {
+    AVFrame* decoded = reader.next();
+    if (!decoded || decoded->pts >= d.end_pts) break;
+    const int index = d.start_frame + collected;
+    ++collected;
+
+    AVFrame* frame = converter.convert(decoded, target_fmt);
+    if (!encoder) {
+      hw::EncoderConfig cfg;
+      cfg.codec = d.encoder.codec;
+      cfg.preset = d.encoder.preset;
+      cfg.crf = d.encoder.crf;
+      cfg.bitrate = d.encoder.bitrate;
+      cfg.threads = d.encoder.threads;
+      cfg.lookahead = d.encoder.lookahead;
+      cfg.width = frame->width;
+      cfg.height = frame->height;
+      cfg.pix_fmt = target_fmt;
+      cfg.time_base = tb;
+      cfg.frame_rate = {d.frame_rate_num, d.frame_rate_den};
+      cfg.sample_aspect_ratio = decoded->sample_aspect_ratio;
+      cfg.color_range = decoded->color_range;
+      cfg.color_primaries = decoded->color_primaries;
+      cfg.color_trc = decoded->color_trc;
+      cfg.colorspace = decoded->colorspace;
+      cfg.chroma_location = decoded->chroma_location;
+      try {
+        encoder = hw::open_encoder(d.encoder.backend, cfg);
+      } catch (const hw::BackendError& e) {
+        throw Error(ErrorCode::kEncode, e.what());
+      }
+      writer = std::make_unique<SegmentWriter>(part, encoder->context());
+      factor = kernels::reduction_factor(decoded->width, decoded->height);
+    }
+
+    // Scene and complexity kernels on the frame as it enters the look-ahead window.
+    kernel->reduce(luma_view(decoded), factor, planes[cur]);
+    const bool adjacent = prev_index == index - 1;
+    const auto m = kernel->measure(planes[cur], adjacent ? &planes[1 - cur] : nullptr);
+    if (adjacent && d.detect_scenes) {
+      const double score = kernels::histogram_difference(prev_hist, m.histogram);
+      if (auto cut = detector.push(index, score)) {
+        forced.insert(cut->frame);
+        stats.detected_cuts.push_back(cut->frame);
+      }
+    }
+    prev_hist = m.histogram;
+    spatial_sum += kernels::spatial_complexity(m);
+    temporal_sum += kernels::temporal_complexity(m);
+    ++measured;
+    prev_index = index;
+    cur = 1 - cur;
+
+    WindowFrame wf{av::Frame(av_frame_clone(frame)), index};
+    if (!wf.frame) throw std::bad_alloc();
+    window.push_back(std::move(wf));
+    if (static_cast<int>(window.size()) > window_size) encode_front();
+    report(false);
+  }
+  if (d.detect_scenes)
+    if (auto cut = detector.finish()) {
+      forced.insert(cut->frame);
+      stats.detected_cuts.push_back(cut->frame);
+    }
+  if (!encoder) {
+    throw Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) +
+                                        ": no frame could be decoded from " + d.input + " (input damaged?)");
+  }
+  while (!window.empty()) encode_front();
+  encoder->send(nullptr, false);
+  drain();
+  writer->finish();
+  report(true);
+
+  if (collected != wanted || writer->packets() != stats.frames || drop_last) {
+    std::filesystem::remove(part);
+    throw Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) + ": got " +
+                                        std::to_string(collected) + " of " + std::to_string(d.frame_count()) +
+                                        " frames from the decoder (input damaged or truncated?)");
+  }
+  rename_or_throw(part, d.output);
+
+  stats.decoded_frames = reader.decoded_frames();
+  stats.bytes = writer->bytes();
+  stats.first_pts = d.start_pts;
+  stats.mean_spatial = measured ? spatial_sum / measured : 0;
+  stats.mean_temporal = measured ? temporal_sum / measured : 0;
+  stats.encode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stats.cpu_seconds = cpu_seconds() - cpu0;
+  return stats;
+}
+
+}  // namespace pvt

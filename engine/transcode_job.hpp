@@ -1,0 +1,99 @@
+// `pvt transcode`: probe -> (analyze) -> plan -> workers -> assemble -> verify -> rename into place.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "audio_track.hpp"
+#include "scene_detector.hpp"
+#include "segment_plan.hpp"
+#include "verify_output.hpp"
+
+namespace pvt {
+
+struct TranscodeOptions {
+  std::string input;
+  std::string output;
+  std::string format;  // "hls" or "mp4"; empty: mp4 when the output ends in .mp4/.m4v/.mov, else hls
+  int crf = 23;
+  std::int64_t bitrate = 0;  // video bits/s; 0: constant quality (crf)
+  std::string preset = "medium";
+  std::string encoder = "x264";
+  int workers = 0;  // 0: one per core, fewer if memory is short
+  double segment_duration = 10;
+  double min_segment = 0;  // 0: half the target
+  double max_segment = 0;  // 0: 1.5 x the target
+  int lookahead = 40;
+  std::string analysis = "auto";  // "index", "full", or "auto" (index on a CPU-only machine)
+  SceneDetectorOptions scenes;
+  AudioMode audio = AudioMode::kAuto;
+  std::int64_t audio_bitrate = 0;
+  bool overwrite = false;
+  bool keep_work_dir = false;
+  int max_attempts = 2;  // a failed segment is retried once
+};
+
+struct JobProgress {
+  std::string stage;  // "probe", "analyze", "encode", "assemble", "verify"
+  std::int64_t frames_done = 0;
+  std::int64_t frames_total = 0;
+  double elapsed_s = 0;
+  double media_duration_s = 0;  // of the whole input
+  int segments_done = 0;
+  int segments_total = 0;
+};
+
+struct SegmentReport {
+  int index = 0;
+  int start_frame = 0;
+  int frames = 0;
+  double start_s = 0;
+  double duration_s = 0;
+  std::string cut_reason;
+  std::string backend;
+  int attempts = 0;
+  double encode_seconds = 0;
+  double cpu_seconds = 0;
+  std::int64_t bytes = 0;
+  std::int64_t target_bitrate = 0;
+  int keyframes = 0;
+  int detected_cuts = 0;
+  std::int64_t decoded_frames = 0;
+};
+
+struct TranscodeSummary {
+  std::string input;
+  std::string output;  // the MP4 file, or the HLS playlist
+  std::string format;
+  std::vector<std::string> files;
+  std::int64_t frames = 0;
+  double duration_s = 0;
+  double wall_s = 0;
+  double speed = 0;  // media seconds per wall second
+  double fps = 0;
+  int workers = 0;
+  int threads_per_worker = 1;
+  double worker_cpu_s = 0;
+  double parallel_efficiency = 0;  // worker CPU time / (encode wall time x cores)
+  int cores = 0;
+  std::int64_t output_bytes = 0;
+  double video_bitrate = 0;  // bits/s of the encoded video
+  std::string plan_basis;
+  std::string audio;  // "aac (encoded)", "aac (copied)", "none"
+  double analyze_s = 0;
+  double encode_s = 0;
+  double assemble_s = 0;
+  int dts_repairs = 0;
+  bool input_truncated = false;
+  OutputReport verified;
+  std::vector<SegmentReport> segments;
+};
+
+using ProgressFn = std::function<void(const JobProgress&)>;
+using WarnFn = std::function<void(const std::string&)>;
+
+TranscodeSummary transcode(const TranscodeOptions& options, const ProgressFn& progress, const WarnFn& warn);
+
+}  // namespace pvt

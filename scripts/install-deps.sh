@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages pvt needs to build, test and benchmark.
+# Idempotent: packages already present are skipped, so re-running is cheap.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
+  libx264-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcli11-dev libfmt-dev
+  ffmpeg # ffprobe/ffmpeg CLIs: independent judges in tests and the baseline in benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run this script as root" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
