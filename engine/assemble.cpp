@@ -82,6 +82,8 @@ class VideoPackets {
                                    [](const FrameEntry& e, std::int64_t v) { return e.pts < v; });
         if (it != in_.frames->end() && it->pts == pkt->pts) pkt->duration = it->duration;
       }
+      pkt->pts -= in_.origin;
+      pkt->dts -= in_.origin;
       pkt->stream_index = 0;
       segment = current_;
       return true;
@@ -102,9 +104,10 @@ class VideoPackets {
 
 class AudioPackets {
  public:
-  explicit AudioPackets(const AudioTrack& t) : track_(t) {
+  AudioPackets(const AudioTrack& t, std::int64_t video_origin, AVRational video_tb) : track_(t) {
     if (!t.present) return;
     fmt_ = open_input(t.path);
+    origin_ = av_rescale_q(video_origin, video_tb, fmt_->streams[t.stream]->time_base);
     for (unsigned i = 0; i < fmt_->nb_streams; ++i)
       if (static_cast<int>(i) != t.stream) fmt_->streams[i]->discard = AVDISCARD_ALL;
   }
@@ -128,8 +131,8 @@ class AudioPackets {
         shift_ = track_.expected_first_pts - pkt->pts;
         have_shift_ = true;
       }
-      pkt->pts += shift_;
-      if (pkt->dts != AV_NOPTS_VALUE) pkt->dts += shift_;
+      pkt->pts += shift_ - origin_;
+      if (pkt->dts != AV_NOPTS_VALUE) pkt->dts += shift_ - origin_;
       if (pkt->dts == AV_NOPTS_VALUE) pkt->dts = pkt->pts;
       pkt->pos = -1;
       return true;
@@ -140,6 +143,7 @@ class AudioPackets {
  private:
   const AudioTrack& track_;
   av::InputFormat fmt_;
+  std::int64_t origin_ = 0;
   std::int64_t shift_ = 0;
   bool have_shift_ = false;
 };
@@ -175,7 +179,7 @@ void close_file(AVFormatContext* fmt, const std::string& path) {
 AssemblyResult assemble_mp4(const AssemblyInput& in, const std::string& path) {
   AssemblyResult result;
   VideoPackets video(in);
-  AudioPackets audio(in.audio);
+  AudioPackets audio(in.audio, in.origin, in.video_time_base);
   auto out = open_output("mp4", path);
   AVStream* vs = avformat_new_stream(out.get(), nullptr);
   video.copy_parameters(vs->codecpar);
@@ -223,7 +227,7 @@ AssemblyResult assemble_mp4(const AssemblyInput& in, const std::string& path) {
 AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout) {
   AssemblyResult result;
   VideoPackets video(in);
-  AudioPackets audio(in.audio);
+  AudioPackets audio(in.audio, in.origin, in.video_time_base);
   const AVRational vtb = in.video_time_base;
   const AVRational atb = audio.present() ? audio.stream()->time_base : AVRational{1, 1};
 
@@ -275,7 +279,7 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
     }
     open_file(out.get(), path, nullptr);
     // Audio belongs to the segment its timestamp falls in; the first and last segments take the edges.
-    const std::int64_t audio_end = s + 1 < n ? in.segments[s + 1].start_pts : INT64_MAX;
+    const std::int64_t audio_end = s + 1 < n ? in.segments[s + 1].start_pts - in.origin : INT64_MAX;
     while ((v.valid && v.segment == s) ||
            (a.valid && (audio_end == INT64_MAX || av_compare_ts(a.pkt->pts, atb, audio_end, vtb) < 0))) {
       const bool video_left = v.valid && v.segment == s;

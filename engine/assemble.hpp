@@ -22,6 +22,9 @@ struct AssemblyInput {
   std::vector<EncodedSegment> segments;             // in presentation order
   const std::vector<FrameEntry>* frames = nullptr;  // the input's frame table: gives each packet its duration
   AudioTrack audio;
+  // Subtracted from every timestamp, in the video time base: the input's earliest start over video and
+  // audio, so the output starts at zero as players expect, with the streams' relative timing intact.
+  std::int64_t origin = 0;
 };
 
 struct HlsLayout {

@@ -118,6 +118,9 @@ MediaInfo probe_media(const std::string& path) {
     info.audio_codec = avcodec_get_name(ap->codec_id);
     info.audio_sample_rate = ap->sample_rate;
     info.audio_channels = ap->ch_layout.nb_channels;
+    const AVStream* as = fmt->streams[audio];
+    info.audio_start_us =
+        as->start_time != AV_NOPTS_VALUE ? av_rescale_q(as->start_time, as->time_base, AV_TIME_BASE_Q) : 0;
   }
 
   // Only the video packets matter from here on: tell the demuxer to skip the rest cheaply.

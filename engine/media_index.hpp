@@ -51,6 +51,7 @@ struct MediaInfo {
   std::string audio_codec;
   int audio_sample_rate = 0;
   int audio_channels = 0;
+  std::int64_t audio_start_us = 0;  // first audio timestamp in microseconds (AV_TIME_BASE)
 
   // Set when demuxing stopped early on damaged data: frames holds only what could be read.
   bool truncated = false;

@@ -328,6 +328,9 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   in.video_time_base = info.time_base;
   in.audio = audio;
   in.frames = &info.frames;
+  in.origin = info.start_pts();
+  if (audio.present)
+    in.origin = std::min(in.origin, av_rescale_q(info.audio_start_us, AV_TIME_BASE_Q, info.time_base));
   for (const auto& seg : plan.segments)
     in.segments.push_back({descriptors[seg.index].output, seg.start_pts, seg.end_pts});
   AssemblyResult assembled;

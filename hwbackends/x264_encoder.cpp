@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include "video_encoder.hpp"
@@ -44,7 +45,13 @@ class X264Encoder final : public VideoEncoder {
     c->thread_count = cfg.threads > 0 ? cfg.threads : 1;
     // Extradata for MP4's avcC, and in-band headers (repeat-headers) so any segment decodes on its own.
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if (cfg.bitrate > 0) c->bit_rate = cfg.bitrate;
+    if (cfg.bitrate > 0) {
+      // Average bitrate with a VBV cap: a segment is short, and without the buffer constraint x264's
+      // one-pass ABR overshoots on hard content before its rate control settles.
+      c->bit_rate = cfg.bitrate;
+      c->rc_max_rate = cfg.bitrate * 3 / 2;
+      c->rc_buffer_size = static_cast<int>(std::min<std::int64_t>(cfg.bitrate * 2, INT32_MAX));
+    }
     av_opt_set(c->priv_data, "preset", cfg.preset.c_str(), 0);
     if (cfg.bitrate <= 0) av_opt_set_double(c->priv_data, "crf", cfg.crf, 0);
     // Forced key frames become IDRs, so a segment's first frame and its scene cuts are random-access points.

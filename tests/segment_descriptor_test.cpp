@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+#include "segment_descriptor.hpp"
+
+namespace pvt {
+namespace {
+
+SegmentDescriptor sample() {
+  SegmentDescriptor d;
+  d.job_id = "job-1";
+  d.segment = 3;
+  d.input = "/media/in put \"quoted\".mp4";
+  d.video_stream = 1;
+  d.start_frame = 250;
+  d.end_frame = 553;
+  d.start_pts = 128000;
+  d.end_pts = 283136;
+  d.time_base_num = 1;
+  d.time_base_den = 12288;
+  d.seek_keyframe = 250;
+  d.seek_pts = 128000;
+  d.seek_dts = -1024;
+  d.frame_rate_num = 24000;
+  d.frame_rate_den = 1001;
+  d.encoder.preset = "veryfast";
+  d.encoder.bitrate = 1234567;
+  d.encoder.threads = 2;
+  d.forced_keyframes = {300, 410};
+  d.detect_scenes = false;
+  d.scene_threshold = 0.42;
+  d.min_scene_frames = 7;
+  d.bit_budget = 99999999999;
+  d.output = "/tmp/seg_00003.mp4";
+  d.stats = "/tmp/seg_00003.json";
+  return d;
+}
+
+TEST(SegmentDescriptor, RoundTripsThroughJson) {
+  const SegmentDescriptor d = sample();
+  const nlohmann::json j = d;
+  EXPECT_EQ(j.at("version"), kDescriptorVersion);
+  const auto back = nlohmann::json::parse(j.dump()).get<SegmentDescriptor>();
+  EXPECT_EQ(back, d);
+  EXPECT_EQ(nlohmann::json(back), j);
+}
+
+TEST(SegmentDescriptor, RejectsOtherVersions) {
+  nlohmann::json j = sample();
+  j["version"] = 99;
+  EXPECT_THROW(j.get<SegmentDescriptor>(), Error);
+}
+
+TEST(SegmentDescriptor, RejectsEmptyOrInconsistentRanges) {
+  nlohmann::json j = sample();
+  j["end_frame"] = j["start_frame"];
+  EXPECT_THROW(j.get<SegmentDescriptor>(), Error);
+  j = sample();
+  j["seek_keyframe"] = 400;  // after the start: frames would be lost
+  EXPECT_THROW(j.get<SegmentDescriptor>(), Error);
+}
+
+TEST(SegmentDescriptor, MissingFieldIsAnError) {
+  nlohmann::json j = sample();
+  j.erase("output");
+  EXPECT_ANY_THROW(j.get<SegmentDescriptor>());
+}
+
+TEST(WorkerStats, RoundTripsThroughJson) {
+  WorkerStats s;
+  s.segment = 2;
+  s.backend = "x264";
+  s.frames = 303;
+  s.decoded_frames = 310;
+  s.bytes = 123456;
+  s.first_pts = 128000;
+  s.encode_seconds = 1.5;
+  s.cpu_seconds = 1.25;
+  s.keyframes = {250, 378};
+  s.detected_cuts = {378};
+  s.mean_spatial = 12.5;
+  s.mean_temporal = 3.25;
+  const nlohmann::json j = s;
+  EXPECT_EQ(nlohmann::json::parse(j.dump()).get<WorkerStats>(), s);
+}
+
+}  // namespace
+}  // namespace pvt

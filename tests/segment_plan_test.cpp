@@ -1,0 +1,143 @@
+// The planner's rules on synthetic frame tables: bounds, where cuts go, balance, bit budgets.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "segment_plan.hpp"
+
+namespace pvt {
+namespace {
+
+// `frames` frames at 25 fps (time base 1/1000), a keyframe every `gop` frames, packet sizes from `size`.
+MediaInfo synthetic(
+    int frames, int gop, std::function<int(int)> size = [](int) { return 1000; }) {
+  MediaInfo m;
+  m.path = "synthetic";
+  m.time_base = {1, 1000};
+  m.frame_rate = {25, 1};
+  m.width = 640;
+  m.height = 360;
+  for (int i = 0; i < frames; ++i) {
+    FrameEntry e;
+    e.pts = i * 40;
+    e.dts = e.pts;
+    e.duration = 40;
+    e.size = size(i);
+    e.keyframe = gop > 0 && i % gop == 0;
+    m.frames.push_back(e);
+    if (e.keyframe) m.keyframes.push_back(i);
+  }
+  if (m.keyframes.empty() || m.keyframes[0] != 0) m.keyframes.insert(m.keyframes.begin(), 0);
+  return m;
+}
+
+void expect_contiguous_cover(const Plan& p, int frames) {
+  ASSERT_FALSE(p.segments.empty());
+  EXPECT_EQ(p.segments.front().start_frame, 0);
+  EXPECT_EQ(p.segments.back().end_frame, frames);
+  for (std::size_t i = 1; i < p.segments.size(); ++i) {
+    EXPECT_EQ(p.segments[i].start_frame, p.segments[i - 1].end_frame);
+    EXPECT_EQ(p.segments[i].start_pts, p.segments[i - 1].end_pts);
+  }
+}
+
+TEST(SegmentPlan, SegmentsStayWithinMinAndMaxLength) {
+  const MediaInfo m = synthetic(25 * 95, 37);  // 95 s, keyframes at odd places
+  PlanOptions o;
+  o.target_s = 10;
+  const Plan p = plan_segments(m, nullptr, o);
+  expect_contiguous_cover(p, 25 * 95);
+  EXPECT_DOUBLE_EQ(p.min_s, 5);
+  EXPECT_DOUBLE_EQ(p.max_s, 15);
+  for (const auto& s : p.segments) {
+    EXPECT_GE(s.duration_s, p.min_s - 1e-9) << s.index;
+    EXPECT_LE(s.duration_s, p.max_s + 1e-9) << s.index;
+  }
+}
+
+TEST(SegmentPlan, IndexPlanCutsOnKeyframesSoNoDecodeIsWasted) {
+  const MediaInfo m = synthetic(25 * 60, 50);  // keyframe every 2 s
+  const Plan p = plan_segments(m, nullptr, {});
+  EXPECT_EQ(p.basis, "index");
+  for (const auto& s : p.segments) {
+    EXPECT_EQ(s.start_frame % 50, 0) << s.index;
+    EXPECT_EQ(s.seek_keyframe, s.start_frame);
+    if (s.index > 0) EXPECT_EQ(s.cut_reason, "keyframe");
+    EXPECT_NEAR(s.duration_s, 10, 1e-9);  // keyframes fall exactly on the target
+  }
+}
+
+TEST(SegmentPlan, SceneCutsWinOverKeyframesAndForceKeyframesInside) {
+  const MediaInfo m = synthetic(25 * 30, 50);
+  Analysis a;
+  a.frames.resize(m.frames.size());
+  a.cuts = {{170, 0.9}, {200, 0.5}, {230, 0.8}};  // 6.8 s, 8 s (a keyframe), 9.2 s
+  const Plan p = plan_segments(m, &a, {});
+  EXPECT_EQ(p.basis, "analysis");
+  ASSERT_GE(p.segments.size(), 2u);
+  // Within [5, 15] s the cut nearest the target (9.2 s) scores best among scene cuts.
+  EXPECT_EQ(p.segments[1].start_frame, 230);
+  EXPECT_EQ(p.segments[1].cut_reason, "scene");
+  EXPECT_EQ(p.segments[0].forced_keyframes, (std::vector<int>{170, 200}));
+}
+
+TEST(SegmentPlan, WithoutCandidatesCutsAtTheTargetLength) {
+  const MediaInfo m = synthetic(25 * 40, 0);  // one keyframe at 0 (a long-GOP source)
+  const Plan p = plan_segments(m, nullptr, {});
+  expect_contiguous_cover(p, 25 * 40);
+  ASSERT_EQ(p.segments.size(), 4u);
+  for (const auto& s : p.segments) {
+    EXPECT_EQ(s.seek_keyframe, 0);
+    EXPECT_NEAR(s.duration_s, 10, 0.05);
+    if (s.index > 0) EXPECT_EQ(s.cut_reason, "length");
+  }
+  // Frames decoded only to be dropped make later segments cost more.
+  EXPECT_GT(p.segments[3].cost, p.segments[1].cost);
+}
+
+TEST(SegmentPlan, ShortInputIsOneSegment) {
+  const MediaInfo m = synthetic(100, 25);
+  const Plan p = plan_segments(m, nullptr, {});
+  ASSERT_EQ(p.segments.size(), 1u);
+  EXPECT_EQ(p.segments[0].frame_count(), 100);
+}
+
+TEST(SegmentPlan, ShrinksSegmentsToKeepEveryWorkerBusy) {
+  const MediaInfo m = synthetic(25 * 40, 25);
+  PlanOptions o;
+  o.workers = 4;
+  o.shrink_for_workers = true;
+  const Plan p = plan_segments(m, nullptr, o);
+  EXPECT_GE(p.segments.size(), 8u);  // two per worker
+  EXPECT_LE(p.target_s, 5.0);
+  o.shrink_for_workers = false;  // HLS: the user's segment length stands
+  EXPECT_EQ(plan_segments(m, nullptr, o).segments.size(), 4u);
+}
+
+TEST(SegmentPlan, BitBudgetsSumToTheTotalAndFollowComplexity) {
+  // Second half of the clip has packets four times larger: it must get more bits per second.
+  const MediaInfo m = synthetic(25 * 40, 25, [](int i) { return i < 500 ? 1000 : 4000; });
+  PlanOptions o;
+  o.total_bits = 40LL * 2'000'000;
+  const Plan p = plan_segments(m, nullptr, o);
+  std::int64_t sum = 0;
+  for (const auto& s : p.segments) sum += s.bit_budget;
+  EXPECT_NEAR(static_cast<double>(sum), static_cast<double>(o.total_bits),
+              static_cast<double>(p.segments.size()));
+  const auto& first = p.segments.front();
+  const auto& last = p.segments.back();
+  EXPECT_GT(last.bit_budget / last.duration_s, 1.5 * first.bit_budget / first.duration_s);
+  // And cost (encode time) follows complexity too, which orders the worker queue.
+  EXPECT_GT(last.cost / last.frame_count(), first.cost / first.frame_count());
+}
+
+TEST(SegmentPlan, RejectsImpossibleBounds) {
+  const MediaInfo m = synthetic(250, 25);
+  PlanOptions o;
+  o.min_s = 8;
+  o.max_s = 4;
+  EXPECT_ANY_THROW(plan_segments(m, nullptr, o));
+}
+
+}  // namespace
+}  // namespace pvt

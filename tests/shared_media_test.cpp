@@ -1,0 +1,119 @@
+// Real clips from ../shared/media (film and camera: H.264, HEVC 10-bit, MPEG-2, VFR, with and without
+// audio), transcoded to MP4 and HLS. Each clip's expected frame count and duration come from
+// MANIFEST.tsv; a missing clip skips its test with a message.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_support.hpp"
+
+namespace pvt {
+namespace {
+
+struct ManifestClip {
+  std::string file;
+  long frames = 0;
+  double duration = 0;
+  bool audio = false;
+};
+
+std::vector<ManifestClip> read_manifest() {
+  std::vector<ManifestClip> clips;
+  std::ifstream in(test::shared_media_dir() + "/MANIFEST.tsv");
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> cols;
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, '\t')) cols.push_back(c);
+    if (cols.size() < 9) continue;
+    clips.push_back({cols[0], std::atol(cols[6].c_str()), std::atof(cols[7].c_str()), cols[8] != "none"});
+  }
+  return clips;
+}
+
+struct Case {
+  std::string file;
+  std::string format;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.file << " -> " << c.format;
+}
+
+class SharedMedia : public ::testing::TestWithParam<Case> {};
+
+TEST_P(SharedMedia, TranscodesEveryFrameWithItsTimingAndAudio) {
+  const Case c = GetParam();
+  const auto path = test::shared_clip(c.file);
+  if (!path) GTEST_SKIP() << "shared clip " << c.file << " not found in " << test::shared_media_dir();
+  ManifestClip clip;
+  for (const auto& m : read_manifest())
+    if (m.file == c.file) clip = m;
+  ASSERT_GT(clip.frames, 0) << c.file << " missing from MANIFEST.tsv";
+
+  test::TempDir dir;
+  const std::string out = c.format == "mp4" ? dir / "out.mp4" : dir / "out.m3u8";
+  const auto r = test::run_pvt({"transcode", *path, "-o", out, "--format", c.format, "--preset", "veryfast",
+                                "--segment-duration", "4", "--json", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("frames"), clip.frames);
+  EXPECT_EQ(test::ffprobe_frames(out), clip.frames);
+  // Duration within one frame of the source (VFR clips: their longest frame).
+  EXPECT_NEAR(j.at("verified").at("duration").get<double>(), j.at("duration").get<double>(), 0.2);
+  EXPECT_NEAR(test::ffprobe_duration(out), clip.duration, 0.25);
+  EXPECT_EQ(j.at("verified").at("audio").get<bool>(), clip.audio);
+  if (clip.audio) EXPECT_EQ(test::ffprobe_stream(out, "a:0", "codec_name"), "aac");
+  // CRF 23 at veryfast: comfortably above 30 dB on all of these sources.
+  EXPECT_GT(test::psnr(out, *path), 32.0);
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> v;
+  for (const char* f : {"big_buck_bunny.mp4", "bbb_hevc10.mkv", "cityCC0.mpg", "car-detection.mp4",
+                        "car_vfr.mp4", "book.mkv"})
+    for (const char* fmt : {"mp4", "hls"}) v.push_back({f, fmt});
+  return v;
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  std::string n = info.param.file + "_" + info.param.format;
+  for (char& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Clips, SharedMedia, ::testing::ValuesIn(cases()), case_name);
+
+TEST(SharedMediaVfr, VariableFrameRateKeepsEveryTimestamp) {
+  const auto path = test::shared_clip("car_vfr.mp4");
+  if (!path) GTEST_SKIP() << "shared clip car_vfr.mp4 not found in " << test::shared_media_dir();
+  const auto a = test::run_pvt({"analyze", *path, "--json", "--progress", "none"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_TRUE(nlohmann::json::parse(a.out).at("media").at("video").at("variable_frame_rate").get<bool>());
+  test::TempDir dir;
+  const std::string out = dir / "vfr.mp4";
+  const auto r =
+      test::run_pvt({"transcode", *path, "-o", out, "--preset", "ultrafast", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto pts = [](const std::string& f) {
+    const auto p = test::run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                              "packet=pts_time", "-of", "csv=p=0", f});
+    std::vector<double> t;
+    std::stringstream ss(p.out);
+    std::string line;
+    while (std::getline(ss, line)) t.push_back(std::atof(line.c_str()));
+    std::sort(t.begin(), t.end());
+    return t;
+  };
+  const auto in_pts = pts(*path), out_pts = pts(out);
+  ASSERT_EQ(in_pts.size(), out_pts.size());
+  for (std::size_t i = 0; i < in_pts.size(); ++i) EXPECT_NEAR(out_pts[i], in_pts[i], 1e-3) << i;
+}
+
+}  // namespace
+}  // namespace pvt

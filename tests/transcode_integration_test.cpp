@@ -1,0 +1,201 @@
+// `pvt transcode` end to end on generated clips: frame-accurate cuts, forced IDRs at scene cuts, MP4
+// and HLS outputs that ffprobe reads, quality, bitrate mode, progress and the JSON summary.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "test_support.hpp"
+
+namespace pvt {
+namespace {
+
+nlohmann::json transcode_json(const std::vector<std::string>& args,
+                              const std::vector<std::string>& env = {}) {
+  std::vector<std::string> full{"transcode"};
+  full.insert(full.end(), args.begin(), args.end());
+  full.insert(full.end(), {"--json", "--progress", "none"});
+  const auto r = test::run_pvt(full, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code != 0) return {};
+  return nlohmann::json::parse(r.out);
+}
+
+TEST(TranscodeIntegration, Mp4HasEveryFrameAndIdrsAtEveryCutBetweenKeyframes) {
+  test::TempDir dir;
+  const std::string out = dir / "out.mp4";
+  const std::string in = test::scene_clip();
+  // Segments of ~2 s: every boundary lies between source keyframes, so workers seek, decode and drop.
+  const auto j = transcode_json({in, "-o", out, "--segment-duration", "2", "--preset", "veryfast"});
+  ASSERT_FALSE(j.is_null());
+  EXPECT_EQ(j.at("frames"), 200);
+  EXPECT_GE(j.at("segments").size(), 3u);
+  EXPECT_EQ(test::ffprobe_frames(out), 200);
+  EXPECT_NEAR(test::ffprobe_duration(out), 8.0, 0.04 + 1e-6);
+  const auto keys = test::ffprobe_keyframes(out);
+  ASSERT_EQ(keys.size(), 200u);
+  for (int cut : test::kSceneClipCuts) EXPECT_TRUE(keys[cut]) << "no IDR at scene cut " << cut;
+  for (const auto& s : j.at("segments")) EXPECT_TRUE(keys[s.at("start_frame").get<int>()]);
+  EXPECT_GT(test::psnr(out, in), 33.0);                           // plain ffmpeg, same settings: 34.7 dB
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"out.mp4"});  // no work files left
+}
+
+TEST(TranscodeIntegration, WorkersForceIdrsAtCutsTheyFindInsideASegment) {
+  test::TempDir dir;
+  const std::string out = dir / "one.m3u8";
+  // One 8 s HLS segment: the three cuts are inside it and only the worker's own kernels can find them.
+  const auto j =
+      transcode_json({test::scene_clip(), "-o", out, "--segment-duration", "20", "--preset", "ultrafast"});
+  ASSERT_FALSE(j.is_null());
+  ASSERT_EQ(j.at("segments").size(), 1u);
+  EXPECT_EQ(j.at("segments")[0].at("detected_cuts"), 3);
+  const auto keys = test::ffprobe_keyframes(out);
+  ASSERT_EQ(keys.size(), 200u);
+  for (int cut : test::kSceneClipCuts) EXPECT_TRUE(keys[cut]) << cut;
+}
+
+TEST(TranscodeIntegration, FullAnalysisPlansAtSceneCuts) {
+  test::TempDir dir;
+  const std::string out = dir / "full.mp4";
+  const auto j = transcode_json({test::scene_clip(), "-o", out, "--analysis", "full", "--segment-duration",
+                                 "2", "--workers", "2", "--preset", "ultrafast"});
+  ASSERT_FALSE(j.is_null());
+  EXPECT_EQ(j.at("plan_basis"), "analysis");
+  std::vector<int> starts;
+  for (const auto& s : j.at("segments")) starts.push_back(s.at("start_frame"));
+  EXPECT_EQ(starts, (std::vector<int>{0, 50, 100, 150}));
+  for (std::size_t i = 1; i < j.at("segments").size(); ++i)
+    EXPECT_EQ(j.at("segments")[i].at("starts_at"), "scene");
+  EXPECT_EQ(test::ffprobe_frames(out), 200);
+}
+
+std::vector<std::pair<double, std::string>> read_playlist(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::vector<std::pair<double, std::string>> entries;
+  double pending = -1;
+  bool endlist = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("#EXTINF:", 0) == 0)
+      pending = std::atof(line.c_str() + 8);
+    else if (!line.empty() && line[0] != '#')
+      entries.emplace_back(pending, line);
+    else if (line == "#EXT-X-ENDLIST")
+      endlist = true;
+  }
+  EXPECT_TRUE(endlist);
+  return entries;
+}
+
+TEST(TranscodeIntegration, HlsPlaylistSegmentsMatchTheMedia) {
+  test::TempDir dir;
+  const std::string out = dir / "hls";
+  const std::string in = test::scene_clip(true);
+  const auto j = transcode_json({in, "-o", out, "--segment-duration", "2", "--preset", "veryfast"});
+  ASSERT_FALSE(j.is_null());
+  const std::string playlist = out + "/index.m3u8";
+  EXPECT_EQ(j.at("output"), playlist);
+  const auto entries = read_playlist(playlist);
+  ASSERT_GE(entries.size(), 3u);
+  double total = 0;
+  for (const auto& [extinf, name] : entries) {
+    const std::string seg = out + "/" + name;
+    ASSERT_TRUE(std::filesystem::exists(seg)) << name;
+    // Each segment's video lasts what the playlist says (ffprobe measures the TS on its own).
+    const double frames = static_cast<double>(test::ffprobe_frames(seg));
+    EXPECT_NEAR(frames / 25.0, extinf, 1e-3) << name;
+    EXPECT_EQ(test::ffprobe_stream(seg, "a:0", "codec_name"), "aac") << name;
+    total += extinf;
+  }
+  EXPECT_NEAR(total, 8.0, 1e-3);
+  EXPECT_EQ(test::ffprobe_frames(playlist), 200);
+  EXPECT_GT(test::psnr(playlist, in), 33.0);
+  // The playlist declares a target duration no segment exceeds (rounded).
+  std::ifstream pin(playlist);
+  std::stringstream ss;
+  ss << pin.rdbuf();
+  std::smatch m;
+  const std::string text = ss.str();
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("#EXT-X-TARGETDURATION:(\\d+)")));
+  for (const auto& e : entries) EXPECT_LE(std::lround(e.first), std::stoi(m[1]));
+}
+
+TEST(TranscodeIntegration, M3u8OutputPathPutsSegmentsBesideIt) {
+  test::TempDir dir;
+  const auto j = transcode_json({test::scene_clip(), "-o", dir / "show.m3u8", "--preset", "ultrafast"});
+  ASSERT_FALSE(j.is_null());
+  EXPECT_TRUE(std::filesystem::exists(dir / "show_00000.ts"));
+  EXPECT_EQ(test::ffprobe_frames(dir / "show.m3u8"), 200);
+}
+
+TEST(TranscodeIntegration, AudioIsEncodedOnceAndKeptInSync) {
+  test::TempDir dir;
+  const std::string out = dir / "av.mp4";
+  const auto j = transcode_json({test::scene_clip(true), "-o", out, "--segment-duration", "2", "--audio",
+                                 "aac", "--preset", "ultrafast"});
+  ASSERT_FALSE(j.is_null());
+  EXPECT_EQ(j.at("audio"), "aac (encoded)");
+  EXPECT_EQ(test::ffprobe_stream(out, "a:0", "codec_name"), "aac");
+  const double vstart = std::atof(test::ffprobe_stream(out, "v:0", "start_time").c_str());
+  const double astart = std::atof(test::ffprobe_stream(out, "a:0", "start_time").c_str());
+  EXPECT_NEAR(astart, vstart, 0.03);
+  EXPECT_NEAR(std::atof(test::ffprobe_stream(out, "a:0", "duration").c_str()), 8.0, 0.05);
+}
+
+TEST(TranscodeIntegration, BitrateModeHitsTheTargetWithinFivePercent) {
+  test::TempDir dir;
+  const std::string out = dir / "cbr.mp4";
+  const auto j = transcode_json({test::scene_clip(), "-o", out, "--bitrate", "600k", "--segment-duration",
+                                 "2", "--preset", "veryfast"});
+  ASSERT_FALSE(j.is_null());
+  const double measured = std::atof(test::ffprobe_stream(out, "v:0", "bit_rate").c_str());
+  EXPECT_NEAR(measured / 600000.0, 1.0, 0.05) << measured;
+  EXPECT_NEAR(j.at("video_bitrate").get<double>() / 600000.0, 1.0, 0.05);
+}
+
+TEST(TranscodeIntegration, ProgressJsonLinesAndSummary) {
+  test::TempDir dir;
+  const auto r = test::run_pvt(
+      {"transcode", test::scene_clip(), "-o", dir / "p.mp4", "--progress", "json", "--preset", "ultrafast"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::stringstream ss(r.err);
+  std::string line;
+  long last_frames = -1;
+  int lines = 0;
+  bool saw_encode = false;
+  while (std::getline(ss, line)) {
+    const auto j = nlohmann::json::parse(line);  // every stderr line is JSON
+    ++lines;
+    saw_encode |= j.at("stage") == "encode";
+    EXPECT_EQ(j.at("total_frames"), 200);
+    last_frames = j.at("frames");
+  }
+  EXPECT_GE(lines, 2);
+  EXPECT_TRUE(saw_encode);
+  EXPECT_EQ(last_frames, 200);
+  EXPECT_NE(r.out.find("verified 200 frames"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("real time"), std::string::npos);
+}
+
+TEST(TranscodeIntegration, RefusesToOverwriteWithoutTheFlag) {
+  test::TempDir dir;
+  const std::string out = dir / "x.mp4";
+  { std::ofstream(out) << "precious"; }
+  const auto r = test::run_pvt({"transcode", test::scene_clip(), "-o", out, "--progress", "none"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  std::ifstream in(out);
+  std::string content;
+  in >> content;
+  EXPECT_EQ(content, "precious");
+  const auto ok = test::run_pvt({"transcode", test::scene_clip(), "-o", out, "--overwrite", "--progress",
+                                 "none", "--preset", "ultrafast"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(test::ffprobe_frames(out), 200);
+}
+
+}  // namespace
+}  // namespace pvt
