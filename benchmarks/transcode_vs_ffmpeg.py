@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BBB_SOURCE = Path("/work/shared/media/big_buck_bunny.mp4")
+# The 60 s sample bundled with the repo (CC-BY 3.0, Blender Foundation).
+BBB_SOURCE = REPO_ROOT / "samples" / "big_buck_bunny_60s.mp4"
 SYNTHETIC_SECONDS = 30.0
 
 # Targets pvt should meet against plain ffmpeg (see DESIGN.md / the brief).

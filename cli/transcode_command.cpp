@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cancellation.hpp"
 #include "commands.hpp"
 #include "error.hpp"
 #include "progress_display.hpp"
 #include "report_json.hpp"
 #include "transcode_job.hpp"
-#include "worker_pool.hpp"
 
 namespace pvt::cli {
 
@@ -101,9 +101,12 @@ Runner add_transcode_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 3600.0));
   cmd->add_option("--max-segment", o.max_segment, "longest segment in seconds (default: 1.5x the target)")
       ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--lookahead", o.lookahead,
+                  "frames each worker decodes and analyses ahead of its encoder (default 40)")
+      ->check(CLI::Range(0, 250));
   cmd->add_option(
-         "--lookahead", o.lookahead,
-         "frames of look-ahead each worker analyses before encoding; also x264's rc-lookahead (default 40)")
+         "--encoder-lookahead", o.encoder_lookahead,
+         "the encoder's own rate-control look-ahead in frames (x264 rc-lookahead; default: the preset's)")
       ->check(CLI::Range(0, 250));
   cmd->add_option("--analysis", o.analysis,
                   "plan from the demux index (index), from a full scene analysis first (full), or auto "

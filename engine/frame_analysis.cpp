@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cancellation.hpp"
 #include "error.hpp"
 #include "frame_reader.hpp"
 #include "scene_metrics.hpp"
@@ -63,7 +64,8 @@ std::vector<Range> make_ranges(const MediaInfo& info, int threads) {
 }
 
 void analyze_range(const MediaInfo& info, const Range& range, int factor, int decoder_threads,
-                   RangeResult& out, std::atomic<int>& done, const std::function<void(int)>& report) {
+                   RangeResult& out, std::atomic<int>& done, const std::function<void(int)>& report,
+                   const std::atomic<bool>* cancel) {
   auto kernel = kernels::make_cpu_kernel();
   FrameReader reader(info.path, info.video_stream, {.threads = decoder_threads, .fast_decode = true});
   std::vector<SeekPoint> entry;
@@ -84,6 +86,7 @@ void analyze_range(const MediaInfo& info, const Range& range, int factor, int de
   int seen = 0;
   int index = 0;
   while (seen < n) {
+    if (stop_requested(cancel)) throw Error(ErrorCode::kInterrupted, "analysis cancelled");
     AVFrame* frame = reader.next();
     if (!frame) break;
     index = frame_with_pts(info, frame->pts);
@@ -169,7 +172,7 @@ Analysis analyze_frames(const MediaInfo& info, const AnalysisOptions& options) {
   auto run = [&] {
     for (std::size_t r; (r = next++) < ranges.size();) {
       try {
-        analyze_range(info, ranges[r], factor, decoder_threads, results[r], done, report);
+        analyze_range(info, ranges[r], factor, decoder_threads, results[r], done, report, options.cancel);
       } catch (...) {
         std::lock_guard lock(failure_mutex);
         if (!failure) failure = std::current_exception();

@@ -2,6 +2,7 @@
 // run the analysis kernel. Runs in parallel over keyframe ranges so it uses every core.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -37,6 +38,7 @@ struct AnalysisOptions {
   int threads = 0;  // 0: one per core
   SceneDetectorOptions scenes;
   std::function<void(int frames_done)> progress;  // called from worker threads, serialised
+  const std::atomic<bool>* cancel = nullptr;      // stops the analysis (Error kInterrupted) when true
 };
 
 struct Analysis {

@@ -44,6 +44,7 @@ void to_json(json& j, const SegmentDescriptor& d) {
            {"frame_rate", {d.frame_rate_num, d.frame_rate_den}},
            {"encoder", d.encoder},
            {"forced_keyframes", d.forced_keyframes},
+           {"lookahead_window", d.lookahead_window},
            {"detect_scenes", d.detect_scenes},
            {"scene_threshold", d.scene_threshold},
            {"min_scene_frames", d.min_scene_frames},
@@ -75,6 +76,7 @@ void from_json(const json& j, SegmentDescriptor& d) {
   d.frame_rate_den = j.at("frame_rate").at(1).get<int>();
   j.at("encoder").get_to(d.encoder);
   j.at("forced_keyframes").get_to(d.forced_keyframes);
+  j.at("lookahead_window").get_to(d.lookahead_window);
   j.at("detect_scenes").get_to(d.detect_scenes);
   j.at("scene_threshold").get_to(d.scene_threshold);
   j.at("min_scene_frames").get_to(d.min_scene_frames);

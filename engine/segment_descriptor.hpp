@@ -21,7 +21,7 @@ struct EncoderSettings {
   int crf = 23;              // used when bitrate == 0
   std::int64_t bitrate = 0;  // bits/s for this segment (its bit budget over its duration)
   int threads = 1;           // encoder threads inside the worker
-  int lookahead = 40;        // frames: the worker's analysis window and x264's rc-lookahead
+  int lookahead = -1;        // the encoder's own rate-control look-ahead (frames); -1: the preset's
   std::string pix_fmt = "yuv420p";
   bool operator==(const EncoderSettings&) const = default;
 };
@@ -45,6 +45,7 @@ struct SegmentDescriptor {
   int frame_rate_den = 1;
   EncoderSettings encoder;
   std::vector<int> forced_keyframes;  // absolute frame numbers inside the segment
+  int lookahead_window = 40;          // frames decoded and analysed ahead of the encoder
   bool detect_scenes = true;          // also force keyframes at cuts the worker finds in its window
   double scene_threshold = 0.35;
   int min_scene_frames = 12;

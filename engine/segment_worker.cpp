@@ -169,7 +169,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   SceneDetector detector({d.scene_threshold, d.min_scene_frames}, d.start_frame);
   std::set<int> forced(d.forced_keyframes.begin(), d.forced_keyframes.end());
   forced.insert(d.start_frame);
-  const int window_size = std::max(d.encoder.lookahead, d.min_scene_frames + 1);
+  const int window_size = std::max(d.lookahead_window, d.min_scene_frames + 1);
 
   WorkerStats stats;
   stats.segment = d.segment;

@@ -107,7 +107,10 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
 class WorkArea {
  public:
   WorkArea(const fs::path& parent, const std::string& name, bool keep) : keep_(keep) {
-    dir_ = parent / ("." + name + ".pvt-job-" + std::to_string(getpid()));
+    // The counter keeps concurrent jobs of one process (the MCP server) apart: two HLS folders in the
+    // same parent share the playlist name "index.m3u8".
+    static std::atomic<int> counter{0};
+    dir_ = parent / ("." + name + ".pvt-job-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
     std::error_code ec;
     fs::remove_all(dir_, ec);
     if (!fs::create_directories(dir_, ec) && ec)
@@ -161,6 +164,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   if (o.bitrate < 0) throw Error(ErrorCode::kUsage, "--bitrate must be positive");
   if (o.lookahead < 0 || o.lookahead > 250)
     throw Error(ErrorCode::kUsage, "--lookahead must be between 0 and 250");
+  if (o.encoder_lookahead > 250) throw Error(ErrorCode::kUsage, "--encoder-lookahead must be at most 250");
   if (o.encoder != "x264" && o.encoder != "auto")
     throw Error(ErrorCode::kUsage,
                 "encoder '" + o.encoder + "' is not available on this machine (available: x264)");
@@ -206,6 +210,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
       jp.frames_done = done;
       emit("analyze");
     };
+    ao.cancel = o.cancel;
     analysis = analyze_frames(info, ao);
     sum.analyze_s = since(ta);
   }
@@ -256,7 +261,8 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     d.encoder.preset = o.preset;
     d.encoder.crf = o.crf;
     d.encoder.threads = sum.threads_per_worker;
-    d.encoder.lookahead = o.lookahead;
+    d.encoder.lookahead = o.encoder_lookahead;
+    d.lookahead_window = o.lookahead;
     d.forced_keyframes = seg.forced_keyframes;
     d.detect_scenes = !full;  // with a full analysis the cuts are already in forced_keyframes
     d.scene_threshold = o.scenes.threshold;
@@ -270,6 +276,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   }
 
   PoolCallbacks cb;
+  cb.cancel = o.cancel;
   cb.before_start = [&](const PoolTask& t) {
     SegmentDescriptor& d = descriptors[t.segment];
     if (po.total_bits > 0) {

@@ -1,6 +1,7 @@
 // `pvt transcode`: probe -> (analyze) -> plan -> workers -> assemble -> verify -> rename into place.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -23,9 +24,10 @@ struct TranscodeOptions {
   std::string encoder = "x264";
   int workers = 0;  // 0: one per core, fewer if memory is short
   double segment_duration = 10;
-  double min_segment = 0;  // 0: half the target
-  double max_segment = 0;  // 0: 1.5 x the target
-  int lookahead = 40;
+  double min_segment = 0;         // 0: half the target
+  double max_segment = 0;         // 0: 1.5 x the target
+  int lookahead = 40;             // frames each worker decodes and analyses ahead of its encoder
+  int encoder_lookahead = -1;     // x264's rc-lookahead; -1: the preset's own (10 at veryfast, 40 at medium)
   std::string analysis = "auto";  // "index", "full", or "auto" (index on a CPU-only machine)
   SceneDetectorOptions scenes;
   AudioMode audio = AudioMode::kAuto;
@@ -33,6 +35,9 @@ struct TranscodeOptions {
   bool overwrite = false;
   bool keep_work_dir = false;
   int max_attempts = 2;  // a failed segment is retried once
+  // Set to true (from any thread) to cancel: workers are killed, temporary output removed, and
+  // transcode throws Error(kInterrupted). Null: only SIGINT/SIGTERM (g_stop_requested) cancel.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct JobProgress {

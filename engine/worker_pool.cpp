@@ -14,8 +14,6 @@
 
 namespace pvt {
 
-std::atomic<bool> g_stop_requested{false};
-
 namespace {
 
 struct Running {
@@ -55,7 +53,7 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, int workers
   };
 
   while (!queue.empty() || !running.empty()) {
-    if (g_stop_requested) {
+    if (stop_requested(cb.cancel)) {
       stop_all();
       throw Error(ErrorCode::kInterrupted, "interrupted");
     }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cancellation.hpp"
 #include "segment_descriptor.hpp"
 
 namespace pvt {
@@ -34,10 +35,9 @@ struct PoolCallbacks {
   std::function<void(const PoolTask&, const PoolResult&)> on_done;
   // Called about ten times a second while waiting, e.g. to redraw a progress bar.
   std::function<void()> on_tick;
+  // When set and true, the pool stops its workers and throws Error(kInterrupted): a job's own cancel.
+  const std::atomic<bool>* cancel = nullptr;
 };
-
-// Set from a signal handler to make run_worker_pool stop its workers and throw Error(kInterrupted).
-extern std::atomic<bool> g_stop_requested;
 
 std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, int workers, int max_attempts,
                                         const std::string& worker_executable, const PoolCallbacks& callbacks);

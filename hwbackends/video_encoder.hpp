@@ -24,7 +24,7 @@ struct EncoderConfig {
   int crf = 23;              // constant quality when bitrate == 0
   std::int64_t bitrate = 0;  // average bits/s
   int threads = 1;
-  int lookahead = 40;  // frames of the encoder's own rate-control look-ahead
+  int lookahead = -1;  // frames of the encoder's own rate-control look-ahead; -1: its default
   int width = 0;
   int height = 0;
   AVPixelFormat pix_fmt = AV_PIX_FMT_YUV420P;

@@ -56,7 +56,7 @@ class X264Encoder final : public VideoEncoder {
     if (cfg.bitrate <= 0) av_opt_set_double(c->priv_data, "crf", cfg.crf, 0);
     // Forced key frames become IDRs, so a segment's first frame and its scene cuts are random-access points.
     av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
-    if (cfg.lookahead > 0) av_opt_set_int(c->priv_data, "rc-lookahead", cfg.lookahead, 0);
+    if (cfg.lookahead >= 0) av_opt_set_int(c->priv_data, "rc-lookahead", cfg.lookahead, 0);
     av_opt_set(c->priv_data, "x264-params", "repeat-headers=1", 0);
     const int ret = avcodec_open2(c, codec, nullptr);
     if (ret < 0) throw BackendError("cannot open libx264 (preset " + cfg.preset + "): " + err_text(ret));

@@ -7,8 +7,17 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
   libx264-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcli11-dev libfmt-dev
-  ffmpeg # ffprobe/ffmpeg CLIs: independent judges in tests and the baseline in benchmarks
+  ffmpeg  # ffprobe/ffmpeg CLIs: independent judges in tests and the baseline in benchmarks
+  python3 # the benchmark scripts
+  patchelf # scripts/build-bundle.sh: points the bundled pvt-mcp at its own lib/
 )
+# The MCP tests and the MCPB bundle use Node.js + npm (tests/mcp). Any node on PATH is kept as it is
+# (e.g. a newer one from NodeSource); Debian's are installed only when there is none.
+if ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+elif ! command -v npm >/dev/null 2>&1; then
+  packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -29,6 +29,8 @@ SegmentDescriptor sample() {
   d.encoder.bitrate = 1234567;
   d.encoder.threads = 2;
   d.forced_keyframes = {300, 410};
+  d.lookahead_window = 25;
+  d.encoder.lookahead = 60;
   d.detect_scenes = false;
   d.scene_threshold = 0.42;
   d.min_scene_frames = 7;
