@@ -102,6 +102,20 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
   return t;
 }
 
+// After an overwrite, segments of the previous output beyond the new count would linger beside the new
+// playlist: remove files named like ours (PREFIX + 5 digits + .ts) that the new playlist does not list.
+void remove_stale_segments(const OutputTarget& t, const std::vector<std::string>& kept) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(t.dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const std::string& prefix = t.hls.segment_prefix;
+    if (name.size() != prefix.size() + 8 || name.rfind(prefix, 0) != 0 || !ends_with(name, ".ts")) continue;
+    if (!std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end() - 3, ::isdigit))
+      continue;
+    if (std::find(kept.begin(), kept.end(), e.path().string()) == kept.end()) fs::remove(e.path(), ec);
+  }
+}
+
 // Owns the job's work directory and any temporary output: both are removed when the job ends, whether
 // it succeeded, failed or was interrupted, so nothing half-written is ever left behind.
 class WorkArea {
@@ -378,6 +392,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
       rename_or_throw(f, dest.string());
       sum.files.push_back(dest.string());
     }
+    remove_stale_segments(target, sum.files);
   }
   sum.assemble_s = since(tas);
 

@@ -123,6 +123,23 @@ TEST(TranscodeIntegration, HlsPlaylistSegmentsMatchTheMedia) {
   for (const auto& e : entries) EXPECT_LE(std::lround(e.first), std::stoi(m[1]));
 }
 
+TEST(TranscodeIntegration, OverwritingHlsRemovesSegmentsTheNewPlaylistDoesNotList) {
+  test::TempDir dir;
+  const std::string out = dir / "h";
+  ASSERT_FALSE(
+      transcode_json({test::scene_clip(), "-o", out, "--segment-duration", "2", "--preset", "ultrafast"})
+          .is_null());
+  ASSERT_TRUE(std::filesystem::exists(out + "/segment_00003.ts"));
+  { std::ofstream(out + "/notes.txt") << "mine"; }
+  ASSERT_FALSE(transcode_json({test::scene_clip(), "-o", out, "--segment-duration", "8", "--preset",
+                               "ultrafast", "--overwrite"})
+                   .is_null());
+  EXPECT_TRUE(std::filesystem::exists(out + "/segment_00000.ts"));
+  EXPECT_FALSE(std::filesystem::exists(out + "/segment_00001.ts"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/notes.txt"));  // not ours: left alone
+  EXPECT_EQ(test::ffprobe_frames(out + "/index.m3u8"), 200);
+}
+
 TEST(TranscodeIntegration, M3u8OutputPathPutsSegmentsBesideIt) {
   test::TempDir dir;
   const auto j = transcode_json({test::scene_clip(), "-o", dir / "show.m3u8", "--preset", "ultrafast"});
