@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "av_handles.hpp"
+#include "cancellation.hpp"
 #include "error.hpp"
 
 extern "C" {
@@ -90,10 +91,11 @@ class AacEncoder {
     check_av(avformat_write_header(out_.get(), nullptr), ErrorCode::kOutput, out_path);
   }
 
-  AudioTrack run() {
+  AudioTrack run(const std::atomic<bool>* cancel) {
     av::Packet pkt = av::make_packet();
     av::Frame frame = av::make_frame();
     while (av_read_frame(in_.get(), pkt.get()) >= 0) {
+      if (stop_requested(cancel)) throw Error(ErrorCode::kInterrupted, "audio encoding cancelled");
       if (pkt->stream_index == stream_) {
         // A damaged packet loses its samples, not the whole track.
         if (avcodec_send_packet(dec_.get(), pkt.get()) >= 0) drain_decoder(frame.get());
@@ -191,7 +193,7 @@ class AacEncoder {
 }  // namespace
 
 AudioTrack prepare_audio(const MediaInfo& info, AudioMode mode, std::int64_t bitrate,
-                         const std::string& work_dir) {
+                         const std::string& work_dir, const std::atomic<bool>* cancel) {
   AudioTrack t;
   if (info.audio_stream < 0 || mode == AudioMode::kNone) return t;
   if (mode == AudioMode::kAuto) mode = info.audio_codec == "aac" ? AudioMode::kCopy : AudioMode::kAac;
@@ -202,7 +204,7 @@ AudioTrack prepare_audio(const MediaInfo& info, AudioMode mode, std::int64_t bit
     t.codec = info.audio_codec;
     return t;
   }
-  return AacEncoder(info, bitrate, (std::filesystem::path(work_dir) / "audio.nut").string()).run();
+  return AacEncoder(info, bitrate, (std::filesystem::path(work_dir) / "audio.nut").string()).run(cancel);
 }
 
 }  // namespace pvt

@@ -2,6 +2,7 @@
 // the video workers run, then muxed at assembly.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -28,7 +29,8 @@ struct AudioTrack {
 
 // Resolves kAuto (copy AAC, encode anything else) and prepares the track. Encoding writes
 // `work_dir`/audio.nut. bitrate in bits/s.
+// `cancel` (and SIGINT/SIGTERM) stop an encode early with Error(kInterrupted).
 AudioTrack prepare_audio(const MediaInfo& info, AudioMode mode, std::int64_t bitrate,
-                         const std::string& work_dir);
+                         const std::string& work_dir, const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace pvt

@@ -150,12 +150,14 @@ class AudioJob {
   AudioJob(const MediaInfo& info, AudioMode mode, std::int64_t bitrate, std::string dir)
       : thread_([this, &info, mode, bitrate, dir] {
           try {
-            track_ = prepare_audio(info, mode, bitrate, dir);
+            track_ = prepare_audio(info, mode, bitrate, dir, &stop_);
           } catch (...) {
             error_ = std::current_exception();
           }
         }) {}
+  // A job that fails or is cancelled leaves through here: stop the encode rather than wait for it.
   ~AudioJob() {
+    stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
   AudioTrack join() {
@@ -165,6 +167,7 @@ class AudioJob {
   }
 
  private:
+  std::atomic<bool> stop_{false};
   AudioTrack track_;
   std::exception_ptr error_;
   std::thread thread_;
