@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "error.hpp"
 #include "progress_display.hpp"
+#include "rate_text.hpp"
 #include "report_json.hpp"
 #include "transcode_job.hpp"
 
@@ -34,23 +35,11 @@ struct TranscodeArgs {
 
 std::int64_t parse_bitrate(const std::string& s, const char* option) {
   if (s.empty()) return 0;
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (...) {
-    used = 0;
-  }
-  double mult = 1;
-  if (used < s.size()) {
-    const char u = static_cast<char>(std::tolower(s[used]));
-    mult = u == 'k' ? 1e3 : u == 'm' ? 1e6 : u == 'g' ? 1e9 : 0;
-    if (used + 1 != s.size()) mult = 0;
-  }
-  if (used == 0 || mult == 0 || !(v > 0))
+  const auto bits = parse_rate(s);
+  if (!bits)
     throw Error(ErrorCode::kUsage,
                 std::string(option) + " takes a rate such as 2500k or 4M, not '" + s + "'");
-  return static_cast<std::int64_t>(v * mult);
+  return *bits;
 }
 
 void print_summary(const TranscodeSummary& s) {

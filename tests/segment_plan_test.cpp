@@ -62,7 +62,9 @@ TEST(SegmentPlan, IndexPlanCutsOnKeyframesSoNoDecodeIsWasted) {
   for (const auto& s : p.segments) {
     EXPECT_EQ(s.start_frame % 50, 0) << s.index;
     EXPECT_EQ(s.seek_keyframe, s.start_frame);
-    if (s.index > 0) EXPECT_EQ(s.cut_reason, "keyframe");
+    if (s.index > 0) {
+      EXPECT_EQ(s.cut_reason, "keyframe");
+    }
     EXPECT_NEAR(s.duration_s, 10, 1e-9);  // keyframes fall exactly on the target
   }
 }
@@ -89,7 +91,9 @@ TEST(SegmentPlan, WithoutCandidatesCutsAtTheTargetLength) {
   for (const auto& s : p.segments) {
     EXPECT_EQ(s.seek_keyframe, 0);
     EXPECT_NEAR(s.duration_s, 10, 0.05);
-    if (s.index > 0) EXPECT_EQ(s.cut_reason, "length");
+    if (s.index > 0) {
+      EXPECT_EQ(s.cut_reason, "length");
+    }
   }
   // Frames decoded only to be dropped make later segments cost more.
   EXPECT_GT(p.segments[3].cost, p.segments[1].cost);

@@ -1,0 +1,13 @@
+// Rates as people write them: "2500k", "4M", "128000". One parser for the CLI and the MCP server.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pvt {
+
+// Bits per second, or nullopt when the text is not a positive number with an optional k/M/G suffix.
+std::optional<std::int64_t> parse_rate(const std::string& text);
+
+}  // namespace pvt

@@ -1,0 +1,112 @@
+// The server's transcode jobs. Each job runs the engine's transcode() on its own thread with its own
+// cancel flag; at most max_concurrent run at once and the rest wait in a queue (state "queued"). Status
+// reads are cheap snapshots under one mutex; a condition variable lets callers long-poll for changes.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "logging.hpp"
+#include "transcode_job.hpp"
+
+namespace pvt::mcp {
+
+enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+
+const char* job_state_name(JobState state);
+inline bool is_finished(JobState s) {
+  return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled;
+}
+
+struct JobStatus {
+  std::string id;
+  JobState state = JobState::kQueued;
+  std::string stage;   // the engine's stage ("probe", "analyze", "encode", "assemble", "verify", "done")
+  double percent = 0;  // never decreases
+  std::int64_t frames_done = 0;
+  std::int64_t frames_total = 0;
+  double fps = 0;
+  std::optional<double> eta_seconds;
+  int segments_done = 0;
+  int segments_total = 0;
+  std::string input;
+  std::string output;  // the MP4 file or the HLS playlist
+  std::string format;
+  std::vector<std::string> files;  // once succeeded
+  std::optional<std::string> error;
+  std::optional<nlohmann::json> summary;  // engine summary_json, once succeeded
+  std::uint64_t version = 0;              // grows with every change, for long-polls
+};
+
+// The overall percentage for an engine progress report: analysis (when there is one) up to 20 %, encoding
+// up to 95 %, then assembly and verification.
+double job_percent(const JobProgress& p, bool analyzed);
+
+class JobRegistry {
+ public:
+  using Runner = std::function<TranscodeSummary(const TranscodeOptions&, const ProgressFn&, const WarnFn&)>;
+
+  // runner: pvt::transcode in the server, a stand-in in tests. log may be null.
+  JobRegistry(int max_concurrent, Runner runner, Logger* log);
+  ~JobRegistry();
+  JobRegistry(const JobRegistry&) = delete;
+  JobRegistry& operator=(const JobRegistry&) = delete;
+
+  // Queues a job and starts it when a slot is free. `output` is the final path reported in statuses.
+  JobStatus submit(TranscodeOptions options, std::string output, std::string format);
+
+  std::optional<JobStatus> status(const std::string& id) const;
+  std::vector<JobStatus> list() const;  // in submission order
+  // The queued or running job that will write `output`, if any (two jobs must not share an output).
+  std::optional<std::string> job_writing(const std::string& output) const;
+
+  // Blocks until the job has finished, `deadline` passes, or *stop becomes true; calls on_update (outside
+  // the lock) with the first snapshot and then whenever the job changed, at most about five times a second.
+  std::optional<JobStatus> wait(const std::string& id, std::chrono::steady_clock::time_point deadline,
+                                const std::atomic<bool>* stop,
+                                const std::function<void(const JobStatus&)>& on_update = {});
+
+  // A queued job is cancelled at once. A running one is told to stop and awaited up to `timeout`: it reports
+  // "cancelled" only once the engine has killed its workers and removed its partial output. A finished job
+  // is left alone. nullopt: no such job.
+  std::optional<JobStatus> cancel(const std::string& id, std::chrono::milliseconds timeout);
+
+  // Cancels every job and joins their threads. Idempotent.
+  void shutdown();
+
+ private:
+  struct Job;
+
+  Job* find_locked(const std::string& id) const;
+  void start_ready_locked();
+  void run(Job* job);
+  void reap();
+  void log(LogLevel level, const std::string& text) const {
+    if (log_) log_->log(level, text);
+  }
+
+  const int max_concurrent_;
+  const Runner runner_;
+  Logger* const log_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::unique_ptr<Job>> jobs_;
+  std::deque<Job*> queue_;
+  int running_ = 0;
+  int next_id_ = 1;
+  bool shutting_down_ = false;
+};
+
+}  // namespace pvt::mcp

@@ -1,0 +1,99 @@
+#include "json_rpc.hpp"
+
+#include <algorithm>
+
+namespace pvt::mcp::rpc {
+
+namespace {
+
+// MCP narrows JSON-RPC ids to strings and integers (never null).
+bool valid_id(const json& id) {
+  return id.is_string() || id.is_number_integer();
+}
+
+json usable_id(const json& object) {
+  auto it = object.find("id");
+  return it != object.end() && valid_id(*it) ? *it : json(nullptr);
+}
+
+Parsed reply(const json& id, int code, const std::string& message) {
+  return {std::nullopt, make_error(id, code, message)};
+}
+
+}  // namespace
+
+Parsed parse_line(std::string_view line) {
+  json j;
+  try {
+    j = json::parse(line.begin(), line.end());
+  } catch (const json::parse_error& e) {
+    // The id of an unparsable message is unknowable, so the reply carries id null.
+    return reply(nullptr, kParseError, std::string("Parse error: ") + e.what());
+  }
+  if (j.is_array()) return reply(nullptr, kInvalidRequest, "Invalid Request: batching is not supported");
+  if (!j.is_object())
+    return reply(nullptr, kInvalidRequest, "Invalid Request: a message must be a JSON object");
+
+  const json id = usable_id(j);
+  const bool has_id = j.contains("id");
+  auto jv = j.find("jsonrpc");
+  if (jv == j.end() || *jv != "2.0")
+    return reply(id, kInvalidRequest, "Invalid Request: jsonrpc must be \"2.0\"");
+  if (has_id && !valid_id(j["id"]))
+    return reply(nullptr, kInvalidRequest, "Invalid Request: id must be a string or an integer");
+
+  Message m;
+  m.id = id;
+  auto method = j.find("method");
+  if (method == j.end()) {
+    if (has_id && (j.contains("result") || j.contains("error"))) {
+      m.kind = Message::Kind::kResponse;
+      return {m, std::nullopt};
+    }
+    if (!has_id) return {};  // nothing to answer and nothing to do
+    return reply(id, kInvalidRequest, "Invalid Request: no method");
+  }
+  if (!method->is_string()) {
+    if (!has_id) return {};
+    return reply(id, kInvalidRequest, "Invalid Request: method must be a string");
+  }
+  m.method = method->get<std::string>();
+  m.kind = has_id ? Message::Kind::kRequest : Message::Kind::kNotification;
+  m.params = json::object();
+  if (auto p = j.find("params"); p != j.end() && !p->is_null()) {
+    if (p->is_object()) {
+      m.params = *p;
+    } else if (m.kind == Message::Kind::kRequest) {
+      // An array is a well-formed request whose params this server cannot take; anything else is not a
+      // well-formed request at all.
+      return reply(id, p->is_array() ? kInvalidParams : kInvalidRequest,
+                   p->is_array() ? "Invalid params: params must be an object"
+                                 : "Invalid Request: params must be an object");
+    } else {
+      return {};
+    }
+  }
+  return {m, std::nullopt};
+}
+
+json make_result(const json& id, json result) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
+}
+
+json make_error(const json& id, int code, const std::string& message) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
+}
+
+json make_notification(const std::string& method, json params) {
+  return {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}};
+}
+
+void LineWriter::write(const json& message) {
+  // Invalid UTF-8 (e.g. from a file name) is replaced rather than thrown: a reply must always go out.
+  std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace);
+  line.push_back('\n');
+  std::lock_guard lock(mutex_);
+  sink_(line);
+}
+
+}  // namespace pvt::mcp::rpc

@@ -1,0 +1,111 @@
+#include "tool_args.hpp"
+
+#include "rate_text.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "tool.hpp"
+
+namespace pvt::mcp {
+
+namespace {
+
+std::string format_number(double v) {
+  std::string s = nlohmann::json(v).dump();
+  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
+  return s;
+}
+
+}  // namespace
+
+ToolArgs::ToolArgs(const nlohmann::json& arguments, std::initializer_list<const char*> known)
+    : args_(arguments) {
+  for (const auto& [key, value] : args_.items()) {
+    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      throw ToolError("Unknown argument '" + key + "'" +
+                      (list.empty() ? std::string("; this tool takes no arguments.")
+                                    : "; this tool takes: " + list + "."));
+    }
+  }
+}
+
+const nlohmann::json* ToolArgs::find(const char* name) const {
+  auto it = args_.find(name);
+  if (it == args_.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::optional<std::string> ToolArgs::string(const char* name) const {
+  const auto* v = find(name);
+  if (!v) return std::nullopt;
+  if (!v->is_string()) throw ToolError(std::string("The argument ") + name + " must be a string.");
+  return v->get<std::string>();
+}
+
+std::string ToolArgs::required_string(const char* name) const {
+  auto s = string(name);
+  if (!s || s->empty())
+    throw ToolError(std::string("The argument ") + name + " is required (a non-empty string).");
+  return *s;
+}
+
+std::optional<double> ToolArgs::number(const char* name, double min, double max, bool min_exclusive) const {
+  const auto* v = find(name);
+  if (!v) return std::nullopt;
+  const std::string range = min_exclusive
+                                ? "greater than " + format_number(min) + " and at most " + format_number(max)
+                                : "from " + format_number(min) + " to " + format_number(max);
+  if (!v->is_number())
+    throw ToolError(std::string("The argument ") + name + " must be a number " + range + ".");
+  const double d = v->get<double>();
+  if (!std::isfinite(d) || d > max || d < min || (min_exclusive && d == min))
+    throw ToolError(std::string("The argument ") + name + " must be a number " + range + ", not " +
+                    v->dump() + ".");
+  return d;
+}
+
+std::optional<int> ToolArgs::integer(const char* name, int min, int max) const {
+  const auto* v = find(name);
+  if (!v) return std::nullopt;
+  const std::string what = std::string("The argument ") + name + " must be an integer from " +
+                           std::to_string(min) + " to " + std::to_string(max);
+  // 23.0 is an integer to JSON Schema, so accept whole floats too.
+  if (!v->is_number() || (v->is_number_float() && std::floor(v->get<double>()) != v->get<double>()))
+    throw ToolError(what + ".");
+  const double d = v->get<double>();
+  if (d < min || d > max) throw ToolError(what + ", not " + v->dump() + ".");
+  return static_cast<int>(d);
+}
+
+std::optional<bool> ToolArgs::boolean(const char* name) const {
+  const auto* v = find(name);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) throw ToolError(std::string("The argument ") + name + " must be true or false.");
+  return v->get<bool>();
+}
+
+std::optional<std::string> ToolArgs::one_of(const char* name, const std::vector<std::string>& choices) const {
+  const auto* v = find(name);
+  if (!v) return std::nullopt;
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  if (!v->is_string() || std::find(choices.begin(), choices.end(), v->get<std::string>()) == choices.end())
+    throw ToolError(std::string("The argument ") + name + " must be one of " + list + ", not " + v->dump() +
+                    ".");
+  return v->get<std::string>();
+}
+
+std::int64_t parse_bitrate(const std::string& text, const char* name) {
+  const auto bits = parse_rate(text);
+  if (!bits || *bits < 10000 || *bits > 10'000'000'000)
+    throw ToolError(std::string("The argument ") + name +
+                    " must be a video bitrate such as \"2500k\" or \"4M\" (at least 10k), not \"" + text +
+                    "\".");
+  return *bits;
+}
+
+}  // namespace pvt::mcp

@@ -1,0 +1,134 @@
+// analyze_video: probe, full scene analysis and the segment plan transcode would use, as the engine's
+// analysis report (no per-frame data: it would flood the model's context).
+#include <cstdio>
+
+#include "error.hpp"
+#include "frame_analysis.hpp"
+#include "media_index.hpp"
+#include "media_input.hpp"
+#include "report_json.hpp"
+#include "segment_plan.hpp"
+#include "system_resources.hpp"
+#include "tool_args.hpp"
+#include "tools.hpp"
+
+namespace pvt::mcp {
+
+namespace {
+
+json input_schema(const ServerConfig& config) {
+  return {
+      {"type", "object"},
+      {"properties",
+       {{"path",
+         {{"type", "string"},
+          {"description", "video file: absolute, or relative to the output directory " + config.output_dir}}},
+        {"scene_threshold",
+         {{"type", "number"},
+          {"minimum", 0},
+          {"maximum", 1},
+          {"default", 0.35},
+          {"description",
+           "histogram difference at which a frame starts a new scene (hard cuts score 0.4-1)"}}},
+        {"min_scene_frames",
+         {{"type", "integer"},
+          {"minimum", 1},
+          {"default", 12},
+          {"description", "shortest scene in frames; closer cuts keep the strongest"}}},
+        {"segment_duration",
+         {{"type", "number"},
+          {"exclusiveMinimum", 0},
+          {"maximum", 3600},
+          {"default", config.segment_duration},
+          {"description", "target segment length in seconds for the plan"}}}}},
+      {"required", {"path"}},
+      {"additionalProperties", false}};
+}
+
+json output_schema() {
+  return {{"type", "object"},
+          {"properties",
+           {{"version", {{"type", "integer"}}},
+            {"media", {{"type", "object"}, {"description", "streams, video format, keyframes"}}},
+            {"analysis", {{"type", "object"}, {"description", "how the analysis ran"}}},
+            {"scene_cuts", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+            {"scenes", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+            {"plan", {{"type", "object"}, {"description", "the segments transcode would encode"}}}}},
+          {"required", {"version", "media", "analysis", "scene_cuts", "scenes", "plan"}}};
+}
+
+std::string summary_text(const MediaInfo& info, const Analysis& a, const Plan& plan) {
+  char buf[512];
+  std::snprintf(
+      buf, sizeof buf,
+      "%s: %dx%d %s, %zu frames, %.2f s at %.3f fps%s; %zu scene cuts, %zu scenes; plan: %zu segments "
+      "(target %.1f s, from the %s); analysed in %.2f s.",
+      info.path.c_str(), info.width, info.height, info.video_codec.c_str(), info.frames.size(),
+      info.video_duration_s(), av_q2d(info.frame_rate), info.variable_frame_rate ? " (VFR)" : "",
+      a.cuts.size(), a.scenes.size(), plan.segments.size(), plan.target_s, plan.basis.c_str(), a.seconds);
+  return buf;
+}
+
+json analyze(ToolEnv& env, const json& arguments, RequestContext& request) {
+  const ToolArgs args(arguments, {"path", "scene_threshold", "min_scene_frames", "segment_duration"});
+  const std::string path = args.required_string("path");
+  AnalysisOptions ao;
+  ao.scenes.threshold = args.number("scene_threshold", 0, 1).value_or(ao.scenes.threshold);
+  ao.scenes.min_scene_frames =
+      args.integer("min_scene_frames", 1, 1000000).value_or(ao.scenes.min_scene_frames);
+  const double segment_duration =
+      args.number("segment_duration", 0, 3600, true).value_or(env.config.segment_duration);
+  const auto input = resolve_input(path, env.sandbox.root());
+
+  MediaInfo info;
+  try {
+    info = probe_media(input.string());
+  } catch (const Error& e) {
+    throw ToolError(std::string(e.what()) + ".");
+  }
+  const double total = static_cast<double>(info.frames.size());
+  ao.cancel = &request.cancel_flag();
+  ao.progress = [&](int done) {
+    request.progress(
+        done, total,
+        "analyzing: " + std::to_string(done) + "/" + std::to_string(info.frames.size()) + " frames");
+  };
+  env.log.debug("analyze_video: " + input.string());
+  const Analysis analysis = analyze_frames(info, ao);
+
+  PlanOptions po;
+  po.target_s = segment_duration;
+  po.workers = env.config.max_workers > 0 ? env.config.max_workers : usable_cores();
+  // The plan transcode would use on this machine: from the demux index on the CPU path (see DESIGN.md).
+  const Plan plan = plan_segments(info, nullptr, po);
+  return tool_result(summary_text(info, analysis, plan),
+                     analysis_report_json(info, analysis, plan, ao.scenes, /*per_frame=*/false));
+}
+
+}  // namespace
+
+Tool make_analyze_tool(ToolEnv& env) {
+  Tool t;
+  t.name = "analyze_video";
+  t.definition = {
+      {"name", t.name},
+      {"title", "Analyze a video"},
+      {"description",
+       "Probe a video file and analyse it: streams, duration, frame rate, keyframes, scene cuts with scores, "
+       "per-scene complexity, and the segment plan a transcode would use. Reads only; writes nothing. Takes "
+       "about as long as decoding the file once on all cores."},
+      {"inputSchema", input_schema(env.config)},
+      {"outputSchema", output_schema()},
+      {"annotations",
+       {{"title", "Analyze a video"},
+        {"readOnlyHint", true},
+        {"destructiveHint", false},
+        {"idempotentHint", true},
+        {"openWorldHint", false}}}};
+  t.handler = [&env](const json& arguments, RequestContext& request) {
+    return analyze(env, arguments, request);
+  };
+  return t;
+}
+
+}  // namespace pvt::mcp

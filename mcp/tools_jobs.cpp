@@ -1,0 +1,138 @@
+// The job tools: get_transcode_status (with an optional long-poll), cancel_transcode, list_transcodes.
+#include <chrono>
+
+#include "job_status_json.hpp"
+#include "tool_args.hpp"
+#include "tools.hpp"
+
+namespace pvt::mcp {
+
+namespace {
+
+json job_id_schema(bool with_wait) {
+  json props = {{"job_id", {{"type", "string"}, {"description", "the job_id transcode_video returned"}}}};
+  if (with_wait)
+    props["wait_seconds"] = {{"type", "number"},
+                             {"minimum", 0},
+                             {"maximum", 30},
+                             {"default", 0},
+                             {"description", "wait up to this long for the job to finish before answering"}};
+  return {
+      {"type", "object"}, {"properties", props}, {"required", {"job_id"}}, {"additionalProperties", false}};
+}
+
+[[noreturn]] void unknown_job(const std::string& id) {
+  throw ToolError("There is no transcode job '" + id +
+                  "'; list_transcodes shows the jobs this server knows.");
+}
+
+json status_result(const JobStatus& s) {
+  return tool_result(status_sentence(s), status_json(s), resource_links(s));
+}
+
+json get_status(ToolEnv& env, const json& arguments, RequestContext& request) {
+  const ToolArgs args(arguments, {"job_id", "wait_seconds"});
+  const std::string id = args.required_string("job_id");
+  const double wait_s = args.number("wait_seconds", 0, 30).value_or(0);
+  auto s = env.jobs.status(id);
+  if (!s) unknown_job(id);
+  if (wait_s > 0 && !is_finished(s->state)) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                               std::chrono::duration<double>(wait_s));
+    s = env.jobs.wait(id, deadline, &request.cancel_flag(),
+                      [&](const JobStatus& u) { report_progress(request, u); });
+  }
+  return status_result(*s);
+}
+
+json cancel(ToolEnv& env, const json& arguments, RequestContext&) {
+  const ToolArgs args(arguments, {"job_id"});
+  const std::string id = args.required_string("job_id");
+  const auto before = env.jobs.status(id);
+  if (!before) unknown_job(id);
+  // Waits for the engine to kill the workers and remove partial output, so "cancelled" means done.
+  const auto s = env.jobs.cancel(id, std::chrono::seconds(60));
+  std::string text;
+  if (is_finished(before->state))
+    text = id + " had already " +
+           (before->state == JobState::kCancelled ? "been cancelled"
+                                                  : std::string(job_state_name(before->state))) +
+           "; nothing to cancel.";
+  else if (s->state == JobState::kCancelled)
+    text = id + " was cancelled: its workers were stopped and its partial output removed.";
+  else
+    text =
+        id + " is " + job_state_name(s->state) + "; it was told to stop and will report cancelled shortly.";
+  return tool_result(text, status_json(*s));
+}
+
+json list(ToolEnv& env, const json& arguments, RequestContext&) {
+  const ToolArgs args(arguments, {});
+  json jobs = json::array();
+  int active = 0;
+  for (const auto& s : env.jobs.list()) {
+    jobs.push_back(status_json(s, /*with_summary=*/false));
+    active += !is_finished(s.state);
+  }
+  const std::string text = jobs.empty() ? "No transcode jobs yet."
+                                        : std::to_string(jobs.size()) + " job(s), " + std::to_string(active) +
+                                              " queued or running.";
+  return tool_result(text, {{"jobs", std::move(jobs)}});
+}
+
+json annotations(const char* title, bool read_only, bool destructive, bool idempotent) {
+  return {{"title", title},
+          {"readOnlyHint", read_only},
+          {"destructiveHint", destructive},
+          {"idempotentHint", idempotent},
+          {"openWorldHint", false}};
+}
+
+}  // namespace
+
+std::vector<Tool> make_job_tools(ToolEnv& env) {
+  std::vector<Tool> tools(3);
+  tools[0].name = "get_transcode_status";
+  tools[0].definition = {
+      {"name", tools[0].name},
+      {"title", "Transcode status"},
+      {"description",
+       "State and progress of a transcode job (percent, frames, fps, ETA, segments), and when it succeeded "
+       "the "
+       "output files and the job summary. wait_seconds (up to 30) waits for the job to finish first."},
+      {"inputSchema", job_id_schema(true)},
+      {"outputSchema", status_schema(true)},
+      {"annotations", annotations("Transcode status", true, false, true)}};
+  tools[0].handler = [&env](const json& a, RequestContext& r) { return get_status(env, a, r); };
+
+  tools[1].name = "cancel_transcode";
+  tools[1].definition = {
+      {"name", tools[1].name},
+      {"title", "Cancel a transcode"},
+      {"description",
+       "Cancel a queued or running transcode job: its workers are stopped and its partial output removed. "
+       "Cancelling a finished job changes nothing and returns its state."},
+      {"inputSchema", job_id_schema(false)},
+      {"outputSchema", status_schema(true)},
+      {"annotations", annotations("Cancel a transcode", false, true, true)}};
+  tools[1].handler = [&env](const json& a, RequestContext& r) { return cancel(env, a, r); };
+
+  tools[2].name = "list_transcodes";
+  json item = status_schema(false);
+  tools[2].definition = {
+      {"name", tools[2].name},
+      {"title", "List transcodes"},
+      {"description",
+       "Every transcode job this server has run or queued, oldest first, with its state and progress."},
+      {"inputSchema", {{"type", "object"}, {"properties", json::object()}, {"additionalProperties", false}}},
+      {"outputSchema",
+       {{"type", "object"},
+        {"properties", {{"jobs", {{"type", "array"}, {"items", item}}}}},
+        {"required", {"jobs"}}}},
+      {"annotations", annotations("List transcodes", true, false, true)}};
+  tools[2].handler = [&env](const json& a, RequestContext& r) { return list(env, a, r); };
+  return tools;
+}
+
+}  // namespace pvt::mcp

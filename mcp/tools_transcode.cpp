@@ -1,0 +1,217 @@
+// transcode_video: checks what the model can correct at once (input, output inside the sandbox, existing
+// output, argument types), then hands a job to the registry. Without wait it answers immediately with
+// the job id; with wait it follows the job to its end, sending progress when the client asked for it.
+#include <filesystem>
+
+#include "job_status_json.hpp"
+#include "media_input.hpp"
+#include "tool_args.hpp"
+#include "tools.hpp"
+
+namespace pvt::mcp {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kPresets = {"ultrafast", "superfast", "veryfast", "faster",   "fast",
+                                           "medium",    "slow",      "slower",   "veryslow", "placebo"};
+
+bool has_extension(const std::string& path, std::initializer_list<const char*> exts) {
+  std::string ext = fs::path(path).extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : exts)
+    if (ext == e) return true;
+  return false;
+}
+
+json input_schema(const ServerConfig& config) {
+  return {
+      {"type", "object"},
+      {"properties",
+       {{"input",
+         {{"type", "string"},
+          {"description", "video file: absolute, or relative to the output directory " + config.output_dir}}},
+        {"output",
+         {{"type", "string"},
+          {"description",
+           "name or relative path under the output directory. HLS: a folder (playlist index.m3u8 inside) or "
+           "a "
+           ".m3u8 name; MP4: a file name. Default: <input name>/ for HLS, <input name>.mp4 for MP4"}}},
+        {"format", {{"type", "string"}, {"enum", {"hls", "mp4"}}, {"default", "hls"}}},
+        {"crf",
+         {{"type", "integer"},
+          {"minimum", 0},
+          {"maximum", 51},
+          {"default", 23},
+          {"description", "constant quality (lower is better and bigger); excludes bitrate"}}},
+        {"bitrate",
+         {{"type", "string"},
+          {"pattern", "^[0-9]+(\\.[0-9]+)?[kKmMgG]?$"},
+          {"description", "average video bitrate such as 2500k or 4M instead of crf"}}},
+        {"preset", {{"type", "string"}, {"enum", kPresets}, {"default", "medium"}}},
+        {"segment_duration",
+         {{"type", "number"},
+          {"exclusiveMinimum", 0},
+          {"maximum", 3600},
+          {"default", config.segment_duration},
+          {"description", "target segment length in seconds"}}},
+        {"overwrite",
+         {{"type", "boolean"}, {"default", false}, {"description", "replace an existing output"}}},
+        {"wait",
+         {{"type", "boolean"},
+          {"default", false},
+          {"description",
+           "run to the end before answering (only for clients that keep a call open that long); otherwise "
+           "answer at once and poll get_transcode_status"}}}}},
+      {"required", {"input"}},
+      {"additionalProperties", false}};
+}
+
+json output_schema() {
+  json schema = status_schema(true);
+  // Without wait only these four are sent; with wait, the whole final status.
+  schema["required"] = {"job_id", "state", "output", "format"};
+  return schema;
+}
+
+struct OutputChoice {
+  std::string format;
+  fs::path engine_output;  // what TranscodeOptions::output gets
+  fs::path final_path;     // the MP4 file or the HLS playlist
+};
+
+OutputChoice choose_output(const ToolEnv& env, const fs::path& input,
+                           const std::optional<std::string>& requested,
+                           const std::optional<std::string>& format_arg) {
+  OutputChoice c;
+  if (format_arg)
+    c.format = *format_arg;
+  else if (requested && has_extension(*requested, {".mp4", ".m4v", ".mov"}))
+    c.format = "mp4";  // the name says what the model meant
+  else
+    c.format = "hls";
+  const std::string name = requested ? *requested : input.stem().string() + (c.format == "mp4" ? ".mp4" : "");
+  const fs::path resolved = env.sandbox.resolve_output(name);
+  std::error_code ec;
+  if (c.format == "mp4") {
+    if (name.back() == '/' || fs::is_directory(resolved, ec))
+      throw ToolError("The output '" + name +
+                      "' is a folder; MP4 output needs a file name such as clip.mp4.");
+    c.engine_output = c.final_path = resolved;
+  } else if (has_extension(name, {".mp4", ".m4v", ".mov"})) {
+    throw ToolError(
+        "The output '" + name +
+        "' names an MP4 file but format is hls; use format mp4, or a folder or .m3u8 name for HLS.");
+  } else if (has_extension(name, {".m3u8"})) {
+    c.engine_output = c.final_path = resolved;
+  } else {
+    if (fs::exists(resolved, ec) && !fs::is_directory(resolved, ec))
+      throw ToolError("The output '" + name +
+                      "' exists and is not a folder; HLS output is a folder or a .m3u8 name.");
+    c.engine_output = resolved;
+    c.final_path = resolved / "index.m3u8";
+  }
+  return c;
+}
+
+json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
+  const ToolArgs args(arguments, {"input", "output", "format", "crf", "bitrate", "preset", "segment_duration",
+                                  "overwrite", "wait"});
+  const std::string input_arg = args.required_string("input");
+  const auto output_arg = args.string("output");
+  const auto format_arg = args.one_of("format", {"hls", "mp4"});
+  const auto crf = args.integer("crf", 0, 51);
+  const auto bitrate_arg = args.string("bitrate");
+  const auto preset = args.one_of("preset", kPresets);
+  const auto segment_duration = args.number("segment_duration", 0, 3600, true);
+  const bool overwrite = args.boolean("overwrite").value_or(false);
+  const bool wait = args.boolean("wait").value_or(false);
+  if (crf && bitrate_arg) throw ToolError("Give either crf or bitrate, not both.");
+  const std::int64_t bitrate = bitrate_arg ? parse_bitrate(*bitrate_arg, "bitrate") : 0;
+
+  const fs::path input = resolve_input(input_arg, env.sandbox.root());
+  require_video(input);
+  const OutputChoice out = choose_output(env, input, output_arg, format_arg);
+  std::error_code ec;
+  if (fs::equivalent(out.final_path, input, ec))
+    throw ToolError("The output would replace the input '" + input_arg + "'; choose another output name.");
+  if (fs::exists(out.final_path, ec) && !overwrite)
+    throw ToolError(out.final_path.string() +
+                    " already exists; pass overwrite: true to replace it, or choose another output name.");
+  if (auto busy = env.jobs.job_writing(out.final_path.string()))
+    throw ToolError(*busy + " is already writing " + out.final_path.string() +
+                    "; wait for it or cancel it first.");
+  // The engine writes beside the output (work directory, temporary files), so its folder must exist;
+  // it is inside the sandbox, as resolve_output checked.
+  fs::create_directories(out.engine_output.parent_path(), ec);
+  if (ec)
+    throw ToolError("Cannot create the folder " + out.engine_output.parent_path().string() + ": " +
+                    ec.message() + ".");
+
+  TranscodeOptions o;
+  o.input = input.string();
+  o.output = out.engine_output.string();
+  o.format = out.format;
+  o.crf = crf.value_or(o.crf);
+  o.bitrate = bitrate;
+  o.preset = preset.value_or(o.preset);
+  o.encoder = env.config.encoder;
+  o.workers = env.config.max_workers;
+  o.segment_duration = segment_duration.value_or(env.config.segment_duration);
+  o.lookahead = env.config.lookahead;
+  o.overwrite = overwrite;
+  const JobStatus submitted = env.jobs.submit(std::move(o), out.final_path.string(), out.format);
+
+  if (!wait) {
+    json structured = {{"job_id", submitted.id},
+                       {"state", job_state_name(submitted.state)},
+                       {"output", submitted.output},
+                       {"format", submitted.format}};
+    return tool_result("Started " + submitted.id + " (" + job_state_name(submitted.state) +
+                           "): " + input.string() + " -> " + submitted.output +
+                           ". Poll get_transcode_status with job_id \"" + submitted.id +
+                           "\" and wait_seconds up to 30.",
+                       std::move(structured));
+  }
+
+  const auto final =
+      env.jobs.wait(submitted.id, std::chrono::steady_clock::time_point::max(), &request.cancel_flag(),
+                    [&](const JobStatus& s) { report_progress(request, s); });
+  if (request.cancelled()) {
+    // The client gave up on this call: its work is the job, so the job stops too (and cleans up).
+    const auto cancelled = env.jobs.cancel(submitted.id, std::chrono::seconds(60));
+    return tool_result(status_sentence(*cancelled), status_json(*cancelled));
+  }
+  return tool_result(status_sentence(*final), status_json(*final), resource_links(*final));
+}
+
+}  // namespace
+
+Tool make_transcode_tool(ToolEnv& env) {
+  Tool t;
+  t.name = "transcode_video";
+  t.definition = {
+      {"name", t.name},
+      {"title", "Transcode a video"},
+      {"description",
+       "Transcode a video to H.264 (x264) as HLS (a folder with index.m3u8 and .ts segments) or one MP4, "
+       "encoding segments in parallel worker processes and verifying the result. Writes only under the "
+       "output "
+       "directory and never replaces an existing output unless overwrite is true. Answers at once with a "
+       "job_id; follow it with get_transcode_status."},
+      {"inputSchema", input_schema(env.config)},
+      {"outputSchema", output_schema()},
+      {"annotations",
+       {{"title", "Transcode a video"},
+        {"readOnlyHint", false},
+        {"destructiveHint", true},
+        {"idempotentHint", false},
+        {"openWorldHint", false}}}};
+  t.handler = [&env](const json& arguments, RequestContext& request) {
+    return transcode(env, arguments, request);
+  };
+  return t;
+}
+
+}  // namespace pvt::mcp
