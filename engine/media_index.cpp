@@ -49,6 +49,43 @@ StreamSummary summarize(const AVStream* st) {
   return s;
 }
 
+bool is_text_codec(AVCodecID id) {
+  return id == AV_CODEC_ID_ANSI || id == AV_CODEC_ID_BINTEXT || id == AV_CODEC_ID_XBIN ||
+         id == AV_CODEC_ID_IDF;
+}
+
+// The video stream pvt would transcode, after the checks that make a file unusable: no video (or only
+// cover art), text that FFmpeg renders as video (tty/ANSI), absurd dimensions, no decoder.
+int select_video_stream(AVFormatContext* fmt, const std::string& path) {
+  // Cover art is a video stream of one frame: never the thing to transcode.
+  int video = -1;
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    const AVStream* st = fmt->streams[i];
+    if (st->codecpar->codec_type != AVMEDIA_TYPE_VIDEO || (st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+      continue;
+    if (video < 0) video = static_cast<int>(i);
+  }
+  const int best = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (best >= 0 && !(fmt->streams[best]->disposition & AV_DISPOSITION_ATTACHED_PIC)) video = best;
+  if (video < 0) {
+    const bool has_audio = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0) >= 0;
+    throw Error(ErrorCode::kInput, path + (has_audio ? ": audio only, no video stream to transcode"
+                                                     : ": no video stream found"));
+  }
+  const AVStream* vs = fmt->streams[video];
+  const AVCodecParameters* par = vs->codecpar;
+  if (par->width <= 0 || par->height <= 0 || par->width > kMaxDimension || par->height > kMaxDimension) {
+    throw Error(ErrorCode::kInput, path + ": unsupported video dimensions " + std::to_string(par->width) +
+                                       "x" + std::to_string(par->height));
+  }
+  if (!avcodec_find_decoder(par->codec_id)) {
+    throw Error(ErrorCode::kInput, path + ": no decoder for video codec " + avcodec_get_name(par->codec_id));
+  }
+  if (std::string(fmt->iformat->name) == "tty" || is_text_codec(par->codec_id))
+    throw Error(ErrorCode::kInput, path + ": a text file, not a video");
+  return video;
+}
+
 }  // namespace
 
 double MediaInfo::nominal_frame_duration_s() const {
@@ -76,30 +113,9 @@ MediaInfo probe_media(const std::string& path) {
   info.container_duration_s = fmt->duration > 0 ? static_cast<double>(fmt->duration) / AV_TIME_BASE : 0;
   for (unsigned i = 0; i < fmt->nb_streams; ++i) info.streams.push_back(summarize(fmt->streams[i]));
 
-  // Cover art is a video stream of one frame: never the thing to transcode.
-  int video = -1;
-  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
-    const AVStream* st = fmt->streams[i];
-    if (st->codecpar->codec_type != AVMEDIA_TYPE_VIDEO || (st->disposition & AV_DISPOSITION_ATTACHED_PIC))
-      continue;
-    if (video < 0) video = static_cast<int>(i);
-  }
-  const int best = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (best >= 0 && !(fmt->streams[best]->disposition & AV_DISPOSITION_ATTACHED_PIC)) video = best;
-  if (video < 0) {
-    const bool has_audio = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0) >= 0;
-    throw Error(ErrorCode::kInput, path + (has_audio ? ": audio only, no video stream to transcode"
-                                                     : ": no video stream found"));
-  }
+  const int video = select_video_stream(fmt.get(), path);
   const AVStream* vs = fmt->streams[video];
   const AVCodecParameters* par = vs->codecpar;
-  if (par->width <= 0 || par->height <= 0 || par->width > kMaxDimension || par->height > kMaxDimension) {
-    throw Error(ErrorCode::kInput, path + ": unsupported video dimensions " + std::to_string(par->width) +
-                                       "x" + std::to_string(par->height));
-  }
-  if (!avcodec_find_decoder(par->codec_id)) {
-    throw Error(ErrorCode::kInput, path + ": no decoder for video codec " + avcodec_get_name(par->codec_id));
-  }
   info.video_stream = video;
   info.video_codec = avcodec_get_name(par->codec_id);
   info.width = par->width;
@@ -207,6 +223,19 @@ MediaInfo probe_media(const std::string& path) {
     info.keyframes.insert(info.keyframes.begin(), 0);
   }
   return info;
+}
+
+void check_video_file(const std::string& path) {
+  check_input_path(path);
+  AVFormatContext* raw = nullptr;
+  const int ret = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
+  if (ret < 0)
+    throw Error(ErrorCode::kInput, path + ": not a readable media file (" + av_error_text(ret) + ")");
+  av::InputFormat fmt(raw);
+  const int sret = avformat_find_stream_info(fmt.get(), nullptr);
+  if (sret < 0)
+    throw Error(ErrorCode::kInput, path + ": cannot read stream parameters (" + av_error_text(sret) + ")");
+  select_video_stream(fmt.get(), path);
 }
 
 int keyframe_at_or_before(const MediaInfo& info, int frame) {

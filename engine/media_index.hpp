@@ -68,6 +68,9 @@ struct MediaInfo {
 // usable video: missing, a directory, not a media file, no video stream, absurd dimensions, no frames.
 MediaInfo probe_media(const std::string& path);
 
+// The checks of probe_media that need no demuxing (fast: for validating a request before starting a job).
+void check_video_file(const std::string& path);
+
 // Index of the last keyframe at or before frame `frame` (frames[0] counts as one when none precedes).
 int keyframe_at_or_before(const MediaInfo& info, int frame);
 

@@ -1,7 +1,7 @@
 #include "media_input.hpp"
 
-#include "av_handles.hpp"
 #include "error.hpp"
+#include "media_index.hpp"
 #include "tool.hpp"
 
 namespace pvt::mcp {
@@ -25,21 +25,12 @@ fs::path resolve_input(const std::string& path, const fs::path& base) {
 }
 
 void require_video(const fs::path& path) {
-  AVFormatContext* raw = nullptr;
-  const int ret = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
-  if (ret < 0)
-    throw ToolError("The input '" + path.string() + "' is not a media file FFmpeg can read (" +
-                    av_error_text(ret) + ").");
-  av::InputFormat ctx(raw);
-  // Containers such as MPEG-TS declare their streams only once packets are read.
-  if (ctx->nb_streams == 0 || ctx->streams[0]->codecpar->codec_type == AVMEDIA_TYPE_UNKNOWN)
-    avformat_find_stream_info(ctx.get(), nullptr);
-  for (unsigned i = 0; i < ctx->nb_streams; ++i) {
-    const AVStream* s = ctx->streams[i];
-    if (s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(s->disposition & AV_DISPOSITION_ATTACHED_PIC))
-      return;
+  // The engine's own checks, without the full demux: the same verdict `pvt transcode` would give.
+  try {
+    check_video_file(path.string());
+  } catch (const Error& e) {
+    throw ToolError(std::string("The input cannot be transcoded: ") + e.what() + ".");
   }
-  throw ToolError("The input '" + path.string() + "' has no video stream.");
 }
 
 }  // namespace pvt::mcp

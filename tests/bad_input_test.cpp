@@ -43,6 +43,17 @@ TEST(BadInput, TextFile) {
   expect_one_line_error(transcode_into_empty_dir(in / "notes.mp4"), "not a readable media file");
 }
 
+TEST(BadInput, PlainTextThatFfmpegWouldRenderAsVideo) {
+  // FFmpeg's tty demuxer turns any .txt into "video"; pvt must still call it what it is.
+  test::TempDir in;
+  {
+    std::ofstream notes(in / "notes.txt");
+    for (int i = 0; i < 200; ++i) notes << "line " << i << " of some notes that are not a video at all\n";
+  }
+  expect_one_line_error(transcode_into_empty_dir(in / "notes.txt"), "a text file, not a video");
+  expect_one_line_error(test::run_pvt({"analyze", in / "notes.txt"}), "a text file, not a video");
+}
+
 TEST(BadInput, EmptyFile) {
   test::TempDir in;
   { std::ofstream(in / "empty.mp4"); }
