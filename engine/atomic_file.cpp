@@ -14,8 +14,11 @@ namespace fs = std::filesystem;
 
 std::string temporary_sibling(const std::string& path, const std::string& suffix) {
   const fs::path p(path);
-  return (p.parent_path() / ("." + p.filename().string() + ".pvt-tmp-" + std::to_string(getpid()) + suffix))
-      .string();
+  // Built by appending: GCC 12 warns falsely (-Wrestrict) on "." + std::string temporaries.
+  std::string name(".");
+  name += p.filename().string();
+  name += ".pvt-tmp-" + std::to_string(getpid()) + suffix;
+  return (p.parent_path() / name).string();
 }
 
 void rename_or_throw(const std::string& from, const std::string& to) {
