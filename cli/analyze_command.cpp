@@ -25,6 +25,7 @@ struct AnalyzeArgs {
   std::string format = "hls";
   int workers = 0;
   std::string progress = "auto";
+  std::string backend = "auto";
 };
 
 void print_text(const MediaInfo& info, const Analysis& a, const Plan& plan) {
@@ -36,9 +37,11 @@ void print_text(const MediaInfo& info, const Analysis& a, const Plan& plan) {
               info.variable_frame_rate ? " (variable frame rate)" : "");
   std::printf("keyframes (%zu):", info.keyframes.size());
   for (int k : info.keyframes) std::printf(" %d", k);
-  std::printf("\nanalysis: %d threads over %d keyframe ranges at %dx%d, %.2f s (%.0f fps)\n", a.threads,
-              a.ranges, a.reduced_width, a.reduced_height, a.seconds,
-              a.seconds > 0 ? info.frames.size() / a.seconds : 0.0);
+  std::printf(
+      "\nanalysis: %d threads over %d keyframe ranges at %dx%d, %.2f s (%.0f fps), kernels %s, decoded on "
+      "%s\n",
+      a.threads, a.ranges, a.reduced_width, a.reduced_height, a.seconds,
+      a.seconds > 0 ? info.frames.size() / a.seconds : 0.0, a.kernel.c_str(), a.decoder.c_str());
   std::printf("scene cuts (%zu):\n", a.cuts.size());
   for (const auto& c : a.cuts)
     std::printf("  frame %6d  %9.3f s  score %.3f\n", c.frame,
@@ -79,6 +82,9 @@ Runner add_analyze_command(CLI::App& app) {
   cmd->add_option("--workers", a->workers, "plan for this many workers (default: cores)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--progress", a->progress, "progress on stderr: auto, bar, json, none");
+  cmd->add_option("--analysis-backend", a->backend,
+                  "analysis kernels: auto (CUDA with NVDEC, else a Vulkan GPU, else CPU), cpu, cuda, vulkan")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda", "vulkan"}));
   return [a] {
     ProgressDisplay display(parse_progress_mode(a->progress));
     const MediaInfo info = probe_media(a->input);
@@ -86,6 +92,8 @@ Runner add_analyze_command(CLI::App& app) {
     AnalysisOptions ao;
     ao.threads = a->threads;
     ao.scenes = {a->threshold, a->min_scene};
+    ao.backend = a->backend;
+    ao.warn = [&](const std::string& w) { display.warn(w); };
     JobProgress jp;
     jp.stage = "analyze";
     jp.frames_total = static_cast<std::int64_t>(info.frames.size());

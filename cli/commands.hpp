@@ -11,5 +11,6 @@ using Runner = std::function<int()>;
 Runner add_analyze_command(CLI::App& app);
 Runner add_transcode_command(CLI::App& app);
 Runner add_worker_command(CLI::App& app);
+Runner add_caps_command(CLI::App& app);
 
 }  // namespace pvt::cli

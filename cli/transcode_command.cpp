@@ -53,6 +53,8 @@ void print_summary(const TranscodeSummary& s) {
       "  %zu segments on %d workers (x%d threads, %d cores), plan from %s, parallel efficiency %.2f\n",
       s.segments.size(), s.workers, s.threads_per_worker, s.cores, s.plan_basis.c_str(),
       s.parallel_efficiency);
+  std::printf("  analysis kernels: %s%s\n", s.analysis_backend.c_str(),
+              s.analysis_fallback.empty() ? "" : (" (" + s.analysis_fallback + ")").c_str());
   std::printf("  video %.0f kb/s, audio %s; verified %lld frames, %.3f s, timestamps %s\n",
               s.video_bitrate / 1000, s.audio.c_str(), static_cast<long long>(s.verified.video_frames),
               s.verified.video_duration_s, s.verified.dts_monotonic ? "monotonic" : "NOT monotonic");
@@ -99,9 +101,12 @@ Runner add_transcode_command(CLI::App& app) {
       ->check(CLI::Range(0, 250));
   cmd->add_option("--analysis", o.analysis,
                   "plan from the demux index (index), from a full scene analysis first (full), or auto "
-                  "(default: index "
-                  "on a CPU-only machine)")
+                  "(default: full when NVDEC feeds the CUDA kernels, else index)")
       ->check(CLI::IsMember({"auto", "index", "full"}));
+  cmd->add_option("--analysis-backend", o.analysis_backend,
+                  "kernels for the analysis and the workers' look-ahead: auto (CUDA with NVDEC, else a "
+                  "Vulkan GPU, else CPU), cpu, cuda, vulkan")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda", "vulkan"}));
   cmd->add_option("--scene-threshold", o.scenes.threshold, "scene-cut threshold, 0-1 (default 0.35)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--min-scene-frames", o.scenes.min_scene_frames, "shortest scene in frames (default 12)")

@@ -7,27 +7,70 @@
 #include <mutex>
 #include <thread>
 
+#include "analysis_backend.hpp"
 #include "cancellation.hpp"
 #include "error.hpp"
 #include "frame_reader.hpp"
+#include "gpu_error.hpp"
 #include "scene_metrics.hpp"
 #include "system_resources.hpp"
 
 extern "C" {
+#include <libavutil/hwcontext.h>
 #include <libavutil/pixdesc.h>
 }
 
 namespace pvt {
 
+namespace {
+
+// Bits a sample spans: P010/P016 keep their value in the high bits of 16, and as a 16-bit plane they reduce
+// to exactly what the 10/12-bit low-aligned plane gives (floor(mean(64 v)) >> 8 == floor(mean(v)) >> 2).
+int sample_bits(const AVPixFmtDescriptor* d) {
+  return d->comp[0].depth + d->comp[0].shift;
+}
+
+bool analysable(const AVPixFmtDescriptor* d) {
+  return d && !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_PAL)) &&
+         sample_bits(d) <= 16 && (sample_bits(d) > 8 ? d->comp[0].step == 2 : d->comp[0].step == 1);
+}
+
+}  // namespace
+
 kernels::LumaView luma_view(const AVFrame* frame) {
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame->format));
-  if (!d || (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_PAL)) ||
-      d->comp[0].depth > 16 || (d->comp[0].depth > 8 && d->comp[0].step != 2) ||
-      (d->comp[0].depth <= 8 && d->comp[0].step != 1)) {
+  if (!analysable(d))
     throw Error(ErrorCode::kInput,
                 std::string("pixel format not supported for analysis: ") + (d ? d->name : "unknown"));
+  return kernels::LumaView{frame->data[0], frame->linesize[0], frame->width, frame->height, sample_bits(d)};
+}
+
+kernels::AnalysisFrame analysis_frame(const AVFrame* frame, bool hold) {
+  kernels::AnalysisFrame f;
+  if (frame->format == AV_PIX_FMT_CUDA) {
+    const auto* frames_ctx = frame->hw_frames_ctx
+                                 ? reinterpret_cast<const AVHWFramesContext*>(frame->hw_frames_ctx->data)
+                                 : nullptr;
+    const AVPixFmtDescriptor* d = frames_ctx ? av_pix_fmt_desc_get(frames_ctx->sw_format) : nullptr;
+    if (!analysable(d))
+      throw Error(ErrorCode::kInput,
+                  std::string("NVDEC pixel format not supported for analysis: ") + (d ? d->name : "unknown"));
+    // data[0] is the device address of the surface's luma plane: the CUDA kernels read it in place.
+    f.luma =
+        kernels::LumaView{frame->data[0], frame->linesize[0], frame->width, frame->height, sample_bits(d)};
+    f.memory = kernels::FrameMemory::kCudaDevice;
+  } else {
+    f.luma = luma_view(frame);
   }
-  return kernels::LumaView{frame->data[0], frame->linesize[0], frame->width, frame->height, d->comp[0].depth};
+  if (hold) {
+    AVFrame* ref = av_frame_clone(frame);  // a reference, not a copy of the pixels
+    if (!ref) throw std::bad_alloc();
+    f.owner = std::shared_ptr<const void>(ref, [](const void* p) {
+      auto* owned = const_cast<AVFrame*>(static_cast<const AVFrame*>(p));
+      av_frame_free(&owned);
+    });
+  }
+  return f;
 }
 
 namespace {
@@ -43,6 +86,19 @@ struct RangeResult {
   kernels::ReducedLuma first_plane;
   kernels::ReducedLuma last_plane;
   bool first_decoded = false;
+};
+
+// How a range is decoded and analysed, and the counters all ranges share.
+struct RangeContext {
+  const MediaInfo& info;
+  int factor = 1;
+  FrameReader::Options reader;
+  bool hold_frames = false;  // the analyzer is asynchronous: frames must outlive submit
+  std::atomic<int>& done;
+  std::atomic<int>& device_frames;
+  std::atomic<int>& host_frames;
+  const std::function<void(int)>& report;
+  const std::atomic<bool>* cancel;
 };
 
 // Keyframe ranges of roughly equal frame counts, several per thread so a slow range does not idle others.
@@ -63,11 +119,10 @@ std::vector<Range> make_ranges(const MediaInfo& info, int threads) {
   return ranges;
 }
 
-void analyze_range(const MediaInfo& info, const Range& range, int factor, int decoder_threads,
-                   RangeResult& out, std::atomic<int>& done, const std::function<void(int)>& report,
-                   const std::atomic<bool>* cancel) {
-  auto kernel = kernels::make_cpu_kernel();
-  FrameReader reader(info.path, info.video_stream, {.threads = decoder_threads, .fast_decode = true});
+void analyze_range(const RangeContext& c, const Range& range, kernels::LumaAnalyzer& analyzer,
+                   RangeResult& out) {
+  const MediaInfo& info = c.info;
+  FrameReader reader(info.path, info.video_stream, c.reader);
   std::vector<SeekPoint> entry;
   if (range.first > 0) {
     // The range's keyframe, and the one before it in case the demuxer's seek lands late.
@@ -78,36 +133,51 @@ void analyze_range(const MediaInfo& info, const Range& range, int factor, int de
   }
   reader.start_at(info.frames[range.first].pts, entry);
   const int n = range.last - range.first;
+  out = RangeResult{};
   out.measures.resize(n);
   out.decoded.assign(n, false);
-  kernels::ReducedLuma planes[2];
-  int cur = 0;
+  std::vector<kernels::AnalysisResult> results;
+  auto take = [&] {
+    for (auto& r : results) {
+      const int i = static_cast<int>(r.tag) - range.first;
+      out.measures[i] = r.measure;
+      out.decoded[i] = true;
+      if (i == 0) {
+        out.first_plane = r.plane;
+        out.first_decoded = true;
+      }
+      if (r.tag == range.last - 1) out.last_plane = std::move(r.plane);
+    }
+    results.clear();
+  };
   int prev_index = -1;
   int seen = 0;
-  int index = 0;
   while (seen < n) {
-    if (stop_requested(cancel)) throw Error(ErrorCode::kInterrupted, "analysis cancelled");
+    if (stop_requested(c.cancel)) throw Error(ErrorCode::kInterrupted, "analysis cancelled");
     AVFrame* frame = reader.next();
     if (!frame) break;
-    index = frame_with_pts(info, frame->pts);
+    const int index = frame_with_pts(info, frame->pts);
     if (index < 0) continue;
     if (index >= range.last) break;
-    kernel->reduce(luma_view(frame), factor, planes[cur]);
-    const bool adjacent = prev_index >= 0 && prev_index == index - 1;
-    const int i = index - range.first;
-    out.measures[i] = kernel->measure(planes[cur], adjacent ? &planes[1 - cur] : nullptr);
-    out.decoded[i] = true;
-    if (i == 0) {
-      out.first_plane = planes[cur];
-      out.first_decoded = true;
-    }
+    kernels::AnalysisFrame af = analysis_frame(frame, c.hold_frames);
+    if (!analyzer.accepts(af.memory))
+      throw kernels::GpuError(std::string("the ") + analyzer.name() +
+                              " kernel cannot read frames in GPU memory");
+    af.tag = index;
+    af.factor = c.factor;
+    af.continues = prev_index >= 0 && prev_index == index - 1;
+    af.keep_plane = index == range.first || index == range.last - 1;  // for stitching the ranges
+    analyzer.submit(af);
+    ++(af.memory == kernels::FrameMemory::kHost ? c.host_frames : c.device_frames);
+    analyzer.poll(results);
+    take();
     prev_index = index;
-    cur = 1 - cur;
     ++seen;
-    const int total = ++done;
-    if (report && (total % 16 == 0)) report(total);
+    const int total = ++c.done;
+    if (c.report && (total % 16 == 0)) c.report(total);
   }
-  if (prev_index == range.last - 1) out.last_plane = planes[1 - cur];
+  analyzer.flush(results);
+  take();
 }
 
 }  // namespace
@@ -146,7 +216,21 @@ std::vector<SceneSummary> summarize_scenes(const MediaInfo& info, const std::vec
 Analysis analyze_frames(const MediaInfo& info, const AnalysisOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   Analysis a;
-  a.kernel = "cpu";
+  // Every GPU trouble is one warning line per analysis, and it is recorded in the report.
+  std::mutex fallback_mutex;
+  const WarnFn warn_first = warn_once(options.warn);
+  const WarnFn note_fallback = [&](const std::string& message) {
+    {
+      std::lock_guard lock(fallback_mutex);
+      if (a.fallback.empty()) a.fallback = message;
+    }
+    warn_first(message);
+  };
+  AnalysisEngine opened;
+  if (!options.engine) opened = open_analysis_backend(options.backend, /*want_nvdec=*/true, note_fallback);
+  const AnalysisEngine& engine = options.engine ? *options.engine : opened;
+  if (!engine.fallback.empty() && a.fallback.empty()) a.fallback = engine.fallback;
+
   const int threads = options.threads > 0 ? options.threads : usable_cores();
   const auto ranges = make_ranges(info, threads);
   const int range_threads = std::min<int>(threads, static_cast<int>(ranges.size()));
@@ -160,19 +244,56 @@ Analysis analyze_frames(const MediaInfo& info, const AnalysisOptions& options) {
 
   std::vector<RangeResult> results(ranges.size());
   std::atomic<std::size_t> next{0};
-  std::atomic<int> done{0};
+  std::atomic<int> done{0}, device_frames{0}, host_frames{0};
+  std::atomic<bool> gpu_failed{false};
   std::mutex report_mutex;
   std::exception_ptr failure;
   std::mutex failure_mutex;
-  auto report = [&](int n) {
+  const std::function<void(int)> report = [&](int n) {
     if (!options.progress) return;
     std::lock_guard lock(report_mutex);
     options.progress(n);
   };
+  // NVDEC decodes exactly (no skipped loop filter), so a range decoded again on the CPU after a GPU
+  // failure must decode exactly too for the results to stay the same.
+  const bool nvdec = engine.nvdec != nullptr;
+  const RangeContext gpu_ctx{info,
+                             factor,
+                             {.threads = decoder_threads,
+                              .fast_decode = options.fast_decode && !nvdec,
+                              .cuda_device = nvdec ? engine.nvdec->ref() : nullptr},
+                             engine.kernels->asynchronous(),
+                             done,
+                             device_frames,
+                             host_frames,
+                             report,
+                             options.cancel};
+  RangeContext cpu_ctx = gpu_ctx;
+  cpu_ctx.reader.cuda_device = nullptr;
+  cpu_ctx.hold_frames = false;
+  auto cpu_analyzer = [] { return kernels::make_cpu_backend()->make_analyzer(); };
+
   auto run = [&] {
+    std::unique_ptr<kernels::LumaAnalyzer> analyzer;  // one stream per thread, across its ranges
+    bool on_gpu = false;
     for (std::size_t r; (r = next++) < ranges.size();) {
       try {
-        analyze_range(info, ranges[r], factor, decoder_threads, results[r], done, report, options.cancel);
+        if (!analyzer || (on_gpu && gpu_failed)) {
+          on_gpu = !gpu_failed && engine.kernels->asynchronous();
+          analyzer = on_gpu ? make_analyzer(engine, 0, note_fallback) : cpu_analyzer();
+        }
+        try {
+          analyze_range(on_gpu ? gpu_ctx : cpu_ctx, ranges[r], *analyzer, results[r]);
+          if (on_gpu && std::string(analyzer->name()) != engine.name()) gpu_failed = true;  // fell back
+        } catch (const kernels::GpuError& e) {
+          // The frames in flight were in GPU memory: decode the range again and finish on the CPU.
+          note_fallback(std::string(engine.name()) + " analysis failed (" + e.what() +
+                        "); using the CPU kernel");
+          gpu_failed = true;
+          on_gpu = false;
+          analyzer = cpu_analyzer();
+          analyze_range(cpu_ctx, ranges[r], *analyzer, results[r]);
+        }
       } catch (...) {
         std::lock_guard lock(failure_mutex);
         if (!failure) failure = std::current_exception();
@@ -185,6 +306,8 @@ Analysis analyze_frames(const MediaInfo& info, const AnalysisOptions& options) {
   run();
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
+  a.kernel = a.fallback.empty() ? engine.name() : "cpu";
+  a.decoder = device_frames == 0 ? "cpu" : host_frames == 0 ? "nvdec" : "nvdec+cpu";
 
   // Stitch the ranges: the first frame of each range is compared with the last of the one before.
   auto kernel = kernels::make_cpu_kernel();

@@ -11,6 +11,7 @@ extern "C" {
 #include <libavutil/frame.h>
 }
 
+#include "luma_analyzer.hpp"
 #include "luma_kernel.hpp"
 #include "media_index.hpp"
 #include "scene_detector.hpp"
@@ -34,11 +35,17 @@ struct SceneSummary {
   double mean_temporal = 0;
 };
 
+struct AnalysisEngine;
+
 struct AnalysisOptions {
   int threads = 0;  // 0: one per core
   SceneDetectorOptions scenes;
   std::function<void(int frames_done)> progress;  // called from worker threads, serialised
   const std::atomic<bool>* cancel = nullptr;      // stops the analysis (Error kInterrupted) when true
+  std::string backend = "auto";                   // --analysis-backend: auto, cpu, cuda, vulkan
+  bool fast_decode = true;  // software decoding skips the loop filter (NVDEC always decodes exactly)
+  const AnalysisEngine* engine = nullptr;  // an engine already opened (transcode's); null: open `backend`
+  std::function<void(const std::string&)> warn;  // one line, at most once: a GPU falling back to the CPU
 };
 
 struct Analysis {
@@ -49,8 +56,10 @@ struct Analysis {
   int reduced_height = 0;
   int threads = 0;
   int ranges = 0;
-  double seconds = 0;  // wall time of the analysis
-  std::string kernel;  // backend that computed it
+  double seconds = 0;    // wall time of the analysis
+  std::string kernel;    // backend that computed it ("cpu" when a GPU fell back before the end)
+  std::string decoder;   // "cpu", "nvdec", or "nvdec+cpu" (some ranges decoded again after a GPU failure)
+  std::string fallback;  // why the GPU backend asked for was not used throughout; empty when it was
 };
 
 Analysis analyze_frames(const MediaInfo& info, const AnalysisOptions& options);
@@ -59,7 +68,11 @@ Analysis analyze_frames(const MediaInfo& info, const AnalysisOptions& options);
 std::vector<SceneSummary> summarize_scenes(const MediaInfo& info, const std::vector<FrameStats>& frames,
                                            const std::vector<SceneCut>& cuts);
 
-// The kernel's view of a decoded frame's luma plane.
+// The kernel's view of a decoded frame's luma plane (host memory only).
 kernels::LumaView luma_view(const AVFrame* frame);
+
+// A decoded frame as an analyzer takes it: host planes, or the luma plane of an NVDEC surface
+// (AV_PIX_FMT_CUDA) in place. With `hold`, the frame is referenced until the analyzer lets go of it.
+kernels::AnalysisFrame analysis_frame(const AVFrame* frame, bool hold);
 
 }  // namespace pvt

@@ -2,9 +2,29 @@
 
 #include <algorithm>
 
+#include "cuda_hwdevice.hpp"
 #include "error.hpp"
 
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
 namespace pvt {
+
+namespace {
+
+// NVDEC when FFmpeg offers it for this stream (profile and size permitting), else the software format.
+AVPixelFormat pick_cuda_format(AVCodecContext*, const AVPixelFormat* formats) {
+  for (const AVPixelFormat* f = formats; *f != AV_PIX_FMT_NONE; ++f)
+    if (*f == AV_PIX_FMT_CUDA) return *f;
+  for (const AVPixelFormat* f = formats; *f != AV_PIX_FMT_NONE; ++f) {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*f);
+    if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) return *f;
+  }
+  return AV_PIX_FMT_NONE;
+}
+
+}  // namespace
 
 FrameReader::FrameReader(const std::string& path, int video_stream, Options options)
     : path_(path), video_stream_(video_stream), options_(options) {
@@ -37,6 +57,12 @@ void FrameReader::open_decoder() {
   dec_->pkt_timebase = st->time_base;
   dec_->thread_count = std::max(1, options_.threads);
   dec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  if (options_.cuda_device && hw::nvdec_decodes(codec->id)) {
+    dec_->hw_device_ctx = av_buffer_ref(options_.cuda_device);
+    if (!dec_->hw_device_ctx) throw std::bad_alloc();
+    dec_->get_format = pick_cuda_format;
+    dec_->thread_count = 1;  // NVDEC does the work; CPU threads would only add frames in flight
+  }
   if (options_.fast_decode) {
     dec_->skip_loop_filter = AVDISCARD_ALL;
     dec_->flags2 |= AV_CODEC_FLAG2_FAST;

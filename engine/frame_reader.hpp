@@ -21,6 +21,9 @@ class FrameReader {
   struct Options {
     int threads = 1;           // decoder threads (frame threading)
     bool fast_decode = false;  // skip the loop filter: for analysis, which looks at a reduced plane
+    // FFmpeg's CUDA device (hw::CudaHwDevice): decode on NVDEC into AV_PIX_FMT_CUDA frames when the codec
+    // allows, else in software as without it. Null: software decoding.
+    AVBufferRef* cuda_device = nullptr;
   };
 
   FrameReader(const std::string& path, int video_stream, Options options);

@@ -76,6 +76,8 @@ json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& 
                  {"media", media_json(info)},
                  {"analysis",
                   {{"kernel", a.kernel},
+                   {"decoder", a.decoder},
+                   {"fallback", a.fallback.empty() ? json(nullptr) : json(a.fallback)},
                    {"reduced_width", a.reduced_width},
                    {"reduced_height", a.reduced_height},
                    {"threads", a.threads},
@@ -118,7 +120,8 @@ json summary_json(const TranscodeSummary& s) {
                     {"target_bitrate", r.target_bitrate},
                     {"idr_frames", r.keyframes},
                     {"detected_cuts", r.detected_cuts},
-                    {"decoded_frames", r.decoded_frames}});
+                    {"decoded_frames", r.decoded_frames},
+                    {"analysis_kernel", r.analysis_kernel}});
   return {{"version", kSummaryVersion},
           {"input", s.input},
           {"output", s.output},
@@ -137,6 +140,8 @@ json summary_json(const TranscodeSummary& s) {
           {"output_bytes", s.output_bytes},
           {"video_bitrate", s.video_bitrate},
           {"plan_basis", s.plan_basis},
+          {"analysis_backend", s.analysis_backend},
+          {"analysis_fallback", s.analysis_fallback.empty() ? json(nullptr) : json(s.analysis_fallback)},
           {"audio", s.audio},
           {"analyze_seconds", s.analyze_s},
           {"encode_seconds", s.encode_s},

@@ -48,6 +48,7 @@ void to_json(json& j, const SegmentDescriptor& d) {
            {"detect_scenes", d.detect_scenes},
            {"scene_threshold", d.scene_threshold},
            {"min_scene_frames", d.min_scene_frames},
+           {"analysis_backend", d.analysis_backend},
            {"bit_budget", d.bit_budget},
            {"output", d.output},
            {"stats", d.stats}};
@@ -80,6 +81,7 @@ void from_json(const json& j, SegmentDescriptor& d) {
   j.at("detect_scenes").get_to(d.detect_scenes);
   j.at("scene_threshold").get_to(d.scene_threshold);
   j.at("min_scene_frames").get_to(d.min_scene_frames);
+  j.at("analysis_backend").get_to(d.analysis_backend);
   j.at("bit_budget").get_to(d.bit_budget);
   j.at("output").get_to(d.output);
   j.at("stats").get_to(d.stats);
@@ -102,7 +104,8 @@ void to_json(json& j, const WorkerStats& s) {
            {"keyframes", s.keyframes},
            {"detected_cuts", s.detected_cuts},
            {"mean_spatial", s.mean_spatial},
-           {"mean_temporal", s.mean_temporal}};
+           {"mean_temporal", s.mean_temporal},
+           {"analysis_kernel", s.analysis_kernel}};
 }
 
 void from_json(const json& j, WorkerStats& s) {
@@ -122,6 +125,7 @@ void from_json(const json& j, WorkerStats& s) {
   j.at("detected_cuts").get_to(s.detected_cuts);
   j.at("mean_spatial").get_to(s.mean_spatial);
   j.at("mean_temporal").get_to(s.mean_temporal);
+  j.at("analysis_kernel").get_to(s.analysis_kernel);
 }
 
 namespace {

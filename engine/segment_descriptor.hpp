@@ -11,8 +11,9 @@
 
 namespace pvt {
 
-inline constexpr int kDescriptorVersion = 1;
-inline constexpr int kWorkerStatsVersion = 1;
+// Version 2: analysis_backend (descriptor) and analysis_kernel (stats).
+inline constexpr int kDescriptorVersion = 2;
+inline constexpr int kWorkerStatsVersion = 2;
 
 struct EncoderSettings {
   std::string backend = "x264";
@@ -49,6 +50,7 @@ struct SegmentDescriptor {
   bool detect_scenes = true;          // also force keyframes at cuts the worker finds in its window
   double scene_threshold = 0.35;
   int min_scene_frames = 12;
+  std::string analysis_backend = "cpu";  // kernels for the window: cpu, cuda or vulkan (resolved, not auto)
   std::int64_t bit_budget = 0;
   std::string output;  // the encoded segment (written as output + ".part", renamed when complete)
   std::string stats;   // WorkerStats JSON path
@@ -70,6 +72,7 @@ struct WorkerStats {
   std::vector<int> detected_cuts;   // scene cuts the worker found itself
   double mean_spatial = 0;
   double mean_temporal = 0;
+  std::string analysis_kernel;  // the kernels that measured the window ("cpu" after a GPU fell back)
   bool operator==(const WorkerStats&) const = default;
 };
 

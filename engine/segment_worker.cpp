@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "analysis_backend.hpp"
 #include "atomic_file.hpp"
 #include "error.hpp"
 #include "frame_analysis.hpp"
@@ -163,13 +165,22 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   if (d.seek_keyframe > 0) entry.push_back({d.seek_pts, d.seek_dts});
   reader.start_at(d.start_pts, entry);
 
-  auto kernel = kernels::make_cpu_kernel();
-  kernels::ReducedLuma planes[2];
-  int cur = 0;
   SceneDetector detector({d.scene_threshold, d.min_scene_frames}, d.start_frame);
   std::set<int> forced(d.forced_keyframes.begin(), d.forced_keyframes.end());
   forced.insert(d.start_frame);
   const int window_size = std::max(d.lookahead_window, d.min_scene_frames + 1);
+
+  // The analysis kernels: on a GPU their results come back a batch later, so batches are kept small
+  // enough that the window's slack beyond the detector's decision delay usually covers two of them;
+  // ensure_known() below makes it exact either way.
+  const WarnFn warn = warn_once([&](const std::string& m) {
+    std::fprintf(stderr, "pvt: warning: segment %d: %s\n", d.segment, m.c_str());
+  });
+  const AnalysisEngine analysis = open_analysis_backend(d.analysis_backend, /*want_nvdec=*/false, warn);
+  const int batch = std::clamp((window_size - d.min_scene_frames - 1) / 2, 1, 8);
+  const auto analyzer = make_analyzer(analysis, batch, warn);
+  const bool hold_frames = analysis.kernels->asynchronous();
+  std::vector<kernels::AnalysisResult> results;
 
   WorkerStats stats;
   stats.segment = d.segment;
@@ -213,7 +224,35 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   const int wanted = d.frame_count() - (drop_last ? 1 : 0);
   int collected = 0;
   int prev_index = -1;
+  int last_result = -1;  // the last frame whose measurements the detector has seen
   kernels::Histogram prev_hist{};
+  // Scene and complexity results, in frame order, into the detector and the segment's means.
+  auto consume = [&] {
+    for (const auto& r : results) {
+      const int index = static_cast<int>(r.tag);
+      const auto& m = r.measure;
+      if (last_result == index - 1 && d.detect_scenes) {
+        const double score = kernels::histogram_difference(prev_hist, m.histogram);
+        if (auto cut = detector.push(index, score)) {
+          forced.insert(cut->frame);
+          stats.detected_cuts.push_back(cut->frame);
+        }
+      }
+      prev_hist = m.histogram;
+      spatial_sum += kernels::spatial_complexity(m);
+      temporal_sum += kernels::temporal_complexity(m);
+      ++measured;
+      last_result = index;
+    }
+    results.clear();
+  };
+  // Before `frame` is encoded, the detector must have decided on it: it decides a frame once it has seen
+  // min_scene_frames more (or the last frame submitted).
+  auto ensure_known = [&](int frame) {
+    if (last_result >= std::min(frame + d.min_scene_frames, prev_index)) return;
+    analyzer->flush(results);
+    consume();
+  };
   while (collected < wanted) {
     AVFrame* decoded = reader.next();
     if (!decoded || decoded->pts >= d.end_pts) break;
@@ -250,29 +289,26 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
     }
 
     // Scene and complexity kernels on the frame as it enters the look-ahead window.
-    kernel->reduce(luma_view(decoded), factor, planes[cur]);
-    const bool adjacent = prev_index == index - 1;
-    const auto m = kernel->measure(planes[cur], adjacent ? &planes[1 - cur] : nullptr);
-    if (adjacent && d.detect_scenes) {
-      const double score = kernels::histogram_difference(prev_hist, m.histogram);
-      if (auto cut = detector.push(index, score)) {
-        forced.insert(cut->frame);
-        stats.detected_cuts.push_back(cut->frame);
-      }
-    }
-    prev_hist = m.histogram;
-    spatial_sum += kernels::spatial_complexity(m);
-    temporal_sum += kernels::temporal_complexity(m);
-    ++measured;
+    kernels::AnalysisFrame af = analysis_frame(decoded, hold_frames);
+    af.tag = index;
+    af.factor = factor;
+    af.continues = prev_index == index - 1;
+    analyzer->submit(af);
     prev_index = index;
-    cur = 1 - cur;
+    analyzer->poll(results);
+    consume();
 
     WindowFrame wf{av::Frame(av_frame_clone(frame)), index};
     if (!wf.frame) throw std::bad_alloc();
     window.push_back(std::move(wf));
-    if (static_cast<int>(window.size()) > window_size) encode_front();
+    if (static_cast<int>(window.size()) > window_size) {
+      ensure_known(window.front().index);
+      encode_front();
+    }
     report(false);
   }
+  analyzer->flush(results);
+  consume();
   if (d.detect_scenes)
     if (auto cut = detector.finish()) {
       forced.insert(cut->frame);
@@ -299,6 +335,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   stats.decoded_frames = reader.decoded_frames();
   stats.bytes = writer->bytes();
   stats.first_pts = d.start_pts;
+  stats.analysis_kernel = analyzer->name();
   stats.mean_spatial = measured ? spatial_sum / measured : 0;
   stats.mean_temporal = measured ? temporal_sum / measured : 0;
   stats.encode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis_backend.hpp"
 #include "assemble.hpp"
 #include "atomic_file.hpp"
 #include "child_process.hpp"
@@ -187,6 +188,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
                 "encoder '" + o.encoder + "' is not available on this machine (available: x264)");
   if (o.analysis != "auto" && o.analysis != "index" && o.analysis != "full")
     throw Error(ErrorCode::kUsage, "--analysis must be auto, index or full");
+  validate_analysis_backend(o.analysis_backend);
   const OutputTarget target = resolve_output(o);
   MediaInfo info = probe_media(o.input);
   if (info.truncated && warn)
@@ -215,13 +217,25 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
 
   WorkArea work(target.work_parent, fs::path(target.final_path).filename().string(), o.keep_work_dir);
 
-  // Analysis: a full decode pays off only where it is nearly free (GPU kernels); on a CPU-only machine
-  // the plan comes from the demux index and each worker runs the kernels on the frames it decodes anyway.
+  // Analysis: a full decode pays off only where it is nearly free (NVDEC feeding the CUDA kernels); on
+  // a CPU-only machine the plan comes from the demux index and each worker runs the kernels on the frames
+  // it decodes anyway. The backend is resolved once here, and the workers get the resolved name.
+  AnalysisEngine analysis_engine = open_analysis_backend(o.analysis_backend, o.analysis != "index", warn);
+  sum.analysis_backend = analysis_engine.name();
+  sum.analysis_fallback = analysis_engine.fallback;
   Analysis analysis;
-  const bool full = o.analysis == "full";
+  const bool full = o.analysis == "full" || (o.analysis == "auto" && analysis_engine.nvdec);
+  if (!full) {
+    // Opened only to prove it starts (else workers get "cpu" and no warnings of their own): the device
+    // is theirs now.
+    analysis_engine.nvdec.reset();
+    analysis_engine.kernels = kernels::make_cpu_backend();
+  }
   if (full) {
     const auto ta = Clock::now();
     AnalysisOptions ao;
+    ao.engine = &analysis_engine;
+    ao.warn = warn;
     ao.scenes = o.scenes;
     ao.progress = [&](int done) {
       jp.frames_done = done;
@@ -230,6 +244,10 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     ao.cancel = o.cancel;
     analysis = analyze_frames(info, ao);
     sum.analyze_s = since(ta);
+    if (!analysis.fallback.empty()) {
+      sum.analysis_backend = analysis.kernel;
+      sum.analysis_fallback = analysis.fallback;
+    }
   }
   PlanOptions po;
   po.target_s = o.segment_duration;
@@ -284,6 +302,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     d.detect_scenes = !full;  // with a full analysis the cuts are already in forced_keyframes
     d.scene_threshold = o.scenes.threshold;
     d.min_scene_frames = o.scenes.min_scene_frames;
+    d.analysis_backend = sum.analysis_backend;  // a GPU that failed here is not tried again by workers
     d.bit_budget = seg.bit_budget;
     d.output = (work.dir() / (std::string(name) + ".mp4")).string();
     d.stats = (work.dir() / (std::string(name) + ".json")).string();
@@ -419,6 +438,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     sr.keyframes = static_cast<int>(r.stats.keyframes.size());
     sr.detected_cuts = static_cast<int>(r.stats.detected_cuts.size());
     sr.decoded_frames = r.stats.decoded_frames;
+    sr.analysis_kernel = r.stats.analysis_kernel;
     sum.worker_cpu_s += r.stats.cpu_seconds;
     video_bytes += r.stats.bytes;
     sum.segments.push_back(sr);

@@ -28,7 +28,8 @@ struct TranscodeOptions {
   double max_segment = 0;         // 0: 1.5 x the target
   int lookahead = 40;             // frames each worker decodes and analyses ahead of its encoder
   int encoder_lookahead = -1;     // x264's rc-lookahead; -1: the preset's own (10 at veryfast, 40 at medium)
-  std::string analysis = "auto";  // "index", "full", or "auto" (index on a CPU-only machine)
+  std::string analysis = "auto";  // "index", "full", or "auto" (full when NVDEC feeds the CUDA kernels)
+  std::string analysis_backend = "auto";  // kernels for the analysis and the workers: auto, cpu, cuda, vulkan
   SceneDetectorOptions scenes;
   AudioMode audio = AudioMode::kAuto;
   std::int64_t audio_bitrate = 0;
@@ -66,6 +67,7 @@ struct SegmentReport {
   int keyframes = 0;
   int detected_cuts = 0;
   std::int64_t decoded_frames = 0;
+  std::string analysis_kernel;  // what measured the worker's window
 };
 
 struct TranscodeSummary {
@@ -86,7 +88,9 @@ struct TranscodeSummary {
   std::int64_t output_bytes = 0;
   double video_bitrate = 0;  // bits/s of the encoded video
   std::string plan_basis;
-  std::string audio;  // "aac (encoded)", "aac (copied)", "none"
+  std::string analysis_backend;   // the kernels the analysis and the workers ran on
+  std::string analysis_fallback;  // why not the GPU asked for (empty when it was used)
+  std::string audio;              // "aac (encoded)", "aac (copied)", "none"
   double analyze_s = 0;
   double encode_s = 0;
   double assemble_s = 0;

@@ -3,7 +3,8 @@
 // A kernel sees only the luma plane of a decoded frame. It first reduces the plane by an integer box
 // filter (the "analysis resolution"), then measures the reduced plane. Every integer it returns must be
 // bit-identical across backends; the floats derived from them live in scene_metrics.hpp so that they are
-// computed once, the same way, whatever backend produced the integers.
+// computed once, the same way, whatever backend produced the integers. The batched, streaming form every
+// backend implements (reduced planes kept on the device) is in luma_analyzer.hpp.
 #pragma once
 
 #include <array>

@@ -10,7 +10,12 @@ packages=(
   ffmpeg  # ffprobe/ffmpeg CLIs: independent judges in tests and the baseline in benchmarks
   python3 # the benchmark scripts
   patchelf # scripts/build-bundle.sh: points the bundled pvt-mcp at its own lib/
+  # Vulkan analysis kernels: the loader and headers, the GLSL -> SPIR-V compiler used at build time, and
+  # Mesa's drivers, whose lavapipe (a CPU device) runs the Vulkan tests on machines without a GPU.
+  libvulkan-dev glslc mesa-vulkan-drivers
+  vulkan-tools # vulkaninfo: what the Vulkan loader sees, to compare with `pvt caps`
 )
+# CUDA is not a Debian package here: kernels/cuda is built when /usr/local/cuda/bin/nvcc exists.
 # The MCP tests and the MCPB bundle use Node.js + npm (tests/mcp). Any node on PATH is kept as it is
 # (e.g. a newer one from NodeSource); Debian's are installed only when there is none.
 if ! command -v node >/dev/null 2>&1; then

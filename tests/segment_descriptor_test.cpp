@@ -34,6 +34,7 @@ SegmentDescriptor sample() {
   d.detect_scenes = false;
   d.scene_threshold = 0.42;
   d.min_scene_frames = 7;
+  d.analysis_backend = "vulkan";
   d.bit_budget = 99999999999;
   d.output = "/tmp/seg_00003.mp4";
   d.stats = "/tmp/seg_00003.json";
@@ -64,6 +65,14 @@ TEST(SegmentDescriptor, RejectsEmptyOrInconsistentRanges) {
   EXPECT_THROW(j.get<SegmentDescriptor>(), Error);
 }
 
+TEST(SegmentDescriptor, CarriesTheAnalysisBackendForTheWorker) {
+  const nlohmann::json j = sample();
+  EXPECT_EQ(j.at("analysis_backend"), "vulkan");
+  nlohmann::json without = j;
+  without.erase("analysis_backend");  // as version 1 wrote them: the worker would not know its kernels
+  EXPECT_ANY_THROW(without.get<SegmentDescriptor>());
+}
+
 TEST(SegmentDescriptor, MissingFieldIsAnError) {
   nlohmann::json j = sample();
   j.erase("output");
@@ -84,6 +93,7 @@ TEST(WorkerStats, RoundTripsThroughJson) {
   s.detected_cuts = {378};
   s.mean_spatial = 12.5;
   s.mean_temporal = 3.25;
+  s.analysis_kernel = "cuda";
   const nlohmann::json j = s;
   EXPECT_EQ(nlohmann::json::parse(j.dump()).get<WorkerStats>(), s);
 }
