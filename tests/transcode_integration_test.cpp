@@ -162,6 +162,53 @@ TEST(TranscodeIntegration, AudioIsEncodedOnceAndKeptInSync) {
   EXPECT_NEAR(std::atof(test::ffprobe_stream(out, "a:0", "duration").c_str()), 8.0, 0.05);
 }
 
+TEST(TranscodeIntegration, AudioCanBeCopiedOrLeftOut) {
+  test::TempDir dir;
+  // The scene clip's audio is AAC: auto copies it, none drops it (and verification then expects none).
+  const auto copied =
+      transcode_json({test::scene_clip(true), "-o", dir / "copy.mp4", "--preset", "ultrafast"});
+  ASSERT_FALSE(copied.is_null());
+  EXPECT_EQ(copied.at("audio"), "aac (copied)");
+  EXPECT_EQ(test::ffprobe_stream(dir / "copy.mp4", "a:0", "codec_name"), "aac");
+  const auto none = transcode_json(
+      {test::scene_clip(true), "-o", dir / "none.mp4", "--audio", "none", "--preset", "ultrafast"});
+  ASSERT_FALSE(none.is_null());
+  EXPECT_EQ(none.at("audio"), "none");
+  EXPECT_EQ(test::ffprobe_stream(dir / "none.mp4", "a:0", "codec_name"), "");
+  EXPECT_EQ(test::ffprobe_frames(dir / "none.mp4"), 200);
+}
+
+TEST(TranscodeIntegration, KeepWorkLeavesDescriptorsSegmentsAndLogs) {
+  test::TempDir dir;
+  ASSERT_FALSE(
+      transcode_json({test::scene_clip(), "-o", dir / "k.mp4", "--keep-work", "--preset", "ultrafast"})
+          .is_null());
+  int descriptors = 0, segments = 0;
+  for (const auto& e : dir.entries()) {
+    if (e.find(".pvt-job-") == std::string::npos) continue;
+    for (const auto& f : std::filesystem::directory_iterator(dir.path() / e)) {
+      const std::string name = f.path().filename().string();
+      descriptors += name.size() > 10 && name.substr(name.size() - 10) == ".task.json";
+      segments += name.rfind("seg_", 0) == 0 && f.path().extension() == ".mp4";
+    }
+  }
+  EXPECT_GT(descriptors, 0);
+  EXPECT_EQ(descriptors, segments);
+}
+
+TEST(TranscodeIntegration, SegmentBoundsAreOptions) {
+  test::TempDir dir;
+  // HLS keeps the user's lengths: 8 s with segments of at most 3 s needs at least three.
+  const auto j = transcode_json({test::scene_clip(), "-o", dir / "b", "--segment-duration", "3",
+                                 "--max-segment", "3", "--min-segment", "1", "--preset", "ultrafast"});
+  ASSERT_FALSE(j.is_null());
+  EXPECT_GE(j.at("segments").size(), 3u);
+  for (const auto& s : j.at("segments")) {
+    EXPECT_LE(s.at("duration").get<double>(), 3.0 + 1e-6);
+    EXPECT_GE(s.at("duration").get<double>(), 1.0 - 1e-6);
+  }
+}
+
 TEST(TranscodeIntegration, BitrateModeHitsTheTargetWithinFivePercent) {
   test::TempDir dir;
   const std::string out = dir / "cbr.mp4";
