@@ -1,4 +1,5 @@
 // `pvt caps [--json]`: what pvt found on this machine for each run-time choice, and why not where not.
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -13,11 +14,13 @@ void print_text(const CapsReport& report) {
   for (const auto& s : report.sections) {
     std::printf("%s (%s auto picks %s: %s)\n", s.title.c_str(), s.option.c_str(), s.auto_choice.c_str(),
                 s.auto_reason.c_str());
+    int width = 8;  // names line up within a section ("nvenc/hevc" is longer than "vulkan")
+    for (const auto& e : s.entries) width = std::max(width, static_cast<int>(e.name.size()));
     for (const auto& e : s.entries) {
       std::string what = e.device;
       if (!e.note.empty() && !what.empty()) what += "; ";
       what += e.note;
-      std::printf("  %-8s %-13s %s\n", e.name.c_str(), e.available ? "available" : "not available",
+      std::printf("  %-*s %-13s %s\n", width, e.name.c_str(), e.available ? "available" : "not available",
                   what.c_str());
       // Sections may attach a finding of their own (NVDEC for CUDA): one indented line each.
       for (const auto& [key, value] : e.details.items()) {
@@ -36,7 +39,7 @@ void print_text(const CapsReport& report) {
             line += c.get<std::string>();
           }
         }
-        std::printf("  %-8s %s: %s\n", "", key.c_str(), line.c_str());
+        std::printf("  %-*s %s: %s\n", width, "", key.c_str(), line.c_str());
       }
     }
   }

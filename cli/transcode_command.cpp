@@ -58,8 +58,18 @@ void print_summary(const TranscodeSummary& s) {
   std::printf("  video %.0f kb/s, audio %s; verified %lld frames, %.3f s, timestamps %s\n",
               s.video_bitrate / 1000, s.audio.c_str(), static_cast<long long>(s.verified.video_frames),
               s.verified.video_duration_s, s.verified.dts_monotonic ? "monotonic" : "NOT monotonic");
+  std::printf("  encoder: %s, %s\n", s.encoder.c_str(), s.codec.c_str());
+  std::string fell;
+  std::string why;
+  for (const auto& seg : s.segments) {
+    if (seg.fallback_from.empty()) continue;
+    fell += (fell.empty() ? "" : ", ") + std::to_string(seg.index) + " (" + seg.fallback_from + ")";
+    why = seg.fallback_reason;
+  }
+  if (!fell.empty())
+    std::printf("  segments that fell back to the CPU: %s; last reason: %s\n", fell.c_str(), why.c_str());
   int retried = 0;
-  for (const auto& seg : s.segments) retried += seg.attempts > 1;
+  for (const auto& seg : s.segments) retried += seg.attempts > 1 && seg.fallback_from.empty();
   if (retried) std::printf("  %d segment(s) needed a retry\n", retried);
 }
 
@@ -82,7 +92,13 @@ Runner add_transcode_command(CLI::App& app) {
   cmd->add_option("--preset", o.preset, "x264 preset (default medium)")
       ->check(CLI::IsMember({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                              "slower", "veryslow", "placebo"}));
-  cmd->add_option("--encoder", o.encoder, "encoder backend (default x264)");
+  cmd->add_option("--encoder", o.encoder,
+                  "auto (every hardware session found plus CPU workers), x264, nvenc, vaapi, qsv"
+#ifdef __APPLE__
+                  ", videotoolbox"
+#endif
+                  " (default x264)");
+  cmd->add_option("--codec", o.codec, "h264 or hevc (hevc on the CPU is x265; default h264)");
   cmd->add_option("--workers", o.workers,
                   "worker processes (default: one per core, fewer if memory is short)")
       ->check(CLI::Range(0, 256));

@@ -1,6 +1,7 @@
 #include "caps_report.hpp"
 
 #include "analysis_backend.hpp"
+#include "encoder_probe.hpp"
 
 namespace pvt {
 
@@ -31,8 +32,39 @@ CapsSection analysis_caps() {
   return s;
 }
 
+CapsSection encoders_caps() {
+  const auto& probes = hw::probe_encoders();
+  CapsSection s;
+  s.id = "encoders";
+  s.title = "encoders";
+  s.option = "--encoder";
+  std::string hw;
+  for (const auto& p : probes)
+    if (p.hardware && p.usable && p.codec == "h264")
+      hw += " + " + p.backend + " (" + std::to_string(p.sessions) + " sessions)";
+  s.auto_choice = "x264" + hw;
+  s.auto_reason = hw.empty() ? "no hardware encoder opened a session; CPU workers only"
+                             : "every hardware session found, plus CPU workers for the rest";
+  for (const auto& p : probes) {
+    CapsEntry e;
+    e.name = p.backend + "/" + p.codec;
+    e.available = p.usable;
+    if (p.usable)
+      e.device = p.hardware ? std::to_string(p.sessions) + " concurrent session(s) opened" : "CPU";
+    e.note = p.reason;
+    e.details = {{"backend", p.backend},
+                 {"codec", p.codec},
+                 {"ffmpeg_encoder", p.ffmpeg_encoder},
+                 {"hardware", p.hardware},
+                 {"sessions", p.hardware ? json(p.sessions) : json(nullptr)},
+                 {"session_probe_cap", hw::kSessionProbeCap}};
+    s.entries.push_back(std::move(e));
+  }
+  return s;
+}
+
 CapsReport probe_caps() {
-  return {{analysis_caps()}};
+  return {{analysis_caps(), encoders_caps()}};
 }
 
 json caps_json(const CapsReport& report) {

@@ -1,6 +1,6 @@
 // `pvt caps`: what this machine offers pvt, section by section, and why not where it does not.
 //
-// Each section is one choice pvt makes at run time (today: the analysis backend; next: encoders), with
+// Each section is one choice pvt makes at run time (the analysis backend, the encoder), with
 // what `auto` picks there and every candidate's finding. A new section is a new probe function added to
 // probe_caps(); the JSON keeps one key per section, so readers of older keys are unaffected.
 #pragma once
@@ -36,6 +36,7 @@ struct CapsReport {
 };
 
 CapsSection analysis_caps();  // the analysis kernels (CPU, CUDA + NVDEC, Vulkan)
+CapsSection encoders_caps();  // the encoders, probed by opening sessions (hwbackends/encoder_probe.hpp)
 CapsReport probe_caps();      // every section
 
 nlohmann::json caps_json(const CapsReport& report);

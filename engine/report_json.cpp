@@ -102,6 +102,14 @@ json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& 
   return report;
 }
 
+// Segments a failed hardware session sent to the CPU.
+json fallback_segments(const TranscodeSummary& s) {
+  json out = json::array();
+  for (const auto& r : s.segments)
+    if (!r.fallback_from.empty()) out.push_back(r.index);
+  return out;
+}
+
 json summary_json(const TranscodeSummary& s) {
   json segs = json::array();
   for (const auto& r : s.segments)
@@ -113,6 +121,8 @@ json summary_json(const TranscodeSummary& s) {
                     {"starts_at", r.cut_reason},
                     {"backend", r.backend},
                     {"attempts", r.attempts},
+                    {"fallback_from", r.fallback_from.empty() ? json(nullptr) : json(r.fallback_from)},
+                    {"fallback_reason", r.fallback_reason.empty() ? json(nullptr) : json(r.fallback_reason)},
                     {"encode_seconds", r.encode_seconds},
                     {"cpu_seconds", r.cpu_seconds},
                     {"speed", r.encode_seconds > 0 ? r.duration_s / r.encode_seconds : 0.0},
@@ -133,6 +143,10 @@ json summary_json(const TranscodeSummary& s) {
           {"speed", s.speed},
           {"fps", s.fps},
           {"workers", s.workers},
+          {"encoder", s.encoder},
+          {"codec", s.codec},
+          {"hardware_sessions", s.hardware_sessions},
+          {"fallback_segments", fallback_segments(s)},
           {"threads_per_worker", s.threads_per_worker},
           {"cores", s.cores},
           {"worker_cpu_seconds", s.worker_cpu_s},

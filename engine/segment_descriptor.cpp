@@ -11,9 +11,15 @@ namespace pvt {
 using nlohmann::json;
 
 void to_json(json& j, const EncoderSettings& e) {
-  j = json{
-      {"backend", e.backend}, {"codec", e.codec},     {"preset", e.preset},       {"crf", e.crf},
-      {"bitrate", e.bitrate}, {"threads", e.threads}, {"lookahead", e.lookahead}, {"pix_fmt", e.pix_fmt}};
+  j = json{{"backend", e.backend},
+           {"codec", e.codec},
+           {"preset", e.preset},
+           {"crf", e.crf},
+           {"bitrate", e.bitrate},
+           {"threads", e.threads},
+           {"lookahead", e.lookahead},
+           {"pix_fmt", e.pix_fmt},
+           {"fallback_from", e.fallback_from}};
 }
 
 void from_json(const json& j, EncoderSettings& e) {
@@ -25,6 +31,7 @@ void from_json(const json& j, EncoderSettings& e) {
   j.at("threads").get_to(e.threads);
   j.at("lookahead").get_to(e.lookahead);
   j.at("pix_fmt").get_to(e.pix_fmt);
+  j.at("fallback_from").get_to(e.fallback_from);
 }
 
 void to_json(json& j, const SegmentDescriptor& d) {

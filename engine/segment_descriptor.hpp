@@ -12,12 +12,15 @@
 namespace pvt {
 
 // Version 2: analysis_backend (descriptor) and analysis_kernel (stats).
-inline constexpr int kDescriptorVersion = 2;
+// Version 3 (descriptor): encoder.backend may name a hardware backend (nvenc, vaapi, qsv, videotoolbox),
+// encoder.fallback_from names the hardware backend whose session failed before this segment went to the CPU.
+inline constexpr int kDescriptorVersion = 3;
 inline constexpr int kWorkerStatsVersion = 2;
 
 struct EncoderSettings {
-  std::string backend = "x264";
-  std::string codec = "h264";
+  std::string backend = "x264";  // x264, x265, nvenc, vaapi, qsv, videotoolbox (resolved, not auto)
+  std::string codec = "h264";    // h264 or hevc
+  std::string fallback_from;     // the hardware backend this segment fell back from; empty: none
   std::string preset = "medium";
   int crf = 23;              // used when bitrate == 0
   std::int64_t bitrate = 0;  // bits/s for this segment (its bit budget over its duration)

@@ -146,6 +146,15 @@ struct WindowFrame {
 
 }  // namespace
 
+// PVT_FAULT=hw-open[:SEG]: a hardware session fails to open, as a busy GPU would; hw-die[:SEG]: it dies
+// halfway through the segment, as a lost GPU would. Without SEG every segment. The pool then re-queues
+// the segment on the CPU.
+bool hw_fault(const SegmentDescriptor& d, const std::string& kind) {
+  const char* spec = std::getenv("PVT_FAULT");
+  if (spec && std::string(spec) == kind) return true;
+  return fault_matches(spec, kind, d.segment, current_attempt());
+}
+
 void apply_fault_injection(const SegmentDescriptor& d) {
   if (fault_matches(std::getenv("PVT_FAULT"), "fail", d.segment, current_attempt()))
     throw Error(ErrorCode::kEncode,
@@ -198,10 +207,20 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   if (target_fmt == AV_PIX_FMT_NONE)
     throw Error(ErrorCode::kUsage, "unknown pixel format " + d.encoder.pix_fmt);
 
+  // An encoder error (a lost GPU session) is the segment's failure, with the encoder's words: the pool
+  // re-queues a hardware segment on the CPU.
+  auto encoder_failed = [&](const hw::BackendError& e) {
+    return Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) + ": " + e.what());
+  };
+  const bool die_mid_segment = hw::is_hardware_backend(d.encoder.backend) && hw_fault(d, "hw-die");
   auto drain = [&] {
-    while (encoder->receive(pkt.get())) {
-      writer->write(pkt.get());
-      av_packet_unref(pkt.get());
+    try {
+      while (encoder->receive(pkt.get())) {
+        writer->write(pkt.get());
+        av_packet_unref(pkt.get());
+      }
+    } catch (const hw::BackendError& e) {
+      throw encoder_failed(e);
     }
   };
   auto encode_front = [&] {
@@ -209,7 +228,13 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
     window.pop_front();
     const bool idr = forced.count(wf.index) > 0;
     if (idr) stats.keyframes.push_back(wf.index);
-    encoder->send(wf.frame.get(), idr);
+    try {
+      if (die_mid_segment && stats.frames == d.frame_count() / 2)
+        throw hw::BackendError(d.encoder.backend + ": injected session loss mid-segment (PVT_FAULT)");
+      encoder->send(wf.frame.get(), idr);
+    } catch (const hw::BackendError& e) {
+      throw encoder_failed(e);
+    }
     ++stats.frames;
     drain();
   };
@@ -280,10 +305,13 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
       cfg.colorspace = decoded->colorspace;
       cfg.chroma_location = decoded->chroma_location;
       try {
+        if (hw::is_hardware_backend(d.encoder.backend) && hw_fault(d, "hw-open"))
+          throw hw::BackendError(d.encoder.backend + ": injected session open failure (PVT_FAULT)");
         encoder = hw::open_encoder(d.encoder.backend, cfg);
       } catch (const hw::BackendError& e) {
-        throw Error(ErrorCode::kEncode, e.what());
+        throw Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) + ": " + e.what());
       }
+      stats.backend = encoder->backend();
       writer = std::make_unique<SegmentWriter>(part, encoder->context());
       factor = kernels::reduction_factor(decoded->width, decoded->height);
     }

@@ -16,11 +16,13 @@
 #include "assemble.hpp"
 #include "atomic_file.hpp"
 #include "child_process.hpp"
+#include "encoder_choice.hpp"
 #include "error.hpp"
 #include "frame_analysis.hpp"
 #include "media_index.hpp"
 #include "segment_descriptor.hpp"
 #include "system_resources.hpp"
+#include "video_encoder.hpp"
 #include "worker_pool.hpp"
 
 namespace pvt {
@@ -183,9 +185,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   if (o.lookahead < 0 || o.lookahead > 250)
     throw Error(ErrorCode::kUsage, "--lookahead must be between 0 and 250");
   if (o.encoder_lookahead > 250) throw Error(ErrorCode::kUsage, "--encoder-lookahead must be at most 250");
-  if (o.encoder != "x264" && o.encoder != "auto")
-    throw Error(ErrorCode::kUsage,
-                "encoder '" + o.encoder + "' is not available on this machine (available: x264)");
+  EncoderChoice encoders = choose_encoders(o.encoder, o.codec);
   if (o.analysis != "auto" && o.analysis != "index" && o.analysis != "full")
     throw Error(ErrorCode::kUsage, "--analysis must be auto, index or full");
   validate_analysis_backend(o.analysis_backend);
@@ -205,6 +205,10 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   sum.cores = usable_cores();
   const int workers = o.workers > 0 ? o.workers : default_worker_count(info.width, info.height, o.lookahead);
   sum.threads_per_worker = std::max(1, sum.cores / workers);
+  encoders.slots.cpu = workers;
+  sum.encoder = encoders.description;
+  sum.codec = o.codec;
+  for (const auto& h : encoders.slots.hardware) sum.hardware_sessions += h.sessions;
 
   JobProgress jp;
   jp.frames_total = sum.frames;
@@ -259,7 +263,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
       o.bitrate > 0 ? static_cast<std::int64_t>(static_cast<double>(o.bitrate) * sum.duration_s) : 0;
   const Plan plan = plan_segments(info, full ? &analysis : nullptr, po);
   sum.plan_basis = plan.basis;
-  sum.workers = std::min<int>(workers, static_cast<int>(plan.segments.size()));
+  sum.workers = std::min<int>(workers + sum.hardware_sessions, static_cast<int>(plan.segments.size()));
   jp.segments_total = static_cast<int>(plan.segments.size());
 
   AudioJob audio_job(info, o.audio, o.audio_bitrate, work.dir().string());
@@ -292,7 +296,8 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     d.seek_dts = info.frames[seg.seek_keyframe].dts;
     d.frame_rate_num = info.frame_rate.num > 0 ? info.frame_rate.num : 25;
     d.frame_rate_den = info.frame_rate.num > 0 ? info.frame_rate.den : 1;
-    d.encoder.backend = "x264";
+    d.encoder.backend = encoders.slots.cpu_backend;  // set per start: the slot decides
+    d.encoder.codec = o.codec;
     d.encoder.preset = o.preset;
     d.encoder.crf = o.crf;
     d.encoder.threads = sum.threads_per_worker;
@@ -313,8 +318,11 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
 
   PoolCallbacks cb;
   cb.cancel = o.cancel;
-  cb.before_start = [&](const PoolTask& t) {
+  cb.before_start = [&](const PoolTask& t, const std::string& backend, const std::string& fallback_from) {
     SegmentDescriptor& d = descriptors[t.segment];
+    d.encoder.backend = backend;
+    d.encoder.fallback_from = fallback_from;
+    d.encoder.pix_fmt = hw::input_pix_fmt(backend);
     if (po.total_bits > 0) {
       std::int64_t committed = 0;
       double waiting_weight = 0;
@@ -358,7 +366,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   const auto te = Clock::now();
   jp.frames_done = 0;
   emit("encode");
-  const auto results = run_worker_pool(tasks, workers, o.max_attempts, current_executable(), cb);
+  const auto results = run_worker_pool(tasks, encoders.slots, o.max_attempts, current_executable(), cb);
   sum.encode_s = since(te);
   emit("encode");
 
@@ -431,6 +439,8 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     sr.cut_reason = seg.cut_reason;
     sr.backend = r.stats.backend;
     sr.attempts = r.attempts;
+    sr.fallback_from = r.fallback_from;
+    sr.fallback_reason = r.fallback_reason;
     sr.encode_seconds = r.stats.encode_seconds;
     sr.cpu_seconds = r.stats.cpu_seconds;
     sr.bytes = r.stats.bytes;

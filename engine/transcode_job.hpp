@@ -21,8 +21,9 @@ struct TranscodeOptions {
   int crf = 23;
   std::int64_t bitrate = 0;  // video bits/s; 0: constant quality (crf)
   std::string preset = "medium";
-  std::string encoder = "x264";
-  int workers = 0;  // 0: one per core, fewer if memory is short
+  std::string encoder = "x264";  // auto, x264, nvenc, vaapi, qsv, videotoolbox
+  std::string codec = "h264";    // h264 or hevc (x265 on the CPU)
+  int workers = 0;               // 0: one per core, fewer if memory is short
   double segment_duration = 10;
   double min_segment = 0;         // 0: half the target
   double max_segment = 0;         // 0: 1.5 x the target
@@ -58,8 +59,10 @@ struct SegmentReport {
   double start_s = 0;
   double duration_s = 0;
   std::string cut_reason;
-  std::string backend;
+  std::string backend;  // what encoded it (the worker's encoder, after any fallback)
   int attempts = 0;
+  std::string fallback_from;    // the hardware backend whose session failed; empty: none
+  std::string fallback_reason;  // why
   double encode_seconds = 0;
   double cpu_seconds = 0;
   std::int64_t bytes = 0;
@@ -80,8 +83,11 @@ struct TranscodeSummary {
   double wall_s = 0;
   double speed = 0;  // media seconds per wall second
   double fps = 0;
-  int workers = 0;
+  int workers = 0;  // slots used: CPU workers + hardware sessions
   int threads_per_worker = 1;
+  std::string encoder;  // the slots: "nvenc (2 sessions) + x264"
+  std::string codec;
+  int hardware_sessions = 0;
   double worker_cpu_s = 0;
   double parallel_efficiency = 0;  // worker CPU time / (encode wall time x cores)
   int cores = 0;

@@ -16,9 +16,23 @@ namespace pvt {
 
 namespace {
 
-struct Running {
+struct Slot {
+  std::string backend;
+  bool hardware = false;
+  bool busy = false;
+  int failures = 0;  // consecutive failed sessions; two retire a hardware slot
+};
+
+struct Queued {
   PoolTask task;
-  int attempt = 0;
+  int attempts = 0;      // all attempts so far (hardware and CPU)
+  int cpu_attempts = 0;  // the ones that count against max_attempts
+  std::string fallback_from, fallback_reason;
+};
+
+struct Running {
+  Queued q;
+  std::size_t slot = 0;
   std::unique_ptr<ChildProcess> child;
 };
 
@@ -35,17 +49,37 @@ std::string last_line(const std::string& path) {
 
 }  // namespace
 
-std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, int workers, int max_attempts,
+std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolSlots& spec, int max_attempts,
                                         const std::string& worker_executable, const PoolCallbacks& cb) {
   std::stable_sort(tasks.begin(), tasks.end(),
                    [](const PoolTask& a, const PoolTask& b) { return a.cost > b.cost; });
-  std::deque<std::pair<PoolTask, int>> queue;  // task, attempts so far
-  for (auto& t : tasks) queue.emplace_back(t, 0);
+  std::deque<Queued> queue;
+  for (auto& t : tasks) queue.push_back({t, 0, 0, {}, {}});
   int max_segment = 0;
   for (const auto& t : tasks) max_segment = std::max(max_segment, t.segment);
   std::vector<PoolResult> results(static_cast<std::size_t>(max_segment) + 1);
   std::vector<Running> running;
-  workers = std::max(1, workers);
+
+  // Hardware sessions first: when a hardware and a CPU slot are both free, the longest segment goes to
+  // the (usually faster) hardware. A CPU slot always exists, for the segments that fall back.
+  std::vector<Slot> slots;
+  for (const auto& h : spec.hardware)
+    for (int i = 0; i < h.sessions; ++i) slots.push_back({h.backend, true});
+  for (int i = 0; i < std::max(1, spec.cpu); ++i) slots.push_back({spec.cpu_backend, false});
+
+  auto hardware_alive = [&] {
+    return std::any_of(slots.begin(), slots.end(),
+                       [](const Slot& s) { return s.hardware && s.failures < 2; });
+  };
+  // The queue index of the longest segment this slot may take, or -1.
+  auto pick = [&](const Slot& slot) -> int {
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+      const bool fell_back = !queue[i].fallback_from.empty();
+      if (slot.hardware ? !fell_back : (!spec.cpu_fallback_only || fell_back || !hardware_alive()))
+        return static_cast<int>(i);
+    }
+    return -1;
+  };
 
   auto stop_all = [&] {
     for (auto& r : running) r.child->kill(SIGKILL);
@@ -57,14 +91,21 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, int workers
       stop_all();
       throw Error(ErrorCode::kInterrupted, "interrupted");
     }
-    while (static_cast<int>(running.size()) < workers && !queue.empty()) {
-      auto [task, attempts] = queue.front();
-      queue.pop_front();
-      if (cb.before_start) cb.before_start(task);
-      Running r{task, attempts + 1, nullptr};
+    for (std::size_t s = 0; s < slots.size() && !queue.empty(); ++s) {
+      Slot& slot = slots[s];
+      if (slot.busy || (slot.hardware && slot.failures >= 2)) continue;
+      const int at = pick(slot);
+      if (at < 0) continue;
+      Queued q = queue[static_cast<std::size_t>(at)];
+      queue.erase(queue.begin() + at);
+      if (cb.before_start) cb.before_start(q.task, slot.backend, q.fallback_from);
+      ++q.attempts;
+      if (!slot.hardware) ++q.cpu_attempts;
+      Running r{q, s, nullptr};
       r.child = std::make_unique<ChildProcess>(
-          std::vector<std::string>{worker_executable, "worker", task.descriptor_path},
-          std::vector<std::string>{"PVT_WORKER_ATTEMPT=" + std::to_string(r.attempt)}, task.log_path);
+          std::vector<std::string>{worker_executable, "worker", q.task.descriptor_path},
+          std::vector<std::string>{"PVT_WORKER_ATTEMPT=" + std::to_string(q.attempts)}, q.task.log_path);
+      slot.busy = true;
       running.push_back(std::move(r));
     }
 
@@ -75,48 +116,62 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, int workers
 
     for (std::size_t i = 0; i < running.size();) {
       auto& r = running[i];
+      const PoolTask& task = r.q.task;
       bool eof = false;
       for (const auto& line : r.child->read_lines(eof)) {
         const auto j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_object() && j.contains("frames") && j["frames"].is_number_integer() && cb.on_progress)
-          cb.on_progress(r.task.segment, j["frames"].get<int>());
+          cb.on_progress(task.segment, j["frames"].get<int>());
       }
       if (!eof) {
         ++i;
         continue;
       }
       const int code = r.child->wait();
+      Slot& slot = slots[r.slot];
+      slot.busy = false;
       std::string failure;
       PoolResult result;
-      result.attempts = r.attempt;
+      result.attempts = r.q.attempts;
+      result.fallback_from = r.q.fallback_from;
+      result.fallback_reason = r.q.fallback_reason;
       if (code != 0) {
-        failure = last_line(r.task.log_path);
+        failure = last_line(task.log_path);
         if (failure.empty()) failure = "worker exited with status " + std::to_string(code);
       } else {
         try {
-          result.stats = read_worker_stats(r.task.stats_path);
-          if (result.stats.frames != r.task.expected_frames)
+          result.stats = read_worker_stats(task.stats_path);
+          if (result.stats.frames != task.expected_frames)
             failure = "encoded " + std::to_string(result.stats.frames) + " frames, expected " +
-                      std::to_string(r.task.expected_frames);
+                      std::to_string(task.expected_frames);
         } catch (const Error& e) {
           failure = e.what();
         }
       }
+      Queued again = r.q;
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));  // `task` referred into it
+      const PoolTask& done = again.task;
       if (failure.empty()) {
-        results[r.task.segment] = result;
-        if (cb.on_progress) cb.on_progress(r.task.segment, r.task.expected_frames);
-        if (cb.on_done) cb.on_done(r.task, result);
-      } else if (r.attempt < max_attempts) {
-        if (cb.on_progress) cb.on_progress(r.task.segment, 0);
-        queue.emplace_front(r.task, r.attempt);  // retry next, before fresh work
+        slot.failures = 0;
+        results[done.segment] = result;
+        if (cb.on_progress) cb.on_progress(done.segment, done.expected_frames);
+        if (cb.on_done) cb.on_done(done, result);
+      } else if (slot.hardware) {
+        // The session died with its process; the segment goes to the CPU, next, before fresh work.
+        ++slot.failures;
+        again.fallback_from = slot.backend;
+        again.fallback_reason = failure;
+        if (cb.on_progress) cb.on_progress(done.segment, 0);
+        queue.push_front(again);
+      } else if (again.cpu_attempts < max_attempts) {
+        if (cb.on_progress) cb.on_progress(done.segment, 0);
+        queue.push_front(again);  // retry next, before fresh work
       } else {
-        const std::string msg = "segment " + std::to_string(r.task.segment) + " failed after " +
-                                std::to_string(r.attempt) + " attempts: " + failure;
-        running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+        const std::string msg = "segment " + std::to_string(done.segment) + " failed after " +
+                                std::to_string(again.attempts) + " attempts: " + failure;
         stop_all();
         throw Error(ErrorCode::kEncode, msg);
       }
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
     }
   }
   return results;

@@ -1,5 +1,5 @@
-// One interface for every video encoder pvt drives: x264 on the CPU (always available) and, in later
-// backends, NVENC, VAAPI, QSV and VideoToolbox. Backends depend on FFmpeg only, never on the engine.
+// One interface for every video encoder pvt drives: x264/x265 on the CPU (x264 is the floor) and
+// NVENC, VAAPI, QSV and (macOS builds) VideoToolbox. Backends depend on FFmpeg only, never on the engine.
 #pragma once
 
 #include <cstdint>
@@ -54,7 +54,29 @@ class VideoEncoder {
 // repeats its SPS/PPS in-band, so segments concatenate by stream copy.
 std::unique_ptr<VideoEncoder> open_x264_encoder(const EncoderConfig& config);
 
-// The encoder for a backend name ("x264"). Throws BackendError naming what is missing.
+std::unique_ptr<VideoEncoder> open_x265_encoder(const EncoderConfig& config);   // hevc on the CPU
+std::unique_ptr<VideoEncoder> open_nvenc_encoder(const EncoderConfig& config);  // h264_nvenc / hevc_nvenc
+std::unique_ptr<VideoEncoder> open_vaapi_encoder(const EncoderConfig& config);  // h264_vaapi / hevc_vaapi
+std::unique_ptr<VideoEncoder> open_qsv_encoder(const EncoderConfig& config);    // h264_qsv / hevc_qsv
+#ifdef __APPLE__
+std::unique_ptr<VideoEncoder> open_videotoolbox_encoder(const EncoderConfig& config);
+#endif
+
+// Sessions of the pretend hardware backend (PVT_PRETEND_HW_SESSIONS, a test hook); 0 when unset.
+int pretend_hw_sessions();
+
+// The encoder for a backend name ("x264", "x265", "nvenc", "vaapi", "qsv", "videotoolbox" on macOS,
+// "pretend" under the PVT_PRETEND_HW_SESSIONS test hook). Throws BackendError naming what is missing.
 std::unique_ptr<VideoEncoder> open_encoder(const std::string& backend, const EncoderConfig& config);
+
+// True for backends that run on a device with a limited number of sessions (not x264/x265).
+bool is_hardware_backend(const std::string& backend);
+
+// The pixel format a backend takes its frames in: NV12 for the hardware encoders (their surface format),
+// planar 4:2:0 for x264/x265 (and the pretend test backend, which is x264/x265 underneath).
+const char* input_pix_fmt(const std::string& backend);
+
+// The CPU backend for a codec: x264 for h264, x265 for hevc.
+std::string cpu_backend_for(const std::string& codec);
 
 }  // namespace pvt::hw

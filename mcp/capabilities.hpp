@@ -1,6 +1,6 @@
-// A light look at what this machine offers pvt: cores and memory (as the engine sees them), the x264
-// encoder, and whether FFmpeg can open a device of each hardware type. Opening a device says the driver
-// answers, not that pvt can use it: today pvt encodes with x264 only (the full probe is a later issue).
+// What this machine offers pvt: cores and memory (as the engine sees them), the encoders (the same
+// probe as `pvt caps` and `--encoder auto`: real sessions opened), and whether FFmpeg can open a device
+// of each hardware type.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,9 @@ struct FeatureStatus {
   std::string name;  // encoder name or hardware device type
   bool available = false;
   std::string reason;  // why not (FFmpeg's text where FFmpeg said no); empty when available
+  std::string codec;   // encoders: h264 or hevc
+  int sessions = 0;    // encoders: concurrent hardware sessions (0 for the CPU encoders)
+  bool hardware = false;
 };
 
 struct MachineCapabilities {

@@ -16,6 +16,18 @@ json features_json(const std::vector<FeatureStatus>& list, const char* key) {
   return out;
 }
 
+json encoders_json(const std::vector<FeatureStatus>& list) {
+  json out = json::array();
+  for (const auto& f : list)
+    out.push_back({{"name", f.name},
+                   {"codec", f.codec},
+                   {"hardware", f.hardware},
+                   {"sessions", f.hardware ? json(f.sessions) : json(nullptr)},
+                   {"available", f.available},
+                   {"reason", f.available ? json(nullptr) : json(f.reason)}});
+  return out;
+}
+
 json feature_schema(const char* key) {
   return {{"type", "array"},
           {"items",
@@ -25,6 +37,14 @@ json feature_schema(const char* key) {
               {"available", {{"type", "boolean"}}},
               {"reason", {{"type", {"string", "null"}}}}}},
             {"required", {key, "available", "reason"}}}}};
+}
+
+json encoder_schema() {
+  json s = feature_schema("name");
+  s["items"]["properties"]["codec"] = {{"type", "string"}};
+  s["items"]["properties"]["hardware"] = {{"type", "boolean"}};
+  s["items"]["properties"]["sessions"] = {{"type", {"integer", "null"}}};
+  return s;
 }
 
 json defaults_json(const ServerConfig& c) {
@@ -42,18 +62,23 @@ json capabilities(ToolEnv& env, const json& arguments) {
   const MachineCapabilities caps = probe_capabilities();
   json structured = {{"cores", caps.cores},
                      {"memory_bytes", caps.memory_bytes},
-                     {"encoders", features_json(caps.encoders, "name")},
+                     {"encoders", encoders_json(caps.encoders)},
                      {"hardware", features_json(caps.hardware, "type")},
                      {"defaults", defaults_json(env.config)}};
   std::string hw;
   for (const auto& h : caps.hardware)
     if (h.available) hw += (hw.empty() ? "" : ", ") + h.name;
   const bool x264 = !caps.encoders.empty() && caps.encoders[0].available;
-  const std::string text =
-      std::to_string(caps.cores) + " cores, " + std::to_string(caps.memory_bytes / (1 << 20)) +
-      " MiB memory available; x264 " + (x264 ? "available" : "NOT available") +
-      "; hardware devices that open: " + (hw.empty() ? "none" : hw) +
-      " (pvt encodes with x264 only for now); outputs under " + env.config.output_dir + ".";
+  std::string hw_enc;
+  for (const auto& e : caps.encoders)
+    if (e.hardware && e.available)
+      hw_enc += (hw_enc.empty() ? "" : ", ") + e.name + "/" + e.codec + " x" + std::to_string(e.sessions);
+  const std::string text = std::to_string(caps.cores) + " cores, " +
+                           std::to_string(caps.memory_bytes / (1 << 20)) + " MiB memory available; x264 " +
+                           (x264 ? "available" : "NOT available") +
+                           "; hardware devices that open: " + (hw.empty() ? "none" : hw) +
+                           "; hardware encoders: " + (hw_enc.empty() ? "none" : hw_enc) + "; outputs under " +
+                           env.config.output_dir + ".";
   return tool_result(text, std::move(structured));
 }
 
@@ -66,7 +91,8 @@ Tool make_capabilities_tool(ToolEnv& env) {
       {"name", t.name},
       {"title", "Machine capabilities"},
       {"description",
-       "Cores and free memory pvt may use, the encoders it can run (x264), which hardware video devices "
+       "Cores and free memory pvt may use, the encoders it can run (x264, x265, and NVENC/VAAPI/QSV when a "
+       "test session opens, with the concurrent sessions allowed), which hardware video devices "
        "FFmpeg "
        "can open (CUDA, VAAPI, QSV, Vulkan, VideoToolbox; with the reason when not), and the server's "
        "defaults."},
@@ -76,7 +102,7 @@ Tool make_capabilities_tool(ToolEnv& env) {
         {"properties",
          {{"cores", {{"type", "integer"}}},
           {"memory_bytes", {{"type", "integer"}}},
-          {"encoders", feature_schema("name")},
+          {"encoders", encoder_schema()},
           {"hardware", feature_schema("type")},
           {"defaults", {{"type", "object"}}}}},
         {"required", {"cores", "memory_bytes", "encoders", "hardware", "defaults"}}}},

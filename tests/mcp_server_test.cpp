@@ -765,6 +765,19 @@ TEST_F(PvtToolsTest, CapabilitiesReportTheMachineAndDefaults) {
   EXPECT_GE(s["cores"].get<int>(), 1);
   EXPECT_GT(s["memory_bytes"].get<std::int64_t>(), 0);
   EXPECT_EQ(s["encoders"][0]["name"], "x264");
+  EXPECT_EQ(s["encoders"][0]["codec"], "h264");
+  EXPECT_TRUE(s["encoders"][0]["available"].get<bool>());
+  // The same session probe as `pvt caps`: every hardware encoder says how many sessions, or why not.
+  bool saw_nvenc = false;
+  for (const auto& e : s["encoders"]) {
+    saw_nvenc = saw_nvenc || e["name"] == "nvenc";
+    if (!e["hardware"].get<bool>()) continue;
+    if (e["available"].get<bool>())
+      EXPECT_GE(e["sessions"].get<int>(), 1) << e;
+    else
+      EXPECT_FALSE(e["reason"].get<std::string>().empty()) << e;
+  }
+  EXPECT_TRUE(saw_nvenc);
   EXPECT_EQ(s["hardware"].size(), 5u);
   for (const auto& hw : s["hardware"])
     if (!hw["available"]) {

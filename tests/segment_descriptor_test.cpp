@@ -25,6 +25,9 @@ SegmentDescriptor sample() {
   d.seek_dts = -1024;
   d.frame_rate_num = 24000;
   d.frame_rate_den = 1001;
+  d.encoder.backend = "x265";
+  d.encoder.codec = "hevc";
+  d.encoder.fallback_from = "nvenc";
   d.encoder.preset = "veryfast";
   d.encoder.bitrate = 1234567;
   d.encoder.threads = 2;

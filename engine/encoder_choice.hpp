@@ -1,0 +1,19 @@
+// `--encoder auto|x264|nvenc|vaapi|qsv|videotoolbox` and `--codec h264|hevc` resolved against what the
+// encoder probe found: which backend the CPU slots run and how many hardware sessions join them.
+#pragma once
+
+#include <string>
+
+#include "worker_pool.hpp"
+
+namespace pvt {
+
+struct EncoderChoice {
+  PoolSlots slots;          // cpu count is left to the caller (workers)
+  std::string description;  // "x264", "nvenc (2 sessions) + x264"
+};
+
+// Throws Error(kUsage) on one line naming what this machine has, and why the asked-for one is missing.
+EncoderChoice choose_encoders(const std::string& encoder, const std::string& codec);
+
+}  // namespace pvt

@@ -1,0 +1,79 @@
+#include "lavc_encoder.hpp"
+
+#include "log_capture.hpp"
+
+extern "C" {
+#include <libavutil/hwcontext.h>
+}
+
+namespace pvt::hw {
+
+const AVCodec* find_encoder(const char* ffmpeg_name) {
+  const AVCodec* codec = avcodec_find_encoder_by_name(ffmpeg_name);
+  if (!codec) throw BackendError(std::string("encoder ") + ffmpeg_name + " is not built into this FFmpeg");
+  return codec;
+}
+
+CodecContextPtr encoder_context(const AVCodec* codec, const EncoderConfig& cfg) {
+  CodecContextPtr ctx(avcodec_alloc_context3(codec));
+  if (!ctx) throw std::bad_alloc();
+  AVCodecContext* c = ctx.get();
+  c->width = cfg.width;
+  c->height = cfg.height;
+  c->pix_fmt = cfg.pix_fmt;
+  c->time_base = cfg.time_base;
+  c->framerate = cfg.frame_rate;
+  c->sample_aspect_ratio = cfg.sample_aspect_ratio;
+  c->color_range = cfg.color_range;
+  c->color_primaries = cfg.color_primaries;
+  c->color_trc = cfg.color_trc;
+  c->colorspace = cfg.colorspace;
+  c->chroma_sample_location = cfg.chroma_location;
+  c->thread_count = cfg.threads > 0 ? cfg.threads : 1;
+  c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  return ctx;
+}
+
+void open_context(AVCodecContext* c, const AVCodec* codec, const std::string& what) {
+  LogCapture log;
+  const int ret = avcodec_open2(c, codec, nullptr);
+  if (ret < 0)
+    throw BackendError("cannot open " + what + ": " + (log.text().empty() ? err_text(ret) : log.text()));
+}
+
+void LavcEncoder::send(AVFrame* frame, bool force_idr) {
+  AVCodecContext* c = ctx_.get();
+  FramePtr surface;
+  if (frame) {
+    // Forced key frames become IDRs (forced-idr where the encoder has it), so a segment's first frame
+    // and its scene cuts are random-access points.
+    frame->pict_type = force_idr ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    frame->key_frame = force_idr ? 1 : 0;
+    if (c->hw_frames_ctx && !frame->hw_frames_ctx) {
+      // Software frame into a hardware surface: decoding happens on the CPU, so this copy is the
+      // upload (zero-copy decode-to-encode is not wired; see README).
+      surface.reset(av_frame_alloc());
+      if (!surface) throw std::bad_alloc();
+      int ret = av_hwframe_get_buffer(c->hw_frames_ctx, surface.get(), 0);
+      if (ret >= 0) ret = av_hwframe_transfer_data(surface.get(), frame, 0);
+      if (ret >= 0) ret = av_frame_copy_props(surface.get(), frame);
+      if (ret < 0) throw BackendError(backend_ + ": cannot upload a frame: " + err_text(ret));
+      frame = surface.get();
+    }
+  }
+  LogCapture log;
+  const int ret = avcodec_send_frame(c, frame);
+  if (ret < 0 && ret != AVERROR_EOF)
+    throw BackendError(backend_ + ": encoding failed: " + (log.text().empty() ? err_text(ret) : log.text()));
+}
+
+bool LavcEncoder::receive(AVPacket* packet) {
+  LogCapture log;
+  const int ret = avcodec_receive_packet(ctx_.get(), packet);
+  if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return false;
+  if (ret < 0)
+    throw BackendError(backend_ + ": encoding failed: " + (log.text().empty() ? err_text(ret) : log.text()));
+  return true;
+}
+
+}  // namespace pvt::hw

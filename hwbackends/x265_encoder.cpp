@@ -1,0 +1,36 @@
+// HEVC on the CPU: libx265 through libavcodec, set up like x264 (closed segments, in-band headers,
+// forced IDRs, CRF or capped ABR).
+#include <algorithm>
+
+#include "lavc_encoder.hpp"
+
+extern "C" {
+#include <libavutil/opt.h>
+}
+
+namespace pvt::hw {
+
+std::unique_ptr<VideoEncoder> open_x265_encoder(const EncoderConfig& cfg) {
+  if (cfg.codec != "hevc") throw BackendError("x265 encodes hevc only, not " + cfg.codec);
+  const AVCodec* codec = find_encoder("libx265");
+  CodecContextPtr ctx = encoder_context(codec, cfg);
+  AVCodecContext* c = ctx.get();
+  if (cfg.bitrate > 0) {
+    // Same VBV cap as x264: one-pass ABR overshoots on a short segment without it.
+    c->bit_rate = cfg.bitrate;
+    c->rc_max_rate = cfg.bitrate * 3 / 2;
+    c->rc_buffer_size = static_cast<int>(std::min<std::int64_t>(cfg.bitrate * 2, INT32_MAX));
+  } else {
+    av_opt_set_double(c->priv_data, "crf", cfg.crf, 0);
+  }
+  av_opt_set(c->priv_data, "preset", cfg.preset.c_str(), 0);
+  av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
+  // x265 sizes its own thread pool from the machine; a worker gets its share, like x264's threads.
+  std::string params = "repeat-headers=1:log-level=error:pools=" + std::to_string(std::max(1, cfg.threads));
+  if (cfg.lookahead >= 0) params += ":rc-lookahead=" + std::to_string(std::max(cfg.lookahead, 1));
+  av_opt_set(c->priv_data, "x265-params", params.c_str(), 0);
+  open_context(c, codec, "libx265 (preset " + cfg.preset + ")");
+  return std::make_unique<LavcEncoder>("x265", std::move(ctx));
+}
+
+}  // namespace pvt::hw
