@@ -1,5 +1,7 @@
 #include "lavc_encoder.hpp"
 
+#include <algorithm>
+
 #include "log_capture.hpp"
 
 extern "C" {
@@ -32,6 +34,12 @@ CodecContextPtr encoder_context(const AVCodec* codec, const EncoderConfig& cfg) 
   c->thread_count = cfg.threads > 0 ? cfg.threads : 1;
   c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   return ctx;
+}
+
+void set_capped_bitrate(AVCodecContext* c, std::int64_t bitrate) {
+  c->bit_rate = bitrate;
+  c->rc_max_rate = bitrate * 3 / 2;
+  c->rc_buffer_size = static_cast<int>(std::min<std::int64_t>(bitrate * 2, INT32_MAX));
 }
 
 void open_context(AVCodecContext* c, const AVCodec* codec, const std::string& what) {

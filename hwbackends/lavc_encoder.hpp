@@ -4,6 +4,7 @@
 // own file (x265_encoder.cpp, nvenc_encoder.cpp, vaapi_encoder.cpp, qsv_encoder.cpp).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "av_raii.hpp"
@@ -16,6 +17,11 @@ const AVCodec* find_encoder(const char* ffmpeg_name);
 
 // A context with size, rates, colour and threads from the config, and global headers (MP4's avcC/hvcC).
 CodecContextPtr encoder_context(const AVCodec* codec, const EncoderConfig& cfg);
+
+// Average bitrate with a buffer cap (max 1.5x, buffer 2 s): a segment is short, and one-pass rate
+// control overshoots on hard content before it settles without the constraint. Every backend's
+// bitrate mode goes through here so they all share one definition.
+void set_capped_bitrate(AVCodecContext* c, std::int64_t bitrate);
 
 // avcodec_open2, or BackendError with FFmpeg's text (what it logged, else av_strerror).
 void open_context(AVCodecContext* c, const AVCodec* codec, const std::string& what);

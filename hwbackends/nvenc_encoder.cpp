@@ -35,9 +35,7 @@ std::unique_ptr<VideoEncoder> open_nvenc_encoder(const EncoderConfig& cfg) {
   av_opt_set(c->priv_data, "tune", "hq", 0);
   if (cfg.bitrate > 0) {
     av_opt_set(c->priv_data, "rc", "vbr", 0);
-    c->bit_rate = cfg.bitrate;
-    c->rc_max_rate = cfg.bitrate * 3 / 2;
-    c->rc_buffer_size = static_cast<int>(std::min<std::int64_t>(cfg.bitrate * 2, INT32_MAX));
+    set_capped_bitrate(c, cfg.bitrate);
   } else {
     // Constant quality: VBR with a CQ target and no bitrate ceiling, NVENC's counterpart of CRF.
     av_opt_set(c->priv_data, "rc", "vbr", 0);

@@ -27,8 +27,7 @@ std::unique_ptr<VideoEncoder> open_qsv_encoder(const EncoderConfig& cfg) {
   const std::string preset = cfg.preset == "ultrafast" || cfg.preset == "superfast" ? "veryfast" : cfg.preset;
   av_opt_set(c->priv_data, "preset", preset.c_str(), 0);
   if (cfg.bitrate > 0) {
-    c->bit_rate = cfg.bitrate;
-    c->rc_max_rate = cfg.bitrate * 3 / 2;
+    set_capped_bitrate(c, cfg.bitrate);
   } else {
     c->global_quality = std::clamp(cfg.crf, 1, 51);  // ICQ where the driver has it
   }

@@ -78,8 +78,7 @@ std::unique_ptr<VideoEncoder> open_vaapi_encoder(const EncoderConfig& cfg) {
   if (!c->hw_frames_ctx) throw std::bad_alloc();
   if (cfg.bitrate > 0) {
     av_opt_set(c->priv_data, "rc_mode", "VBR", 0);
-    c->bit_rate = cfg.bitrate;
-    c->rc_max_rate = cfg.bitrate * 3 / 2;
+    set_capped_bitrate(c, cfg.bitrate);
   } else {
     av_opt_set(c->priv_data, "rc_mode", "CQP", 0);
     av_opt_set_int(c->priv_data, "qp", std::clamp(cfg.crf, 1, 51), 0);

@@ -17,13 +17,7 @@ std::unique_ptr<VideoEncoder> open_x264_encoder(const EncoderConfig& cfg) {
   const AVCodec* codec = find_encoder("libx264");
   CodecContextPtr ctx = encoder_context(codec, cfg);
   AVCodecContext* c = ctx.get();
-  if (cfg.bitrate > 0) {
-    // Average bitrate with a VBV cap: a segment is short, and without the buffer constraint x264's
-    // one-pass ABR overshoots on hard content before its rate control settles.
-    c->bit_rate = cfg.bitrate;
-    c->rc_max_rate = cfg.bitrate * 3 / 2;
-    c->rc_buffer_size = static_cast<int>(std::min<std::int64_t>(cfg.bitrate * 2, INT32_MAX));
-  }
+  if (cfg.bitrate > 0) set_capped_bitrate(c, cfg.bitrate);
   av_opt_set(c->priv_data, "preset", cfg.preset.c_str(), 0);
   if (cfg.bitrate <= 0) av_opt_set_double(c->priv_data, "crf", cfg.crf, 0);
   // Forced key frames become IDRs, so a segment's first frame and its scene cuts are random-access points.

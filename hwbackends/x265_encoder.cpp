@@ -16,10 +16,7 @@ std::unique_ptr<VideoEncoder> open_x265_encoder(const EncoderConfig& cfg) {
   CodecContextPtr ctx = encoder_context(codec, cfg);
   AVCodecContext* c = ctx.get();
   if (cfg.bitrate > 0) {
-    // Same VBV cap as x264: one-pass ABR overshoots on a short segment without it.
-    c->bit_rate = cfg.bitrate;
-    c->rc_max_rate = cfg.bitrate * 3 / 2;
-    c->rc_buffer_size = static_cast<int>(std::min<std::int64_t>(cfg.bitrate * 2, INT32_MAX));
+    set_capped_bitrate(c, cfg.bitrate);
   } else {
     av_opt_set_double(c->priv_data, "crf", cfg.crf, 0);
   }
