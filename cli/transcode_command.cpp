@@ -102,6 +102,9 @@ Runner add_transcode_command(CLI::App& app) {
   cmd->add_option("--workers", o.workers,
                   "worker processes (default: one per core, fewer if memory is short)")
       ->check(CLI::Range(0, 256));
+  cmd->add_option("--threads-per-worker", o.threads_per_worker,
+                  "encoder and decoder threads in each worker (default: cores / workers)")
+      ->check(CLI::Range(0, 64));
   cmd->add_option("--segment-duration", o.segment_duration, "target segment length in seconds (default 10)")
       ->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--min-segment", o.min_segment, "shortest segment in seconds (default: half the target)")

@@ -204,7 +204,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   sum.input_truncated = info.truncated;
   sum.cores = usable_cores();
   const int workers = o.workers > 0 ? o.workers : default_worker_count(info.width, info.height, o.lookahead);
-  sum.threads_per_worker = std::max(1, sum.cores / workers);
+  sum.threads_per_worker = o.threads_per_worker > 0 ? o.threads_per_worker : std::max(1, sum.cores / workers);
   encoders.slots.cpu = workers;
   sum.encoder = encoders.description;
   sum.codec = o.codec;

@@ -24,6 +24,7 @@ struct TranscodeOptions {
   std::string encoder = "x264";  // auto, x264, nvenc, vaapi, qsv, videotoolbox
   std::string codec = "h264";    // h264 or hevc (x265 on the CPU)
   int workers = 0;               // 0: one per core, fewer if memory is short
+  int threads_per_worker = 0;    // encoder/decoder threads in each worker; 0: cores / workers
   double segment_duration = 10;
   double min_segment = 0;         // 0: half the target
   double max_segment = 0;         // 0: 1.5 x the target

@@ -199,9 +199,11 @@ TEST(TranscodeIntegration, KeepWorkLeavesDescriptorsSegmentsAndLogs) {
 TEST(TranscodeIntegration, SegmentBoundsAreOptions) {
   test::TempDir dir;
   // HLS keeps the user's lengths: 8 s with segments of at most 3 s needs at least three.
-  const auto j = transcode_json({test::scene_clip(), "-o", dir / "b", "--segment-duration", "3",
-                                 "--max-segment", "3", "--min-segment", "1", "--preset", "ultrafast"});
+  const auto j =
+      transcode_json({test::scene_clip(), "-o", dir / "b", "--segment-duration", "3", "--max-segment", "3",
+                      "--min-segment", "1", "--preset", "ultrafast", "--threads-per-worker", "2"});
   ASSERT_FALSE(j.is_null());
+  EXPECT_EQ(j.at("threads_per_worker"), 2);
   EXPECT_GE(j.at("segments").size(), 3u);
   for (const auto& s : j.at("segments")) {
     EXPECT_LE(s.at("duration").get<double>(), 3.0 + 1e-6);
