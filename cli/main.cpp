@@ -1,6 +1,7 @@
 // pvt: the command line. Thin: parses arguments, calls the engine, prints results on stdout and one
 // line per error on stderr. Exit codes: 0 ok, 2 usage, 3 input, 4 output, 5 encode, 6 verify,
 // 7 internal, 130/143 interrupted.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -15,6 +16,9 @@ extern "C" {
 int main(int argc, char** argv) {
   // FFmpeg's own chatter would break the one-line-error rule; pvt reports what matters itself.
   av_log_set_level(AV_LOG_QUIET);
+  // Past a file-size limit (ulimit -f) a write must fail with EFBIG, reported like a full disk, instead
+  // of the default SIGXFSZ killing the process mid-file. Workers are this executable too.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "pvt - the parallel video transcoder: cuts video at scene changes and encodes the pieces at once"};
   app.require_subcommand(1);

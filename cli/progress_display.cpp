@@ -95,6 +95,15 @@ void ProgressDisplay::warn(const std::string& message) {
   }
 }
 
+void ProgressDisplay::note(const std::string& message) {
+  clear_line();
+  if (mode_ == ProgressMode::kJson) {
+    std::fprintf(stderr, "%s\n", nlohmann::json{{"note", message}}.dump().c_str());
+  } else {
+    std::fprintf(stderr, "pvt: %s\n", message.c_str());
+  }
+}
+
 void ProgressDisplay::finish() {
   if (bar_visible_) {
     std::fputs("\n", stderr);

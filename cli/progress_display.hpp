@@ -18,6 +18,8 @@ class ProgressDisplay {
   void update(const JobProgress& p);
   // Prints a warning on its own line without tearing the bar.
   void warn(const std::string& message);
+  // Prints an informational line ("pvt: resuming ...") the same way.
+  void note(const std::string& message);
   void finish();
 
  private:

@@ -31,6 +31,7 @@ struct TranscodeArgs {
   std::string audio_bitrate;
   bool json = false;
   std::string progress = "auto";
+  std::string max_memory;
 };
 
 std::int64_t parse_bitrate(const std::string& s, const char* option) {
@@ -40,6 +41,14 @@ std::int64_t parse_bitrate(const std::string& s, const char* option) {
     throw Error(ErrorCode::kUsage,
                 std::string(option) + " takes a rate such as 2500k or 4M, not '" + s + "'");
   return *bits;
+}
+
+std::int64_t parse_size(const std::string& s, const char* option) {
+  if (s.empty()) return 0;
+  const auto bytes = pvt::parse_size(s);
+  if (!bytes)
+    throw Error(ErrorCode::kUsage, std::string(option) + " takes a size such as 512M or 8G, not '" + s + "'");
+  return *bytes;
 }
 
 void print_summary(const TranscodeSummary& s) {
@@ -71,6 +80,13 @@ void print_summary(const TranscodeSummary& s) {
   int retried = 0;
   for (const auto& seg : s.segments) retried += seg.attempts > 1 && seg.fallback_from.empty();
   if (retried) std::printf("  %d segment(s) needed a retry\n", retried);
+  if (s.resumed)
+    std::printf("  resumed: %d segment(s) reused from the interrupted run, %d encoded now\n",
+                s.segments_reused, s.segments_encoded);
+  if (s.peak_worker_rss_bytes > 0)
+    std::printf("  peak worker memory %.0f MB (budget %.0f MB for all workers)\n",
+                static_cast<double>(s.peak_worker_rss_bytes) / 1e6,
+                static_cast<double>(s.memory_budget) / 1e6);
 }
 
 }  // namespace
@@ -135,7 +151,18 @@ Runner add_transcode_command(CLI::App& app) {
   cmd->add_option("--audio-bitrate", a->audio_bitrate, "AAC bitrate (default 128k stereo)");
   cmd->add_flag("-y,--overwrite", o.overwrite, "replace an existing output");
   cmd->add_flag("--keep-work", o.keep_work_dir,
-                "keep the job's work directory (descriptors, segments, logs)");
+                "keep the job folder (.NAME.pvt-job: state, segments, descriptors, logs) after success");
+  auto* resume = cmd->add_flag("--resume", o.resume,
+                               "resume an interrupted job (also done without this flag when its folder is "
+                               "found); fail if there is none");
+  cmd->add_flag("--restart", o.restart, "discard an interrupted job's finished segments and start over")
+      ->excludes(resume);
+  cmd->add_option(
+         "--worker-timeout", o.worker_timeout_s,
+         "kill and retry a worker that makes no progress for this many seconds (default 120, 0: never)")
+      ->check(CLI::Range(0.0, 86400.0));
+  cmd->add_option("--max-memory", a->max_memory,
+                  "memory all workers may use at once, e.g. 4G (default: half the available memory)");
   cmd->add_flag("--json", a->json, "print the job summary as JSON");
   cmd->add_option("--progress", a->progress, "progress on stderr: auto (bar on a terminal), bar, json, none");
   return [a] {
@@ -143,18 +170,27 @@ Runner add_transcode_command(CLI::App& app) {
     opts.bitrate = parse_bitrate(a->bitrate, "--bitrate");
     opts.audio_bitrate = parse_bitrate(a->audio_bitrate, "--audio-bitrate");
     opts.audio = parse_audio_mode(a->audio);
+    opts.max_memory = parse_size(a->max_memory, "--max-memory");
     ProgressDisplay display(parse_progress_mode(a->progress));
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    opts.note = [&](const std::string& line) { display.note(line); };
     TranscodeSummary summary;
+    SavedJob saved;
     try {
       summary = transcode(
           opts, [&](const JobProgress& p) { display.update(p); },
-          [&](const std::string& w) { display.warn(w); });
+          [&](const std::string& w) { display.warn(w); }, &saved);
     } catch (const Error& e) {
       display.finish();
       if (e.code() == ErrorCode::kInterrupted || g_signal) {
-        std::fprintf(stderr, "pvt: interrupted; no output was written\n");
+        if (saved.dir.empty())
+          std::fprintf(stderr, "pvt: interrupted; no output was written\n");
+        else
+          std::fprintf(stderr,
+                       "pvt: interrupted; %d of %d segments are finished and kept in %s: run the same "
+                       "command again to resume\n",
+                       saved.segments_done, saved.segments_total, saved.dir.c_str());
         return g_signal == SIGTERM ? 143 : 130;
       }
       throw;

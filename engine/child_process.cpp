@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "error.hpp"
 
@@ -86,13 +88,30 @@ void ChildProcess::kill(int signal) {
 
 int ChildProcess::wait() {
   if (!reaped_) {
-    while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+    rusage ru{};
+    while (wait4(pid_, &status_, 0, &ru) < 0 && errno == EINTR) {
     }
+    exit_maxrss_ = static_cast<std::int64_t>(ru.ru_maxrss) * 1024;
     reaped_ = true;
   }
   if (WIFEXITED(status_)) return WEXITSTATUS(status_);
   if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
   return 255;
+}
+
+std::int64_t ChildProcess::peak_rss_bytes() const {
+  if (reaped_) return exit_maxrss_;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) != 0) continue;
+    try {
+      return std::stoll(line.substr(6)) * 1024;
+    } catch (...) {
+      return 0;
+    }
+  }
+  return 0;
 }
 
 std::string current_executable() {

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,12 +29,16 @@ class ChildProcess {
   void kill(int signal);
   // Blocks until the child exits; returns its exit code, or 128 + signal when killed by a signal.
   int wait();
+  // Peak resident memory of the child: while it runs, its high-water mark so far (/proc VmHWM); after
+  // wait(), what the kernel accounted at exit (wait4 ru_maxrss). 0 when unknown.
+  std::int64_t peak_rss_bytes() const;
 
  private:
   pid_t pid_ = -1;
   int out_fd_ = -1;
   bool reaped_ = false;
   int status_ = 0;
+  std::int64_t exit_maxrss_ = 0;
   std::string partial_;
 };
 

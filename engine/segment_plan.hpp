@@ -43,6 +43,7 @@ struct Segment {
   std::int64_t bit_budget = 0;        // bits for this segment in bitrate mode, else 0
   std::vector<int> forced_keyframes;  // scene cuts inside the segment (absolute frame numbers)
   int frame_count() const { return end_frame - start_frame; }
+  bool operator==(const Segment&) const = default;
 };
 
 struct Plan {

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "analysis_backend.hpp"
 #include "atomic_file.hpp"
@@ -39,11 +41,10 @@ double cpu_seconds() {
   return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-bool fault_matches(const char* spec, const std::string& kind, int segment, int attempt) {
-  if (!spec) return false;
-  const std::string s(spec);
-  if (s.rfind(kind + ":", 0) != 0) return false;
-  const std::string rest = s.substr(kind.size() + 1);
+// One item of PVT_FAULT ("KIND:SEG[:ATTEMPTS]") against this worker.
+bool fault_item_matches(const std::string& item, const std::string& kind, int segment, int attempt) {
+  if (item.rfind(kind + ":", 0) != 0) return false;
+  const std::string rest = item.substr(kind.size() + 1);
   const auto colon = rest.find(':');
   try {
     if (std::stoi(rest.substr(0, colon)) != segment) return false;
@@ -52,6 +53,21 @@ bool fault_matches(const char* spec, const std::string& kind, int segment, int a
   } catch (...) {
     return false;
   }
+}
+
+// PVT_FAULT holds one or more comma-separated items.
+bool fault_matches(const char* spec, const std::string& kind, int segment, int attempt) {
+  if (!spec) return false;
+  std::string s(spec);
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const auto comma = s.find(',', start);
+    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item == kind || fault_item_matches(item, kind, segment, attempt)) return true;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return false;
 }
 
 int current_attempt() {
@@ -150,9 +166,7 @@ struct WindowFrame {
 // halfway through the segment, as a lost GPU would. Without SEG every segment. The pool then re-queues
 // the segment on the CPU.
 bool hw_fault(const SegmentDescriptor& d, const std::string& kind) {
-  const char* spec = std::getenv("PVT_FAULT");
-  if (spec && std::string(spec) == kind) return true;
-  return fault_matches(spec, kind, d.segment, current_attempt());
+  return fault_matches(std::getenv("PVT_FAULT"), kind, d.segment, current_attempt());
 }
 
 void apply_fault_injection(const SegmentDescriptor& d) {
@@ -160,6 +174,35 @@ void apply_fault_injection(const SegmentDescriptor& d) {
     throw Error(ErrorCode::kEncode,
                 "segment " + std::to_string(d.segment) + ": injected failure (PVT_FAULT)");
 }
+
+namespace {
+
+// Faults that strike halfway through the segment: a crash, a hang (no more progress, the watchdog's
+// case), or a worker slowed to ~20 frames/s (progress continues: the watchdog must leave it alone).
+void mid_segment_fault(const SegmentDescriptor& d, int frames_done) {
+  const char* spec = std::getenv("PVT_FAULT");
+  if (!spec) return;
+  const int attempt = current_attempt();
+  if (fault_matches(spec, "slow", d.segment, attempt))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (frames_done != d.frame_count() / 2) return;
+  if (fault_matches(spec, "crash", d.segment, attempt)) {
+    std::signal(SIGSEGV, SIG_DFL);
+    std::raise(SIGSEGV);
+  }
+  if (fault_matches(spec, "hang", d.segment, attempt))
+    while (true) std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
+// corrupt:SEG: the finished segment file is damaged after the worker renamed it, as a bad disk or a
+// stray writer would: the job's own check of the file must catch it.
+void corrupt_output_fault(const SegmentDescriptor& d) {
+  if (!fault_matches(std::getenv("PVT_FAULT"), "corrupt", d.segment, current_attempt())) return;
+  const auto size = std::filesystem::file_size(d.output);
+  std::filesystem::resize_file(d.output, size / 2);
+}
+
+}  // namespace
 
 WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -213,11 +256,21 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
     return Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) + ": " + e.what());
   };
   const bool die_mid_segment = hw::is_hardware_backend(d.encoder.backend) && hw_fault(d, "hw-die");
+  // Progress for the job (and its watchdog): frames in and packets out, at most four times a second.
+  // Called while draining too, so a long encoder flush still shows life.
+  auto report = [&, last = std::chrono::steady_clock::now()](bool force) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last < std::chrono::milliseconds(250)) return;
+    last = now;
+    std::printf("{\"frames\":%d,\"packets\":%d}\n", stats.frames, writer ? writer->packets() : 0);
+    std::fflush(stdout);
+  };
   auto drain = [&] {
     try {
       while (encoder->receive(pkt.get())) {
         writer->write(pkt.get());
         av_packet_unref(pkt.get());
+        report(false);
       }
     } catch (const hw::BackendError& e) {
       throw encoder_failed(e);
@@ -237,13 +290,8 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
     }
     ++stats.frames;
     drain();
-  };
-  auto report = [&, last = std::chrono::steady_clock::now()](bool force) mutable {
-    const auto now = std::chrono::steady_clock::now();
-    if (!force && now - last < std::chrono::milliseconds(250)) return;
-    last = now;
-    std::printf("{\"frames\":%d}\n", stats.frames);
-    std::fflush(stdout);
+    mid_segment_fault(d, stats.frames);
+    report(false);
   };
 
   const int wanted = d.frame_count() - (drop_last ? 1 : 0);
@@ -359,6 +407,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
                                         " frames from the decoder (input damaged or truncated?)");
   }
   rename_or_throw(part, d.output);
+  corrupt_output_fault(d);
 
   stats.decoded_frames = reader.decoded_frames();
   stats.bytes = writer->bytes();

@@ -16,7 +16,10 @@ namespace pvt {
 
 // Test hook, documented in the README: PVT_FAULT="fail:SEG[:ATTEMPTS]" makes the worker for segment SEG
 // exit with an error on its first ATTEMPTS attempts (default: all); "short:SEG" makes it drop the last
-// frame (a wrong frame count). The attempt number comes from PVT_WORKER_ATTEMPT, set by the scheduler.
+// frame (a wrong frame count); "crash:SEG" kills it with SIGSEGV halfway through, "hang:SEG" stops it
+// there (no more progress: the watchdog's case), "slow:SEG" sleeps 50 ms per frame, "corrupt:SEG"
+// truncates the finished segment file; "hw-open"/"hw-die" fail a hardware session. Items combine with
+// commas ("crash:1:1,hang:2:1"). The attempt number comes from PVT_WORKER_ATTEMPT, set by the scheduler.
 void apply_fault_injection(const SegmentDescriptor& d);
 
 WorkerStats run_segment_worker(const SegmentDescriptor& d);

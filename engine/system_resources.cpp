@@ -69,10 +69,13 @@ std::int64_t estimated_worker_memory(int width, int height, int lookahead_frames
   return frame * (16 + lookahead_frames) + frame * 3 * (lookahead_frames + 20) + (40 << 20);
 }
 
-int default_worker_count(int width, int height, int lookahead_frames) {
+std::int64_t memory_budget_bytes() {
+  return available_memory_bytes() / 2;
+}
+
+int default_worker_count(int width, int height, int lookahead_frames, std::int64_t budget) {
   const int cores = usable_cores();
   const std::int64_t per_worker = estimated_worker_memory(width, height, lookahead_frames);
-  const std::int64_t budget = available_memory_bytes() / 2;
   const int by_memory =
       static_cast<int>(std::max<std::int64_t>(1, budget / std::max<std::int64_t>(1, per_worker)));
   return std::max(1, std::min(cores, by_memory));

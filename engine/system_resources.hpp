@@ -11,11 +11,15 @@ int usable_cores();
 // Memory that can still be allocated without swapping: MemAvailable, capped by the cgroup limit.
 std::int64_t available_memory_bytes();
 
-// Default worker count: one per core, fewer when the estimated memory of a worker times the count would
-// exceed half the available memory.
-int default_worker_count(int width, int height, int lookahead_frames);
+// What the workers of a job may use together by default: half the available memory.
+std::int64_t memory_budget_bytes();
 
-// Rough peak memory of one worker (decoder + look-ahead window + x264 at its look-ahead depth).
+// Default worker count: one per core, fewer when the expected peak of a worker times the count would
+// exceed `budget` bytes. (The pool then checks the peaks it measures while the job runs.)
+int default_worker_count(int width, int height, int lookahead_frames, std::int64_t budget);
+
+// Expected peak resident memory of one x264 worker at this resolution and look-ahead window: a model
+// fitted to peaks measured with benchmarks/worker_memory.py (see benchmarks/README.md).
 std::int64_t estimated_worker_memory(int width, int height, int lookahead_frames);
 
 }  // namespace pvt

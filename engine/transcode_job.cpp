@@ -8,6 +8,7 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,8 @@
 #include "encoder_choice.hpp"
 #include "error.hpp"
 #include "frame_analysis.hpp"
+#include "job_dir.hpp"
+#include "job_state.hpp"
 #include "media_index.hpp"
 #include "segment_descriptor.hpp"
 #include "system_resources.hpp"
@@ -46,7 +49,8 @@ struct OutputTarget {
   std::string format;
   std::string final_path;  // MP4 file or HLS playlist
   fs::path dir;            // where the final files go
-  fs::path work_parent;    // where the job's work directory is made (same filesystem as dir)
+  fs::path work_parent;    // where the job folder is made (same filesystem as dir)
+  std::string job_name;    // names the job folder: one per output, so a rerun finds it
   HlsLayout hls;
 };
 
@@ -69,7 +73,8 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
                    : "hls";
   }
   if (t.format != "mp4" && t.format != "hls") throw Error(ErrorCode::kUsage, "--format must be hls or mp4");
-  const fs::path out = fs::absolute(o.output);
+  fs::path out = fs::absolute(o.output).lexically_normal();
+  if (!out.has_filename()) out = out.parent_path();  // "out/" names the folder "out"
   std::error_code ec;
   if (t.format == "mp4") {
     if (fs::is_directory(out, ec))
@@ -77,6 +82,7 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
     t.dir = out.parent_path();
     t.final_path = out.string();
     t.work_parent = t.dir;
+    t.job_name = out.filename().string();
     require_writable_dir(t.dir, o.output);
     if (fs::exists(out, ec) && !o.overwrite)
       throw Error(ErrorCode::kOutput, o.output + ": already exists (use --overwrite to replace it)");
@@ -87,6 +93,7 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
     t.hls.playlist_name = out.filename().string();
     t.hls.segment_prefix = out.stem().string() + "_";
     t.work_parent = t.dir;
+    t.job_name = out.filename().string();
     require_writable_dir(t.dir, o.output);
   } else {
     if (fs::exists(out, ec) && !fs::is_directory(out, ec))
@@ -96,6 +103,7 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
     t.hls.playlist_name = "index.m3u8";
     t.hls.segment_prefix = "segment_";
     t.work_parent = out.parent_path();
+    t.job_name = out.filename().string();
     require_writable_dir(fs::exists(out, ec) ? out : t.work_parent, o.output);
     require_writable_dir(t.work_parent, o.output);
   }
@@ -118,34 +126,6 @@ void remove_stale_segments(const OutputTarget& t, const std::vector<std::string>
     if (std::find(kept.begin(), kept.end(), e.path().string()) == kept.end()) fs::remove(e.path(), ec);
   }
 }
-
-// Owns the job's work directory and any temporary output: both are removed when the job ends, whether
-// it succeeded, failed or was interrupted, so nothing half-written is ever left behind.
-class WorkArea {
- public:
-  WorkArea(const fs::path& parent, const std::string& name, bool keep) : keep_(keep) {
-    // The counter keeps concurrent jobs of one process (the MCP server) apart: two HLS folders in the
-    // same parent share the playlist name "index.m3u8".
-    static std::atomic<int> counter{0};
-    dir_ = parent / ("." + name + ".pvt-job-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    if (!fs::create_directories(dir_, ec) && ec)
-      throw Error(ErrorCode::kOutput, dir_.string() + ": cannot create work directory: " + ec.message());
-  }
-  ~WorkArea() {
-    std::error_code ec;
-    for (const auto& t : temporaries_) fs::remove(t, ec);
-    if (!keep_) fs::remove_all(dir_, ec);
-  }
-  const fs::path& dir() const { return dir_; }
-  void add_temporary(const std::string& path) { temporaries_.push_back(path); }
-
- private:
-  fs::path dir_;
-  bool keep_;
-  std::vector<std::string> temporaries_;
-};
 
 // Runs prepare_audio on its own thread while the workers encode video; join() rethrows its error.
 class AudioJob {
@@ -176,15 +156,81 @@ class AudioJob {
   std::thread thread_;
 };
 
+const char* audio_mode_name(AudioMode m) {
+  switch (m) {
+    case AudioMode::kAac:
+      return "aac";
+    case AudioMode::kCopy:
+      return "copy";
+    case AudioMode::kNone:
+      return "none";
+    default:
+      return "auto";
+  }
+}
+
+// The options that shape the output: a resumed job must be run with the same ones. Worker and thread
+// counts, kernels and progress are not among them (they change how fast, not what).
+nlohmann::json output_settings(const TranscodeOptions& o, const std::string& format) {
+  using nlohmann::json;
+  return json{{"format", format},
+              {"codec", o.codec},
+              {"encoder", o.encoder},
+              {"preset", o.preset},
+              {"crf", o.bitrate > 0 ? json() : json(o.crf)},
+              {"bitrate", o.bitrate},
+              {"segment_duration", o.segment_duration},
+              {"min_segment", o.min_segment},
+              {"max_segment", o.max_segment},
+              {"lookahead", o.lookahead},
+              {"encoder_lookahead", o.encoder_lookahead},
+              {"analysis", o.analysis},
+              {"scene_threshold", o.scenes.threshold},
+              {"min_scene_frames", o.scenes.min_scene_frames},
+              {"audio", audio_mode_name(o.audio)},
+              {"audio_bitrate", o.audio_bitrate}};
+}
+
+std::string segment_name(int index) {
+  char name[32];
+  std::snprintf(name, sizeof name, "seg_%05d", index);
+  return name;
+}
+
+// The job's own check of a finished segment, independent of what its worker claims: it must demux to
+// its frames with increasing timestamps.
+std::string check_segment_file(const std::string& path, int expected_frames) {
+  try {
+    const OutputReport r = inspect_output(path);
+    if (r.video_frames != expected_frames)
+      return "segment file holds " + std::to_string(r.video_frames) + " frames, expected " +
+             std::to_string(expected_frames);
+    if (!r.dts_monotonic) return "segment file has timestamps out of order";
+  } catch (const std::exception& e) {
+    return std::string("segment file is unreadable: ") + e.what();
+  }
+  return {};
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
 }  // namespace
 
-TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress, const WarnFn& warn) {
+TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress, const WarnFn& warn,
+                           SavedJob* saved) {
   const auto t0 = Clock::now();
   if (o.crf < 0 || o.crf > 51) throw Error(ErrorCode::kUsage, "--crf must be between 0 and 51");
   if (o.bitrate < 0) throw Error(ErrorCode::kUsage, "--bitrate must be positive");
   if (o.lookahead < 0 || o.lookahead > 250)
     throw Error(ErrorCode::kUsage, "--lookahead must be between 0 and 250");
   if (o.encoder_lookahead > 250) throw Error(ErrorCode::kUsage, "--encoder-lookahead must be at most 250");
+  if (o.worker_timeout_s < 0) throw Error(ErrorCode::kUsage, "--worker-timeout must not be negative");
+  if (o.max_memory < 0) throw Error(ErrorCode::kUsage, "--max-memory must not be negative");
+  if (o.resume && o.restart) throw Error(ErrorCode::kUsage, "--resume and --restart exclude each other");
   EncoderChoice encoders = choose_encoders(o.encoder, o.codec);
   if (o.analysis != "auto" && o.analysis != "index" && o.analysis != "full")
     throw Error(ErrorCode::kUsage, "--analysis must be auto, index or full");
@@ -195,6 +241,30 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     warn(o.input + ": " + info.truncation_reason + "; transcoding the " + std::to_string(info.frames.size()) +
          " frames that could be read");
 
+  // The job folder, locked for this run. Its state decides between a fresh start and a resume.
+  JobDir job(JobDir::path_for(target.work_parent, target.job_name), target.final_path);
+  const std::string input_path = fs::weakly_canonical(fs::absolute(info.path)).string();
+  const InputFingerprint fingerprint =
+      fingerprint_input(input_path, static_cast<std::int64_t>(info.frames.size()));
+  const nlohmann::json settings = output_settings(o, target.format);
+  std::string damaged;
+  std::optional<JobState> previous = o.restart ? std::nullopt : job.load(&damaged);
+  if (!damaged.empty() && warn) warn(job.state_path().string() + ": " + damaged + "; starting the job over");
+  if (previous && previous->status == "complete") previous.reset();  // kept by --keep-work: nothing to resume
+  if (previous) {
+    const auto conflicts = resume_conflicts(*previous, fingerprint, settings);
+    if (!conflicts.empty()) {
+      job.keep(true);  // its finished work stays until the user decides
+      throw Error(ErrorCode::kUsage,
+                  target.final_path + ": cannot resume the interrupted job (" + join(conflicts, "; ") +
+                      "); run the same command as before, or add --restart to discard its " +
+                      std::to_string(previous->finished.size()) + " finished segment(s)");
+    }
+  } else if (o.resume) {
+    throw Error(ErrorCode::kUsage, target.final_path + ": there is no interrupted job to resume");
+  }
+  const bool resuming = previous.has_value();
+
   TranscodeSummary sum;
   sum.input = o.input;
   sum.output = target.final_path;
@@ -203,8 +273,14 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   sum.duration_s = info.video_duration_s();
   sum.input_truncated = info.truncated;
   sum.cores = usable_cores();
-  const int workers = o.workers > 0 ? o.workers : default_worker_count(info.width, info.height, o.lookahead);
-  sum.threads_per_worker = o.threads_per_worker > 0 ? o.threads_per_worker : std::max(1, sum.cores / workers);
+  sum.resumed = resuming;
+  sum.memory_budget = o.max_memory > 0 ? o.max_memory : memory_budget_bytes();
+  const int workers = o.workers > 0
+                          ? o.workers
+                          : default_worker_count(info.width, info.height, o.lookahead, sum.memory_budget);
+  sum.threads_per_worker = o.threads_per_worker > 0 ? o.threads_per_worker
+                           : resuming               ? previous->threads_per_worker
+                                                    : std::max(1, sum.cores / workers);
   encoders.slots.cpu = workers;
   sum.encoder = encoders.description;
   sum.codec = o.codec;
@@ -219,248 +295,409 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     if (progress) progress(jp);
   };
 
-  WorkArea work(target.work_parent, fs::path(target.final_path).filename().string(), o.keep_work_dir);
-
-  // Analysis: a full decode pays off only where it is nearly free (NVDEC feeding the CUDA kernels); on
-  // a CPU-only machine the plan comes from the demux index and each worker runs the kernels on the frames
-  // it decodes anyway. The backend is resolved once here, and the workers get the resolved name.
-  AnalysisEngine analysis_engine = open_analysis_backend(o.analysis_backend, o.analysis != "index", warn);
-  sum.analysis_backend = analysis_engine.name();
-  sum.analysis_fallback = analysis_engine.fallback;
-  Analysis analysis;
-  const bool full = o.analysis == "full" || (o.analysis == "auto" && analysis_engine.nvdec);
-  if (!full) {
-    // Opened only to prove it starts (else workers get "cpu" and no warnings of their own): the device
-    // is theirs now.
-    analysis_engine.nvdec.reset();
-    analysis_engine.kernels = kernels::make_cpu_backend();
-  }
-  if (full) {
-    const auto ta = Clock::now();
-    AnalysisOptions ao;
-    ao.engine = &analysis_engine;
-    ao.warn = warn;
-    ao.scenes = o.scenes;
-    ao.progress = [&](int done) {
-      jp.frames_done = done;
-      emit("analyze");
-    };
-    ao.cancel = o.cancel;
-    analysis = analyze_frames(info, ao);
-    sum.analyze_s = since(ta);
-    if (!analysis.fallback.empty()) {
-      sum.analysis_backend = analysis.kernel;
-      sum.analysis_fallback = analysis.fallback;
+  JobState state;
+  bool state_saved = false;
+  // What a job that ends without success leaves: with a state worth resuming from (finished segments,
+  // or a full disk the user will clear), the folder stays and the message says how to go on; otherwise
+  // everything goes. A job cancelled through its own flag is gone on purpose.
+  auto failed = [&](ErrorCode code, const std::string& what) -> Error {
+    const bool cancelled = code == ErrorCode::kInterrupted && o.cancel && o.cancel->load();
+    const bool keep =
+        state_saved && !cancelled &&
+        (code == ErrorCode::kInterrupted || code == ErrorCode::kOutput || !state.finished.empty());
+    if (!keep) {
+      job.keep(o.keep_work_dir);
+      return Error(code, what);
     }
-  }
-  PlanOptions po;
-  po.target_s = o.segment_duration;
-  po.min_s = o.min_segment;
-  po.max_s = o.max_segment;
-  po.workers = workers;
-  po.shrink_for_workers = target.format == "mp4";
-  po.total_bits =
-      o.bitrate > 0 ? static_cast<std::int64_t>(static_cast<double>(o.bitrate) * sum.duration_s) : 0;
-  const Plan plan = plan_segments(info, full ? &analysis : nullptr, po);
-  sum.plan_basis = plan.basis;
-  sum.workers = std::min<int>(workers + sum.hardware_sessions, static_cast<int>(plan.segments.size()));
-  jp.segments_total = static_cast<int>(plan.segments.size());
+    state.status = code == ErrorCode::kInterrupted ? "interrupted" : "failed";
+    state.message = what;
+    std::vector<std::string> kept{"job.json"};
+    for (const auto& f : state.finished) {
+      kept.push_back(f.file);
+      kept.push_back(segment_name(f.index) + ".json");
+      kept.push_back(segment_name(f.index) + ".log");
+    }
+    try {
+      job.save(state);
+    } catch (const Error&) {
+      // A full disk may refuse even this: the last state saved (after the last finished segment) stands.
+    }
+    if (!o.keep_work_dir) job.clear_except(kept);
+    job.keep(true);
+    if (saved) {
+      saved->dir = job.dir().string();
+      saved->segments_done = static_cast<int>(state.finished.size());
+      saved->segments_total = static_cast<int>(state.plan.size());
+    }
+    if (code == ErrorCode::kInterrupted) return Error(code, what);
+    const std::string kept_text = std::to_string(state.finished.size()) + " of " +
+                                  std::to_string(state.plan.size()) + " segments are finished and kept";
+    if (is_out_of_space(what))
+      return Error(code, what + "; " + kept_text +
+                             ": free some space (or raise the file-size limit) and run the same command "
+                             "again to resume");
+    return Error(code, what + "; " + kept_text + ": run the same command again to resume");
+  };
 
-  AudioJob audio_job(info, o.audio, o.audio_bitrate, work.dir().string());
-
-  // Descriptors are written just before each worker starts, so bitrate mode can hand the bits that
-  // finished segments saved or overspent to the segments still to come.
-  const std::string job_id = std::to_string(getpid()) + "-" +
-                             std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-  std::vector<SegmentDescriptor> descriptors(plan.segments.size());
-  std::vector<PoolTask> tasks;
-  std::vector<int> seg_frames_done(plan.segments.size(), 0);
-  std::vector<bool> started(plan.segments.size(), false), finished(plan.segments.size(), false);
-  std::vector<std::int64_t> spent_bits(plan.segments.size(), 0);
-  for (const auto& seg : plan.segments) {
-    SegmentDescriptor& d = descriptors[seg.index];
-    char name[32];
-    std::snprintf(name, sizeof name, "seg_%05d", seg.index);
-    d.job_id = job_id;
-    d.segment = seg.index;
-    d.input = fs::absolute(info.path).string();
-    d.video_stream = info.video_stream;
-    d.start_frame = seg.start_frame;
-    d.end_frame = seg.end_frame;
-    d.start_pts = seg.start_pts;
-    d.end_pts = seg.end_pts;
-    d.time_base_num = info.time_base.num;
-    d.time_base_den = info.time_base.den;
-    d.seek_keyframe = seg.seek_keyframe;
-    d.seek_pts = info.frames[seg.seek_keyframe].pts;
-    d.seek_dts = info.frames[seg.seek_keyframe].dts;
-    d.frame_rate_num = info.frame_rate.num > 0 ? info.frame_rate.num : 25;
-    d.frame_rate_den = info.frame_rate.num > 0 ? info.frame_rate.den : 1;
-    d.encoder.backend = encoders.slots.cpu_backend;  // set per start: the slot decides
-    d.encoder.codec = o.codec;
-    d.encoder.preset = o.preset;
-    d.encoder.crf = o.crf;
-    d.encoder.threads = sum.threads_per_worker;
-    d.encoder.lookahead = o.encoder_lookahead;
-    d.lookahead_window = o.lookahead;
-    d.forced_keyframes = seg.forced_keyframes;
-    d.detect_scenes = !full;  // with a full analysis the cuts are already in forced_keyframes
-    d.scene_threshold = o.scenes.threshold;
-    d.min_scene_frames = o.scenes.min_scene_frames;
-    d.analysis_backend = sum.analysis_backend;  // a GPU that failed here is not tried again by workers
-    d.bit_budget = seg.bit_budget;
-    d.output = (work.dir() / (std::string(name) + ".mp4")).string();
-    d.stats = (work.dir() / (std::string(name) + ".json")).string();
-    tasks.push_back({seg.index, seg.cost, seg.frame_count(),
-                     (work.dir() / (std::string(name) + ".task.json")).string(), d.stats,
-                     (work.dir() / (std::string(name) + ".log")).string()});
-  }
-
-  PoolCallbacks cb;
-  cb.cancel = o.cancel;
-  cb.before_start = [&](const PoolTask& t, const std::string& backend, const std::string& fallback_from) {
-    SegmentDescriptor& d = descriptors[t.segment];
-    d.encoder.backend = backend;
-    d.encoder.fallback_from = fallback_from;
-    d.encoder.pix_fmt = hw::input_pix_fmt(backend);
-    if (po.total_bits > 0) {
-      std::int64_t committed = 0;
-      double waiting_weight = 0;
-      for (const auto& s : plan.segments) {
-        if (finished[s.index])
-          committed += spent_bits[s.index];
-        else if (started[s.index] && s.index != t.segment)
-          committed += descriptors[s.index].bit_budget;
-        else
-          waiting_weight += s.complexity;
+  try {
+    // A resume starts from a clean folder: whatever a killed run left half-written goes, finished
+    // segments stay if their checksums still match.
+    if (resuming) {
+      state = *previous;
+      std::vector<std::string> keep_files{"job.json"};
+      std::vector<FinishedSegment> verified;
+      for (const auto& f : state.finished) {
+        const fs::path file = job.dir() / f.file;
+        std::string why;
+        std::error_code ec;
+        if (!fs::exists(file, ec))
+          why = "its file is missing";
+        else if (sha256_file(file.string()) != f.sha256)
+          why = "its file changed since it was written (checksum mismatch)";
+        if (!why.empty()) {
+          if (warn) warn("segment " + std::to_string(f.index) + ": " + why + "; encoding it again");
+          continue;
+        }
+        verified.push_back(f);
+        keep_files.push_back(f.file);
+        keep_files.push_back(segment_name(f.index) + ".json");
+        keep_files.push_back(segment_name(f.index) + ".log");
       }
-      const double share = plan.segments[t.segment].complexity / std::max(waiting_weight, 1e-9);
-      const double remaining = std::max(0.25 * static_cast<double>(plan.segments[t.segment].bit_budget),
-                                        static_cast<double>(po.total_bits - committed) * share);
-      d.bit_budget = static_cast<std::int64_t>(remaining);
-      d.encoder.bitrate = std::max<std::int64_t>(
-          10000, static_cast<std::int64_t>(static_cast<double>(d.bit_budget) /
-                                           std::max(plan.segments[t.segment].duration_s, 1e-3)));
+      state.finished = verified;
+      job.clear_except(keep_files);
+      if (o.note)
+        o.note("resuming the interrupted job: " + std::to_string(state.finished.size()) + " of " +
+               std::to_string(state.plan.size()) + " segments are finished (checksums verified)");
+    } else {
+      job.clear_except({});
     }
-    started[t.segment] = true;
-    write_json_file(t.descriptor_path, nlohmann::json(d));
-  };
-  cb.on_progress = [&](int segment, int frames) {
-    seg_frames_done[segment] = frames;
-    std::int64_t total = 0;
-    for (int f : seg_frames_done) total += f;
-    jp.frames_done = total;
-  };
-  cb.on_done = [&](const PoolTask& t, const PoolResult& r) {
-    finished[t.segment] = true;
-    spent_bits[t.segment] = r.stats.bytes * 8;
-    ++jp.segments_done;
-  };
-  auto last_emit = Clock::now();
-  cb.on_tick = [&] {
-    if (Clock::now() - last_emit < std::chrono::milliseconds(200)) return;
-    last_emit = Clock::now();
+
+    // Analysis: a full decode pays off only where it is nearly free (NVDEC feeding the CUDA kernels); on
+    // a CPU-only machine the plan comes from the demux index and each worker runs the kernels on the
+    // frames it decodes anyway. The backend is resolved once here, and the workers get the resolved name.
+    AnalysisEngine analysis_engine = open_analysis_backend(o.analysis_backend, o.analysis != "index", warn);
+    sum.analysis_backend = analysis_engine.name();
+    sum.analysis_fallback = analysis_engine.fallback;
+    Analysis analysis;
+    const bool full = o.analysis == "full" || (o.analysis == "auto" && analysis_engine.nvdec);
+    if (!full || resuming) {
+      // Opened only to prove it starts (else workers get "cpu" and no warnings of their own): the
+      // device is theirs now.
+      analysis_engine.nvdec.reset();
+      analysis_engine.kernels = kernels::make_cpu_backend();
+    }
+    PlanOptions po;
+    po.target_s = o.segment_duration;
+    po.min_s = o.min_segment;
+    po.max_s = o.max_segment;
+    po.workers = workers;
+    po.shrink_for_workers = target.format == "mp4";
+    po.total_bits =
+        o.bitrate > 0 ? static_cast<std::int64_t>(static_cast<double>(o.bitrate) * sum.duration_s) : 0;
+    Plan plan;
+    if (resuming) {
+      plan.segments = state.plan;  // the same cuts, so finished segments fit
+      plan.basis = state.plan_basis;
+    } else {
+      if (full) {
+        const auto ta = Clock::now();
+        AnalysisOptions ao;
+        ao.engine = &analysis_engine;
+        ao.warn = warn;
+        ao.scenes = o.scenes;
+        ao.progress = [&](int done) {
+          jp.frames_done = done;
+          emit("analyze");
+        };
+        ao.cancel = o.cancel;
+        analysis = analyze_frames(info, ao);
+        sum.analyze_s = since(ta);
+        if (!analysis.fallback.empty()) {
+          sum.analysis_backend = analysis.kernel;
+          sum.analysis_fallback = analysis.fallback;
+        }
+      }
+      plan = plan_segments(info, full ? &analysis : nullptr, po);
+      state.job_id = std::to_string(getpid()) + "-" +
+                     std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+      state.output = target.final_path;
+      state.format = target.format;
+      state.input = fingerprint;
+      state.settings = settings;
+      state.threads_per_worker = sum.threads_per_worker;
+      state.plan_basis = plan.basis;
+      state.plan = plan.segments;
+      state.started = utc_now_text();
+    }
+    state.status = "running";
+    state.message.clear();
+    job.save(state);
+    state_saved = true;
+    sum.plan_basis = plan.basis;
+    sum.workers = std::min<int>(workers + sum.hardware_sessions, static_cast<int>(plan.segments.size()));
+    jp.segments_total = static_cast<int>(plan.segments.size());
+
+    AudioJob audio_job(info, o.audio, o.audio_bitrate, job.dir().string());
+
+    // Descriptors are written just before each worker starts, so bitrate mode can hand the bits that
+    // finished segments saved or overspent to the segments still to come.
+    std::vector<SegmentDescriptor> descriptors(plan.segments.size());
+    std::vector<PoolTask> tasks;
+    std::vector<int> seg_frames_done(plan.segments.size(), 0);
+    std::vector<bool> started(plan.segments.size(), false), finished(plan.segments.size(), false);
+    std::vector<std::int64_t> spent_bits(plan.segments.size(), 0);
+    std::vector<PoolResult> results(plan.segments.size());
+    for (const auto& seg : plan.segments) {
+      SegmentDescriptor& d = descriptors[seg.index];
+      const std::string name = segment_name(seg.index);
+      d.job_id = state.job_id;
+      d.segment = seg.index;
+      d.input = input_path;
+      d.video_stream = info.video_stream;
+      d.start_frame = seg.start_frame;
+      d.end_frame = seg.end_frame;
+      d.start_pts = seg.start_pts;
+      d.end_pts = seg.end_pts;
+      d.time_base_num = info.time_base.num;
+      d.time_base_den = info.time_base.den;
+      d.seek_keyframe = seg.seek_keyframe;
+      d.seek_pts = info.frames[seg.seek_keyframe].pts;
+      d.seek_dts = info.frames[seg.seek_keyframe].dts;
+      d.frame_rate_num = info.frame_rate.num > 0 ? info.frame_rate.num : 25;
+      d.frame_rate_den = info.frame_rate.num > 0 ? info.frame_rate.den : 1;
+      d.encoder.backend = encoders.slots.cpu_backend;  // set per start: the slot decides
+      d.encoder.codec = o.codec;
+      d.encoder.preset = o.preset;
+      d.encoder.crf = o.crf;
+      d.encoder.threads = sum.threads_per_worker;
+      d.encoder.lookahead = o.encoder_lookahead;
+      d.lookahead_window = o.lookahead;
+      d.forced_keyframes = seg.forced_keyframes;
+      d.detect_scenes = plan.basis != "analysis";  // after a full analysis the cuts are in forced_keyframes
+      d.scene_threshold = o.scenes.threshold;
+      d.min_scene_frames = o.scenes.min_scene_frames;
+      d.analysis_backend = sum.analysis_backend;  // a GPU that failed here is not tried again by workers
+      d.bit_budget = seg.bit_budget;
+      d.output = (job.dir() / (name + ".mp4")).string();
+      d.stats = (job.dir() / (name + ".json")).string();
+      if (const FinishedSegment* f = state.finished_segment(seg.index)) {
+        PoolResult& r = results[seg.index];
+        r.stats = f->stats;
+        r.attempts = f->attempts;
+        r.fallback_from = f->fallback_from;
+        r.fallback_reason = f->fallback_reason;
+        r.peak_rss_bytes = f->peak_rss_bytes;
+        d.encoder.bitrate = f->target_bitrate;
+        finished[seg.index] = started[seg.index] = true;
+        spent_bits[seg.index] = f->stats.bytes * 8;
+        seg_frames_done[seg.index] = seg.frame_count();
+        ++jp.segments_done;
+        continue;
+      }
+      tasks.push_back({seg.index, seg.cost, seg.frame_count(), (job.dir() / (name + ".task.json")).string(),
+                       d.stats, (job.dir() / (name + ".log")).string()});
+    }
+    sum.segments_reused = static_cast<int>(state.finished.size());
+
+    PoolCallbacks cb;
+    cb.cancel = o.cancel;
+    PoolRunStats run_stats;
+    cb.run_stats = &run_stats;
+    cb.before_start = [&](const PoolTask& t, const std::string& backend, const std::string& fallback_from) {
+      SegmentDescriptor& d = descriptors[t.segment];
+      d.encoder.backend = backend;
+      d.encoder.fallback_from = fallback_from;
+      d.encoder.pix_fmt = hw::input_pix_fmt(backend);
+      if (po.total_bits > 0) {
+        std::int64_t committed = 0;
+        double waiting_weight = 0;
+        for (const auto& s : plan.segments) {
+          if (finished[s.index])
+            committed += spent_bits[s.index];
+          else if (started[s.index] && s.index != t.segment)
+            committed += descriptors[s.index].bit_budget;
+          else
+            waiting_weight += s.complexity;
+        }
+        const double share = plan.segments[t.segment].complexity / std::max(waiting_weight, 1e-9);
+        const double remaining = std::max(0.25 * static_cast<double>(plan.segments[t.segment].bit_budget),
+                                          static_cast<double>(po.total_bits - committed) * share);
+        d.bit_budget = static_cast<std::int64_t>(remaining);
+        d.encoder.bitrate = std::max<std::int64_t>(
+            10000, static_cast<std::int64_t>(static_cast<double>(d.bit_budget) /
+                                             std::max(plan.segments[t.segment].duration_s, 1e-3)));
+      }
+      started[t.segment] = true;
+      write_json_file(t.descriptor_path, nlohmann::json(d));
+    };
+    cb.on_progress = [&](int segment, int frames) {
+      seg_frames_done[segment] = frames;
+      std::int64_t total = 0;
+      for (int f : seg_frames_done) total += f;
+      jp.frames_done = total;
+    };
+    cb.check_output = [&](const PoolTask& t) {
+      return check_segment_file(descriptors[t.segment].output, t.expected_frames);
+    };
+    cb.on_done = [&](const PoolTask& t, const PoolResult& r) {
+      finished[t.segment] = true;
+      spent_bits[t.segment] = r.stats.bytes * 8;
+      ++jp.segments_done;
+      // Recorded at once, with the file's checksum: from here on a killed job keeps this segment.
+      const SegmentDescriptor& d = descriptors[t.segment];
+      FinishedSegment f;
+      f.index = t.segment;
+      f.file = fs::path(d.output).filename().string();
+      f.sha256 = sha256_file(d.output);
+      f.stats = r.stats;
+      f.attempts = r.attempts;
+      f.fallback_from = r.fallback_from;
+      f.fallback_reason = r.fallback_reason;
+      f.target_bitrate = d.encoder.bitrate;
+      f.peak_rss_bytes = r.peak_rss_bytes;
+      state.finished.push_back(f);
+      job.save(state);
+    };
+    auto last_emit = Clock::now();
+    cb.on_tick = [&] {
+      if (Clock::now() - last_emit < std::chrono::milliseconds(200)) return;
+      last_emit = Clock::now();
+      emit("encode");
+    };
+
+    const auto te = Clock::now();
+    {
+      std::int64_t total = 0;
+      for (int f : seg_frames_done) total += f;
+      jp.frames_done = total;
+    }
     emit("encode");
-  };
-
-  const auto te = Clock::now();
-  jp.frames_done = 0;
-  emit("encode");
-  const auto results = run_worker_pool(tasks, encoders.slots, o.max_attempts, current_executable(), cb);
-  sum.encode_s = since(te);
-  emit("encode");
-
-  const AudioTrack audio = audio_job.join();
-  sum.audio = !audio.present ? "none" : audio.codec + (audio.encoded ? " (encoded)" : " (copied)");
-
-  emit("assemble");
-  const auto tas = Clock::now();
-  AssemblyInput in;
-  in.video_time_base = info.time_base;
-  in.audio = audio;
-  in.frames = &info.frames;
-  in.origin = info.start_pts();
-  if (audio.present)
-    in.origin = std::min(in.origin, av_rescale_q(info.audio_start_us, AV_TIME_BASE_Q, info.time_base));
-  for (const auto& seg : plan.segments)
-    in.segments.push_back({descriptors[seg.index].output, seg.start_pts, seg.end_pts});
-  AssemblyResult assembled;
-  std::string verify_path;
-  fs::path staging;
-  if (target.format == "mp4") {
-    verify_path = temporary_sibling(target.final_path, ".mp4");
-    work.add_temporary(verify_path);
-    assembled = assemble_mp4(in, verify_path);
-  } else {
-    staging = work.dir() / "hls";
-    fs::create_directories(staging);
-    assembled = assemble_hls(in, staging.string(), target.hls);
-    verify_path = (staging / target.hls.playlist_name).string();
-  }
-  sum.dts_repairs = assembled.dts_repairs;
-
-  emit("verify");
-  OutputExpectation expect;
-  expect.frames = sum.frames;
-  expect.duration_s = sum.duration_s;
-  expect.tolerance_s = info.seconds(info.frames.back().duration);
-  for (const auto& f : info.frames)
-    expect.tolerance_s = std::max(expect.tolerance_s, info.seconds(f.duration));
-  expect.audio = audio.present;
-  sum.verified = verify_output(verify_path, expect);
-
-  // Into place: MP4 by one rename; HLS segments first, the playlist last, so a playlist at the final
-  // path always lists complete segments.
-  if (target.format == "mp4") {
-    rename_or_throw(verify_path, target.final_path);
-    sum.files.push_back(target.final_path);
-  } else {
-    std::error_code ec;
-    fs::create_directories(target.dir, ec);
-    for (const auto& f : assembled.files) {
-      const fs::path dest = target.dir / fs::path(f).filename();
-      rename_or_throw(f, dest.string());
-      sum.files.push_back(dest.string());
+    PoolLimits limits;
+    limits.max_attempts = o.max_attempts;
+    limits.watchdog_s = o.worker_timeout_s;
+    limits.memory_budget = o.workers > 0 && o.max_memory == 0 ? 0 : sum.memory_budget;
+    limits.worker_memory = estimated_worker_memory(info.width, info.height, o.lookahead);
+    if (!tasks.empty()) {
+      const auto ran = run_worker_pool(tasks, encoders.slots, limits, current_executable(), cb);
+      for (const auto& t : tasks) results[t.segment] = ran[t.segment];
     }
-    remove_stale_segments(target, sum.files);
-  }
-  sum.assemble_s = since(tas);
+    sum.segments_encoded = static_cast<int>(tasks.size());
+    sum.max_concurrent_workers = run_stats.max_running;
+    sum.memory_waits = run_stats.held_back_for_memory;
+    sum.encode_s = since(te);
+    emit("encode");
 
-  for (const auto& f : sum.files) sum.output_bytes += static_cast<std::int64_t>(fs::file_size(f));
-  std::int64_t video_bytes = 0;
-  for (const auto& seg : plan.segments) {
-    const auto& r = results[seg.index];
-    SegmentReport sr;
-    sr.index = seg.index;
-    sr.start_frame = seg.start_frame;
-    sr.frames = seg.frame_count();
-    sr.start_s = seg.start_s;
-    sr.duration_s = seg.duration_s;
-    sr.cut_reason = seg.cut_reason;
-    sr.backend = r.stats.backend;
-    sr.attempts = r.attempts;
-    sr.fallback_from = r.fallback_from;
-    sr.fallback_reason = r.fallback_reason;
-    sr.encode_seconds = r.stats.encode_seconds;
-    sr.cpu_seconds = r.stats.cpu_seconds;
-    sr.bytes = r.stats.bytes;
-    sr.target_bitrate = descriptors[seg.index].encoder.bitrate;
-    sr.keyframes = static_cast<int>(r.stats.keyframes.size());
-    sr.detected_cuts = static_cast<int>(r.stats.detected_cuts.size());
-    sr.decoded_frames = r.stats.decoded_frames;
-    sr.analysis_kernel = r.stats.analysis_kernel;
-    sum.worker_cpu_s += r.stats.cpu_seconds;
-    video_bytes += r.stats.bytes;
-    sum.segments.push_back(sr);
+    const AudioTrack audio = audio_job.join();
+    sum.audio = !audio.present ? "none" : audio.codec + (audio.encoded ? " (encoded)" : " (copied)");
+
+    emit("assemble");
+    const auto tas = Clock::now();
+    AssemblyInput in;
+    in.video_time_base = info.time_base;
+    in.audio = audio;
+    in.frames = &info.frames;
+    in.origin = info.start_pts();
+    if (audio.present)
+      in.origin = std::min(in.origin, av_rescale_q(info.audio_start_us, AV_TIME_BASE_Q, info.time_base));
+    for (const auto& seg : plan.segments)
+      in.segments.push_back({descriptors[seg.index].output, seg.start_pts, seg.end_pts});
+    AssemblyResult assembled;
+    std::string verify_path;
+    fs::path staging;
+    // Assembled inside the job folder (same filesystem as the output, so the final rename is atomic):
+    // a job killed while assembling leaves nothing beside the output, and its resume clears it.
+    if (target.format == "mp4") {
+      verify_path = (job.dir() / "output.mp4.part").string();
+      assembled = assemble_mp4(in, verify_path);
+    } else {
+      staging = job.dir() / "hls";
+      fs::create_directories(staging);
+      assembled = assemble_hls(in, staging.string(), target.hls);
+      verify_path = (staging / target.hls.playlist_name).string();
+    }
+    sum.dts_repairs = assembled.dts_repairs;
+
+    emit("verify");
+    OutputExpectation expect;
+    expect.frames = sum.frames;
+    expect.duration_s = sum.duration_s;
+    expect.tolerance_s = info.seconds(info.frames.back().duration);
+    for (const auto& f : info.frames)
+      expect.tolerance_s = std::max(expect.tolerance_s, info.seconds(f.duration));
+    expect.audio = audio.present;
+    sum.verified = verify_output(verify_path, expect);
+
+    // Into place: MP4 by one rename; HLS segments first, the playlist last, so a playlist at the final
+    // path always lists complete segments.
+    if (target.format == "mp4") {
+      rename_or_throw(verify_path, target.final_path);
+      sum.files.push_back(target.final_path);
+    } else {
+      std::error_code ec;
+      fs::create_directories(target.dir, ec);
+      for (const auto& f : assembled.files) {
+        const fs::path dest = target.dir / fs::path(f).filename();
+        rename_or_throw(f, dest.string());
+        sum.files.push_back(dest.string());
+      }
+      remove_stale_segments(target, sum.files);
+    }
+    sum.assemble_s = since(tas);
+    job.keep(o.keep_work_dir);  // done: the state has served its purpose
+    if (o.keep_work_dir) {
+      state.status = "complete";
+      job.save(state);
+    }
+
+    for (const auto& f : sum.files) sum.output_bytes += static_cast<std::int64_t>(fs::file_size(f));
+    std::int64_t video_bytes = 0;
+    for (const auto& seg : plan.segments) {
+      const auto& r = results[seg.index];
+      SegmentReport sr;
+      sr.index = seg.index;
+      sr.start_frame = seg.start_frame;
+      sr.frames = seg.frame_count();
+      sr.start_s = seg.start_s;
+      sr.duration_s = seg.duration_s;
+      sr.cut_reason = seg.cut_reason;
+      sr.backend = r.stats.backend;
+      sr.attempts = r.attempts;
+      sr.fallback_from = r.fallback_from;
+      sr.fallback_reason = r.fallback_reason;
+      sr.encode_seconds = r.stats.encode_seconds;
+      sr.cpu_seconds = r.stats.cpu_seconds;
+      sr.bytes = r.stats.bytes;
+      sr.target_bitrate = descriptors[seg.index].encoder.bitrate;
+      sr.keyframes = static_cast<int>(r.stats.keyframes.size());
+      sr.detected_cuts = static_cast<int>(r.stats.detected_cuts.size());
+      sr.decoded_frames = r.stats.decoded_frames;
+      sr.analysis_kernel = r.stats.analysis_kernel;
+      sr.reused =
+          state.finished_segment(seg.index) != nullptr &&
+          std::none_of(tasks.begin(), tasks.end(), [&](const PoolTask& t) { return t.segment == seg.index; });
+      sr.peak_rss_bytes = r.peak_rss_bytes;
+      if (!sr.reused) {
+        sum.worker_cpu_s += r.stats.cpu_seconds;
+        sum.peak_worker_rss_bytes = std::max(sum.peak_worker_rss_bytes, r.peak_rss_bytes);
+      }
+      video_bytes += r.stats.bytes;
+      sum.segments.push_back(sr);
+    }
+    sum.video_bitrate = sum.duration_s > 0 ? static_cast<double>(video_bytes) * 8 / sum.duration_s : 0;
+    sum.wall_s = since(t0);
+    sum.speed = sum.wall_s > 0 ? sum.duration_s / sum.wall_s : 0;
+    sum.fps = sum.wall_s > 0 ? static_cast<double>(sum.frames) / sum.wall_s : 0;
+    sum.parallel_efficiency = sum.encode_s > 0 ? sum.worker_cpu_s / (sum.encode_s * sum.cores) : 0;
+    jp.frames_done = sum.frames;
+    emit("done");
+    return sum;
+  } catch (const Error& e) {
+    throw failed(e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    throw failed(ErrorCode::kInternal, "out of memory");
+  } catch (const std::exception& e) {
+    throw failed(ErrorCode::kInternal, e.what());
   }
-  sum.video_bitrate = sum.duration_s > 0 ? static_cast<double>(video_bytes) * 8 / sum.duration_s : 0;
-  sum.wall_s = since(t0);
-  sum.speed = sum.wall_s > 0 ? sum.duration_s / sum.wall_s : 0;
-  sum.fps = sum.wall_s > 0 ? static_cast<double>(sum.frames) / sum.wall_s : 0;
-  sum.parallel_efficiency = sum.encode_s > 0 ? sum.worker_cpu_s / (sum.encode_s * sum.cores) : 0;
-  jp.frames_done = sum.frames;
-  emit("done");
-  return sum;
 }
 
 }  // namespace pvt

@@ -37,10 +37,28 @@ struct TranscodeOptions {
   std::int64_t audio_bitrate = 0;
   bool overwrite = false;
   bool keep_work_dir = false;
-  int max_attempts = 2;  // a failed segment is retried once
+  // Job state (job_dir.hpp): a job whose folder is found beside the output resumes from it when the
+  // input and settings match, and is refused (saying why) when they do not. resume: fail when there is
+  // nothing to resume; restart: discard what is there and start over.
+  bool resume = false;
+  bool restart = false;
+  int max_attempts = 2;           // a failed segment is retried once
+  double worker_timeout_s = 120;  // a worker with no progress for this long is killed and retried; 0: never
+  std::int64_t max_memory = 0;    // bytes all workers may use at once; 0: half the available memory
   // Set to true (from any thread) to cancel: workers are killed, temporary output removed, and
   // transcode throws Error(kInterrupted). Null: only SIGINT/SIGTERM (g_stop_requested) cancel.
+  // A cancel through this flag also discards the job state (the user asked for the job to go away);
+  // SIGINT/SIGTERM keep it for a resume.
   const std::atomic<bool>* cancel = nullptr;
+  // Informational lines ("resuming the interrupted job: ..."); may be empty.
+  std::function<void(const std::string&)> note;
+};
+
+// What is left on disk when a job ends without success: the job folder, to resume from.
+struct SavedJob {
+  std::string dir;  // empty: nothing kept
+  int segments_done = 0;
+  int segments_total = 0;
 };
 
 struct JobProgress {
@@ -72,6 +90,8 @@ struct SegmentReport {
   int detected_cuts = 0;
   std::int64_t decoded_frames = 0;
   std::string analysis_kernel;  // what measured the worker's window
+  bool reused = false;          // finished by an earlier run of the job (resume), checksum verified
+  std::int64_t peak_rss_bytes = 0;
 };
 
 struct TranscodeSummary {
@@ -103,6 +123,13 @@ struct TranscodeSummary {
   double assemble_s = 0;
   int dts_repairs = 0;
   bool input_truncated = false;
+  bool resumed = false;  // an earlier run's job state was used
+  int segments_reused = 0;
+  int segments_encoded = 0;                // by this run
+  std::int64_t peak_worker_rss_bytes = 0;  // the largest worker peak measured in this run
+  std::int64_t memory_budget = 0;
+  int max_concurrent_workers = 0;  // the most workers that ran at once
+  int memory_waits = 0;            // times a worker start waited for the memory budget
   OutputReport verified;
   std::vector<SegmentReport> segments;
 };
@@ -110,6 +137,8 @@ struct TranscodeSummary {
 using ProgressFn = std::function<void(const JobProgress&)>;
 using WarnFn = std::function<void(const std::string&)>;
 
-TranscodeSummary transcode(const TranscodeOptions& options, const ProgressFn& progress, const WarnFn& warn);
+// `saved`, when given, says what was kept on disk if the job ends with an exception.
+TranscodeSummary transcode(const TranscodeOptions& options, const ProgressFn& progress, const WarnFn& warn,
+                           SavedJob* saved = nullptr);
 
 }  // namespace pvt

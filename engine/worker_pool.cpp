@@ -4,6 +4,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <memory>
@@ -30,10 +33,15 @@ struct Queued {
   std::string fallback_from, fallback_reason;
 };
 
+using Clock = std::chrono::steady_clock;
+
 struct Running {
   Queued q;
   std::size_t slot = 0;
   std::unique_ptr<ChildProcess> child;
+  Clock::time_point last_progress = Clock::now();
+  int frames = -1;  // the latest progress report: frames into the encoder, packets out of it
+  int packets = -1;
 };
 
 // The last non-empty line a worker wrote to stderr: its one-line error.
@@ -49,8 +57,16 @@ std::string last_line(const std::string& path) {
 
 }  // namespace
 
-std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolSlots& spec, int max_attempts,
-                                        const std::string& worker_executable, const PoolCallbacks& cb) {
+bool is_out_of_space(const std::string& message) {
+  for (const char* text : {"No space left on device", "File too large", "Disk quota exceeded"})
+    if (message.find(text) != std::string::npos) return true;
+  return false;
+}
+
+std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolSlots& spec,
+                                        const PoolLimits& limits, const std::string& worker_executable,
+                                        const PoolCallbacks& cb) {
+  const int max_attempts = limits.max_attempts;
   std::stable_sort(tasks.begin(), tasks.end(),
                    [](const PoolTask& a, const PoolTask& b) { return a.cost > b.cost; });
   std::deque<Queued> queue;
@@ -86,6 +102,16 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
     running.clear();  // destructors reap
   };
 
+  // Memory: one more worker may start while the budget holds it at the largest peak measured so far
+  // (running workers' high-water marks included), or at the estimate before any was measured.
+  std::int64_t peak_seen = 0;
+  auto memory_allows_another = [&] {
+    if (running.empty() || limits.memory_budget <= 0) return true;
+    for (const auto& r : running) peak_seen = std::max(peak_seen, r.child->peak_rss_bytes());
+    const std::int64_t per_worker = std::max(peak_seen, limits.worker_memory);
+    return static_cast<std::int64_t>(running.size() + 1) * per_worker <= limits.memory_budget;
+  };
+
   while (!queue.empty() || !running.empty()) {
     if (stop_requested(cb.cancel)) {
       stop_all();
@@ -94,6 +120,10 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
     for (std::size_t s = 0; s < slots.size() && !queue.empty(); ++s) {
       Slot& slot = slots[s];
       if (slot.busy || (slot.hardware && slot.failures >= 2)) continue;
+      if (!memory_allows_another()) {
+        if (cb.run_stats) ++cb.run_stats->held_back_for_memory;
+        break;
+      }
       const int at = pick(slot);
       if (at < 0) continue;
       Queued q = queue[static_cast<std::size_t>(at)];
@@ -107,12 +137,20 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
           std::vector<std::string>{"PVT_WORKER_ATTEMPT=" + std::to_string(q.attempts)}, q.task.log_path);
       slot.busy = true;
       running.push_back(std::move(r));
+      if (cb.run_stats)
+        cb.run_stats->max_running = std::max(cb.run_stats->max_running, static_cast<int>(running.size()));
     }
 
     std::vector<pollfd> fds;
     for (auto& r : running) fds.push_back({r.child->stdout_fd(), POLLIN, 0});
     poll(fds.data(), fds.size(), 100);
     if (cb.on_tick) cb.on_tick();
+    // Checked before reading exits: on Ctrl-C the workers get the signal too, and their deaths are
+    // the interrupt, not failures to retry.
+    if (stop_requested(cb.cancel)) {
+      stop_all();
+      throw Error(ErrorCode::kInterrupted, "interrupted");
+    }
 
     for (std::size_t i = 0; i < running.size();) {
       auto& r = running[i];
@@ -120,14 +158,33 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
       bool eof = false;
       for (const auto& line : r.child->read_lines(eof)) {
         const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_object() && j.contains("frames") && j["frames"].is_number_integer() && cb.on_progress)
-          cb.on_progress(task.segment, j["frames"].get<int>());
+        if (!j.is_object() || !j.contains("frames") || !j["frames"].is_number_integer()) continue;
+        const int frames = j["frames"].get<int>();
+        const int packets =
+            j.contains("packets") && j["packets"].is_number_integer() ? j["packets"].get<int>() : 0;
+        // Progress is a new frame or packet count; a worker repeating itself while stuck is not.
+        if (frames != r.frames || packets != r.packets) r.last_progress = Clock::now();
+        r.frames = frames;
+        r.packets = packets;
+        if (cb.on_progress) cb.on_progress(task.segment, frames);
+      }
+      std::string watchdog;
+      if (!eof && limits.watchdog_s > 0 &&
+          Clock::now() - r.last_progress > std::chrono::duration<double>(limits.watchdog_s)) {
+        char msg[96];
+        std::snprintf(msg, sizeof msg, "no progress for %.0f s (watchdog); worker killed", limits.watchdog_s);
+        watchdog = msg;
+        r.child->kill(SIGKILL);
+        eof = true;
       }
       if (!eof) {
         ++i;
         continue;
       }
       const int code = r.child->wait();
+      const std::int64_t peak = r.child->peak_rss_bytes();
+      peak_seen = std::max(peak_seen, peak);
+      if (cb.run_stats) cb.run_stats->peak_rss_bytes = std::max(cb.run_stats->peak_rss_bytes, peak);
       Slot& slot = slots[r.slot];
       slot.busy = false;
       std::string failure;
@@ -135,7 +192,13 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
       result.attempts = r.q.attempts;
       result.fallback_from = r.q.fallback_from;
       result.fallback_reason = r.q.fallback_reason;
-      if (code != 0) {
+      result.peak_rss_bytes = peak;
+      if (!watchdog.empty()) {
+        failure = watchdog;
+      } else if (code > 128 && code <= 128 + 64) {
+        // Killed by a signal (a crash): whatever it last wrote is not its error.
+        failure = "worker crashed (" + std::string(strsignal(code - 128)) + ")";
+      } else if (code != 0) {
         failure = last_line(task.log_path);
         if (failure.empty()) failure = "worker exited with status " + std::to_string(code);
       } else {
@@ -144,6 +207,8 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
           if (result.stats.frames != task.expected_frames)
             failure = "encoded " + std::to_string(result.stats.frames) + " frames, expected " +
                       std::to_string(task.expected_frames);
+          else if (cb.check_output)
+            failure = cb.check_output(task);
         } catch (const Error& e) {
           failure = e.what();
         }
@@ -156,6 +221,9 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         results[done.segment] = result;
         if (cb.on_progress) cb.on_progress(done.segment, done.expected_frames);
         if (cb.on_done) cb.on_done(done, result);
+      } else if (is_out_of_space(failure)) {
+        stop_all();
+        throw Error(ErrorCode::kOutput, "segment " + std::to_string(done.segment) + ": " + failure);
       } else if (slot.hardware) {
         // The session died with its process; the segment goes to the CPU, next, before fresh work.
         ++slot.failures;

@@ -3,10 +3,15 @@
 // encode session (NVENC, VAAPI, ...): whichever slot frees first takes the longest waiting segment. A
 // worker that fails on a hardware slot is re-queued on the CPU (its session closed with its process;
 // a slot whose sessions failed twice is retired). A CPU worker that fails, or whose segment has the
-// wrong frame count, is retried; after `max_attempts` the whole pool stops and reports why.
+// wrong frame count, or whose output fails the job's check, or that makes no progress for the watchdog's
+// time (killed), is retried; after `max_attempts` the whole pool stops and reports why. A full disk is
+// not retried: it fails the pool at once. Workers start only while the memory budget holds one more of
+// them at the largest peak seen so far (measured from the running workers), so the count adapts to the
+// input instead of trusting an estimate.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,8 +33,16 @@ struct PoolTask {
 struct PoolResult {
   WorkerStats stats;
   int attempts = 0;
-  std::string fallback_from;    // the hardware backend whose session failed; empty: none
-  std::string fallback_reason;  // the failed worker's one-line error
+  std::string fallback_from;        // the hardware backend whose session failed; empty: none
+  std::string fallback_reason;      // the failed worker's one-line error
+  std::int64_t peak_rss_bytes = 0;  // the successful worker's peak resident memory
+};
+
+struct PoolLimits {
+  int max_attempts = 2;            // CPU attempts per segment
+  double watchdog_s = 120;         // kill a worker that reports no progress for this long; 0: never
+  std::int64_t memory_budget = 0;  // bytes all running workers may use together; 0: no limit
+  std::int64_t worker_memory = 0;  // expected peak of one worker until one has been measured
 };
 
 struct HardwareSlots {
@@ -45,6 +58,13 @@ struct PoolSlots {
   bool cpu_fallback_only = false;
 };
 
+// What the pool did, for the job report.
+struct PoolRunStats {
+  int max_running = 0;              // the most workers that ran at once
+  int held_back_for_memory = 0;     // times a free slot waited because the memory budget was full
+  std::int64_t peak_rss_bytes = 0;  // the largest worker peak measured
+};
+
 struct PoolCallbacks {
   // Called just before a task's worker starts on a slot running `backend` (e.g. to write its descriptor
   // with the backend and a fresh bit budget); fallback_from is set when a hardware session failed it.
@@ -53,13 +73,22 @@ struct PoolCallbacks {
   // Frames encoded so far by a running worker (its latest report).
   std::function<void(int segment, int frames)> on_progress;
   std::function<void(const PoolTask&, const PoolResult&)> on_done;
+  // Checks a worker's output after it exited 0 with the right frame count; a non-empty answer is the
+  // failure (the segment is retried), e.g. a segment file that does not demux to its frames.
+  std::function<std::string(const PoolTask&)> check_output;
   // Called about ten times a second while waiting, e.g. to redraw a progress bar.
   std::function<void()> on_tick;
   // When set and true, the pool stops its workers and throws Error(kInterrupted): a job's own cancel.
   const std::atomic<bool>* cancel = nullptr;
+  PoolRunStats* run_stats = nullptr;  // filled as the pool runs, when set
 };
 
-std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolSlots& slots, int max_attempts,
-                                        const std::string& worker_executable, const PoolCallbacks& callbacks);
+// Results are indexed by segment number (entries of segments not in `tasks` stay default).
+std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolSlots& slots,
+                                        const PoolLimits& limits, const std::string& worker_executable,
+                                        const PoolCallbacks& callbacks);
+
+// Is this failure a full disk or a file-size limit (retrying cannot help)?
+bool is_out_of_space(const std::string& message);
 
 }  // namespace pvt

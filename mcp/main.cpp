@@ -80,6 +80,8 @@ bool claim_protocol_streams(int& in_fd, int& out_fd) {
 int main(int argc, char** argv) {
   // FFmpeg logs to stderr by default: quiet keeps stderr to pvt's own lines, as in `pvt`.
   av_log_set_level(AV_LOG_QUIET);
+  // EFBIG instead of death by SIGXFSZ past a file-size limit (see cli/main.cpp).
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "worker") {
     if (args.size() != 2) {
@@ -120,7 +122,12 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
 
   pvt::mcp::Logger logger(config.log_level);
-  pvt::mcp::JobRegistry jobs(config.max_concurrent_jobs, pvt::transcode, &logger);
+  pvt::mcp::JobRegistry jobs(
+      config.max_concurrent_jobs,
+      [](const pvt::TranscodeOptions& o, const pvt::ProgressFn& p, const pvt::WarnFn& w) {
+        return pvt::transcode(o, p, w);
+      },
+      &logger);
   const pvt::mcp::OutputSandbox sandbox(config.output_dir);
   pvt::mcp::ToolEnv env{config, sandbox, jobs, logger};
   {

@@ -1,11 +1,14 @@
-// Worker failures: retried once, then the job fails with a clear error and leaves no output.
-// Faults are injected with PVT_FAULT (see README).
+// Worker failures (an error exit, a crash, a hang caught by the watchdog, a damaged segment file, a wrong
+// frame count): retried once, then the job fails with a clear error, leaves no output, and keeps its
+// finished segments for a resume. Faults are injected with PVT_FAULT (see README).
 #include <gtest/gtest.h>
 
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -36,7 +39,11 @@ TEST(FaultRetry, AWorkerThatAlwaysFailsFailsTheJobCleanly) {
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_NE(r.err.find("segment 2 failed after 2 attempts"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("injected failure"), std::string::npos) << r.err;
-  EXPECT_TRUE(dir.entries().empty());
+  // Finished segments (if any finished before the failure) are kept for a resume, and then it says so.
+  if (r.err.find("run the same command again to resume") != std::string::npos)
+    EXPECT_EQ(dir.entries(), std::vector<std::string>{".out.mp4.pvt-job"}) << "no output, only the job state";
+  else
+    EXPECT_TRUE(dir.entries().empty());
 }
 
 TEST(FaultRetry, AWrongFrameCountIsAFailure) {
@@ -44,7 +51,97 @@ TEST(FaultRetry, AWrongFrameCountIsAFailure) {
   const auto r = test::run_pvt(args(dir), {"PVT_FAULT=short:0"});
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_NE(r.err.find("frames"), std::string::npos) << r.err;
-  EXPECT_TRUE(dir.entries().empty());
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.mp4"));
+}
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+TEST(FaultRetry, ACrashedWorkerIsRetried) {
+  test::TempDir dir;
+  const auto r = test::run_pvt(args(dir), {"PVT_FAULT=crash:1:1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("segments")[1].at("attempts"), 2);
+  EXPECT_EQ(test::ffprobe_frames(dir / "out.mp4"), 200);
+}
+
+TEST(FaultRetry, AWorkerThatAlwaysCrashesFailsTheJobNamingTheSignal) {
+  test::TempDir dir;
+  const auto r = test::run_pvt(args(dir), {"PVT_FAULT=crash:0"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_NE(r.err.find("segment 0 failed after 2 attempts: worker crashed (Segmentation fault)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.mp4"));
+}
+
+TEST(FaultRetry, TheWatchdogKillsAHungWorkerAndItsSegmentIsRetried) {
+  test::TempDir dir;
+  const auto r = test::run_pvt(with(args(dir), {"--worker-timeout", "2"}), {"PVT_FAULT=hang:2:1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("segments")[2].at("attempts"), 2);
+  EXPECT_EQ(test::ffprobe_frames(dir / "out.mp4"), 200);
+}
+
+TEST(FaultRetry, AWorkerThatHangsEveryTimeFailsTheJobWithTheWatchdogsReason) {
+  test::TempDir dir;
+  const auto r = test::run_pvt(with(args(dir), {"--worker-timeout", "1"}), {"PVT_FAULT=hang:1"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_NE(r.err.find("no progress for 1 s (watchdog)"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.mp4"));
+}
+
+TEST(FaultRetry, ASlowWorkerThatKeepsProgressingIsLeftAlone) {
+  test::TempDir dir;
+  // 50 ms a frame against a 1 s watchdog: slow, but never a second without a new frame.
+  const auto r = test::run_pvt(with(args(dir), {"--worker-timeout", "1"}), {"PVT_FAULT=slow:0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("segments")[0].at("attempts"), 1);
+}
+
+TEST(FaultRetry, ACorruptSegmentFileIsCaughtByTheJobAndRedone) {
+  test::TempDir dir;
+  const auto r = test::run_pvt(args(dir), {"PVT_FAULT=corrupt:3:1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("segments")[3].at("attempts"), 2);
+  EXPECT_EQ(test::ffprobe_frames(dir / "out.mp4"), 200);
+}
+
+TEST(FaultRetry, ACorruptSegmentEveryTimeFailsNamingTheCheck) {
+  test::TempDir dir;
+  const auto r = test::run_pvt(args(dir), {"PVT_FAULT=corrupt:0"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_NE(r.err.find("segment file"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.mp4"));
+}
+
+TEST(FaultRetry, WorkerPeakMemoryIsMeasuredAndTheBudgetLimitsConcurrency) {
+  test::TempDir dir;
+  // The default worker count follows the budget: one worker's expected peak does not fit in 1 MiB.
+  const auto by_default = test::run_pvt(with(args(dir), {"--max-memory", "1M"}));
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.err;
+  EXPECT_EQ(nlohmann::json::parse(by_default.out).at("workers"), 1);
+  // Two slots asked for, but the measured peaks do not fit twice: one worker at a time (the first
+  // always starts), and the pool says it waited.
+  std::filesystem::remove(dir / "out.mp4");
+  const auto r = test::run_pvt(with(args(dir), {"--max-memory", "1M", "--workers", "2"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("max_concurrent_workers"), 1);
+  EXPECT_GT(j.at("memory_waits").get<int>(), 0);
+  EXPECT_GT(j.at("peak_worker_rss_bytes").get<std::int64_t>(), 10 << 20);
+  for (const auto& s : j.at("segments")) EXPECT_GT(s.at("peak_rss_bytes").get<std::int64_t>(), 10 << 20);
+  // Without a limit both cores' workers run at once.
+  test::TempDir dir2;
+  const auto free_run = test::run_pvt(with(args(dir2), {"--workers", "2"}));
+  ASSERT_EQ(free_run.exit_code, 0) << free_run.err;
+  EXPECT_EQ(nlohmann::json::parse(free_run.out).at("max_concurrent_workers"), 2);
 }
 
 TEST(FaultRetry, InterruptStopsWorkersAndLeavesNoOutput) {
@@ -59,7 +156,7 @@ TEST(FaultRetry, InterruptStopsWorkersAndLeavesNoOutput) {
   const int code = child.wait();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   EXPECT_EQ(code, 130);
-  EXPECT_TRUE(dir.entries().empty());
+  for (const auto& e : dir.entries()) EXPECT_EQ(e, ".out.mp4.pvt-job") << "only the job state may remain";
 }
 
 }  // namespace

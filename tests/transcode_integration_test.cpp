@@ -185,7 +185,8 @@ TEST(TranscodeIntegration, KeepWorkLeavesDescriptorsSegmentsAndLogs) {
           .is_null());
   int descriptors = 0, segments = 0;
   for (const auto& e : dir.entries()) {
-    if (e.find(".pvt-job-") == std::string::npos) continue;
+    if (e != ".k.mp4.pvt-job") continue;
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / e / "job.json"));
     for (const auto& f : std::filesystem::directory_iterator(dir.path() / e)) {
       const std::string name = f.path().filename().string();
       descriptors += name.size() > 10 && name.substr(name.size() - 10) == ".task.json";

@@ -1,0 +1,301 @@
+#include "job_state.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+#include "error.hpp"
+
+extern "C" {
+#include <libavutil/hash.h>
+}
+
+namespace pvt {
+
+using nlohmann::json;
+
+namespace {
+
+struct HashDeleter {
+  void operator()(AVHashContext* c) const { av_hash_freep(&c); }
+};
+
+class Sha256 {
+ public:
+  Sha256() {
+    AVHashContext* c = nullptr;
+    if (av_hash_alloc(&c, "SHA256") < 0) throw std::bad_alloc();
+    ctx_.reset(c);
+    av_hash_init(ctx_.get());
+  }
+  void update(const unsigned char* data, std::size_t size) {
+    // FFmpeg 5.1 takes an int length.
+    constexpr std::size_t kChunk = 1 << 30;
+    for (std::size_t done = 0; done < size; done += kChunk)
+      av_hash_update(ctx_.get(), data + done, static_cast<int>(std::min(kChunk, size - done)));
+  }
+  std::string hex() {
+    char out[2 * 32 + 1] = {};
+    av_hash_final_hex(ctx_.get(), reinterpret_cast<std::uint8_t*>(out), sizeof out);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<AVHashContext, HashDeleter> ctx_;
+};
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+File open_for_reading(const std::string& path) {
+  File f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw Error(ErrorCode::kInput, path + ": cannot read: " + std::strerror(errno));
+  return f;
+}
+
+// Reads [offset, offset + length) into the hash; a short file just ends early.
+void hash_range(Sha256& h, std::FILE* f, std::int64_t offset, std::int64_t length) {
+  if (fseeko(f, offset, SEEK_SET) != 0) return;
+  std::vector<unsigned char> buf(1 << 16);
+  while (length > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(length, buf.size()));
+    const std::size_t got = std::fread(buf.data(), 1, want, f);
+    if (got == 0) break;
+    h.update(buf.data(), got);
+    length -= static_cast<std::int64_t>(got);
+  }
+}
+
+json fingerprint_json(const InputFingerprint& f) {
+  return json{{"path", f.path},
+              {"size", f.size},
+              {"mtime_ns", f.mtime_ns},
+              {"sample_sha256", f.sample_sha256},
+              {"frames", f.frames}};
+}
+
+InputFingerprint fingerprint_from(const json& j) {
+  InputFingerprint f;
+  j.at("path").get_to(f.path);
+  j.at("size").get_to(f.size);
+  j.at("mtime_ns").get_to(f.mtime_ns);
+  j.at("sample_sha256").get_to(f.sample_sha256);
+  j.at("frames").get_to(f.frames);
+  return f;
+}
+
+json finished_json(const FinishedSegment& s) {
+  return json{{"index", s.index},
+              {"file", s.file},
+              {"sha256", s.sha256},
+              {"stats", s.stats},
+              {"attempts", s.attempts},
+              {"fallback_from", s.fallback_from},
+              {"fallback_reason", s.fallback_reason},
+              {"target_bitrate", s.target_bitrate},
+              {"peak_rss_bytes", s.peak_rss_bytes}};
+}
+
+FinishedSegment finished_from(const json& j) {
+  FinishedSegment s;
+  j.at("index").get_to(s.index);
+  j.at("file").get_to(s.file);
+  j.at("sha256").get_to(s.sha256);
+  j.at("stats").get_to(s.stats);
+  j.at("attempts").get_to(s.attempts);
+  j.at("fallback_from").get_to(s.fallback_from);
+  j.at("fallback_reason").get_to(s.fallback_reason);
+  j.at("target_bitrate").get_to(s.target_bitrate);
+  j.at("peak_rss_bytes").get_to(s.peak_rss_bytes);
+  // The file name is joined to the job folder: a name with a separator could point anywhere.
+  if (s.file.empty() || s.file.find('/') != std::string::npos || s.file == "." || s.file == "..")
+    throw Error(ErrorCode::kInput, "segment file name '" + s.file + "' is not a plain file name");
+  return s;
+}
+
+// The plan must still describe a sequence of segments that a worker can encode: checked here so that
+// a damaged job.json is refused with a message instead of starting absurd workers.
+void check_plan(const JobState& s) {
+  int next = s.plan.empty() ? 0 : s.plan.front().start_frame;
+  for (std::size_t i = 0; i < s.plan.size(); ++i) {
+    const Segment& seg = s.plan[i];
+    if (seg.index != static_cast<int>(i) || seg.start_frame != next || seg.end_frame <= seg.start_frame ||
+        seg.seek_keyframe < 0 || seg.seek_keyframe > seg.start_frame)
+      throw Error(ErrorCode::kInput, "segment " + std::to_string(i) + " of the plan is inconsistent");
+    next = seg.end_frame;
+  }
+  if (!s.plan.empty() && (s.plan.front().start_frame != 0 || next != s.input.frames))
+    throw Error(ErrorCode::kInput, "the plan does not cover the input's frames");
+  for (const auto& f : s.finished)
+    if (f.index < 0 || f.index >= static_cast<int>(s.plan.size()))
+      throw Error(ErrorCode::kInput, "finished segment " + std::to_string(f.index) + " is not in the plan");
+  if (s.threads_per_worker < 1 || s.threads_per_worker > 1024)
+    throw Error(ErrorCode::kInput, "threads_per_worker is out of range");
+}
+
+std::string value_text(const json& v) {
+  if (v.is_null()) return "(unset)";
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+}  // namespace
+
+const FinishedSegment* JobState::finished_segment(int index) const {
+  for (const auto& f : finished)
+    if (f.index == index) return &f;
+  return nullptr;
+}
+
+void to_json(json& j, const Segment& s) {
+  j = json{{"index", s.index},
+           {"start_frame", s.start_frame},
+           {"end_frame", s.end_frame},
+           {"start_pts", s.start_pts},
+           {"end_pts", s.end_pts},
+           {"seek_keyframe", s.seek_keyframe},
+           {"start_s", s.start_s},
+           {"duration_s", s.duration_s},
+           {"cut_reason", s.cut_reason},
+           {"cost", s.cost},
+           {"complexity", s.complexity},
+           {"bit_budget", s.bit_budget},
+           {"forced_keyframes", s.forced_keyframes}};
+}
+
+void from_json(const json& j, Segment& s) {
+  j.at("index").get_to(s.index);
+  j.at("start_frame").get_to(s.start_frame);
+  j.at("end_frame").get_to(s.end_frame);
+  j.at("start_pts").get_to(s.start_pts);
+  j.at("end_pts").get_to(s.end_pts);
+  j.at("seek_keyframe").get_to(s.seek_keyframe);
+  j.at("start_s").get_to(s.start_s);
+  j.at("duration_s").get_to(s.duration_s);
+  j.at("cut_reason").get_to(s.cut_reason);
+  j.at("cost").get_to(s.cost);
+  j.at("complexity").get_to(s.complexity);
+  j.at("bit_budget").get_to(s.bit_budget);
+  j.at("forced_keyframes").get_to(s.forced_keyframes);
+}
+
+std::string job_state_text(const JobState& s) {
+  json finished = json::array();
+  for (const auto& f : s.finished) finished.push_back(finished_json(f));
+  const json j{{"version", s.version},
+               {"job_id", s.job_id},
+               {"output", s.output},
+               {"format", s.format},
+               {"input", fingerprint_json(s.input)},
+               {"settings", s.settings},
+               {"threads_per_worker", s.threads_per_worker},
+               {"plan_basis", s.plan_basis},
+               {"plan", s.plan},
+               {"finished", finished},
+               {"status", s.status},
+               {"message", s.message},
+               {"started", s.started},
+               {"updated", s.updated},
+               {"pid", s.pid}};
+  return j.dump(1) + "\n";
+}
+
+JobState parse_job_state(std::string_view text) {
+  const json j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw Error(ErrorCode::kInput, "job state is not a JSON object");
+  JobState s;
+  try {
+    j.at("version").get_to(s.version);
+    if (s.version != kJobStateVersion)
+      throw Error(ErrorCode::kInput, "job state version " + std::to_string(s.version) +
+                                         " is not supported (this pvt reads version " +
+                                         std::to_string(kJobStateVersion) + ")");
+    j.at("job_id").get_to(s.job_id);
+    j.at("output").get_to(s.output);
+    j.at("format").get_to(s.format);
+    s.input = fingerprint_from(j.at("input"));
+    s.settings = j.at("settings");
+    if (!s.settings.is_object()) throw Error(ErrorCode::kInput, "job state settings are not an object");
+    j.at("threads_per_worker").get_to(s.threads_per_worker);
+    j.at("plan_basis").get_to(s.plan_basis);
+    j.at("plan").get_to(s.plan);
+    for (const auto& f : j.at("finished")) s.finished.push_back(finished_from(f));
+    j.at("status").get_to(s.status);
+    j.at("message").get_to(s.message);
+    j.at("started").get_to(s.started);
+    j.at("updated").get_to(s.updated);
+    j.at("pid").get_to(s.pid);
+  } catch (const json::exception& e) {
+    throw Error(ErrorCode::kInput, std::string("job state is malformed: ") + e.what());
+  }
+  check_plan(s);
+  return s;
+}
+
+InputFingerprint fingerprint_input(const std::string& path, std::int64_t frames) {
+  InputFingerprint f;
+  f.path = path;
+  f.frames = frames;
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0)
+    throw Error(ErrorCode::kInput, path + ": cannot read: " + std::strerror(errno));
+  f.size = st.st_size;
+  f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  constexpr std::int64_t kSample = 1 << 20;
+  Sha256 h;
+  const File file = open_for_reading(path);
+  hash_range(h, file.get(), 0, kSample);
+  if (f.size > kSample) hash_range(h, file.get(), std::max(kSample, f.size - kSample), kSample);
+  f.sample_sha256 = h.hex();
+  return f;
+}
+
+std::vector<std::string> resume_conflicts(const JobState& saved, const InputFingerprint& now,
+                                          const json& settings) {
+  std::vector<std::string> why;
+  const InputFingerprint& was = saved.input;
+  if (was.path != now.path)
+    why.push_back("the input is another file (" + was.path + " -> " + now.path + ")");
+  else if (was.size != now.size)
+    why.push_back("the input changed: size " + std::to_string(was.size) + " -> " + std::to_string(now.size) +
+                  " bytes");
+  else if (was.mtime_ns != now.mtime_ns)
+    why.push_back("the input was modified since the job started");
+  else if (was.sample_sha256 != now.sample_sha256 || was.frames != now.frames)
+    why.push_back("the input's content changed");
+  json keys = json::object();
+  for (const auto& [k, v] : saved.settings.items()) keys[k] = true;
+  for (const auto& [k, v] : settings.items()) keys[k] = true;
+  for (const auto& [k, unused] : keys.items()) {
+    const json a = saved.settings.contains(k) ? saved.settings[k] : json();
+    const json b = settings.contains(k) ? settings[k] : json();
+    if (a != b) why.push_back(k + " " + value_text(a) + " -> " + value_text(b));
+  }
+  return why;
+}
+
+std::string sha256_file(const std::string& path) {
+  Sha256 h;
+  const File file = open_for_reading(path);
+  hash_range(h, file.get(), 0, INT64_MAX);
+  if (std::ferror(file.get())) throw Error(ErrorCode::kInput, path + ": read error");
+  return h.hex();
+}
+
+std::string utc_now_text() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace pvt

@@ -1,0 +1,295 @@
+// Resume: a job killed at any point is finished by running the same command again, reusing the
+// segments it finished (counted from the job report), and the output equals a clean run's frame for
+// frame. Changed inputs or settings refuse to resume and say why. Also the file-size limit (EFBIG, the
+// same path as a full disk) and damaged finished segments.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "job_state.hpp"
+#include "test_support.hpp"
+
+namespace pvt {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> job_args(const std::string& out) {
+  return {"transcode",
+          test::scene_clip(true),
+          "-o",
+          out,
+          "--segment-duration",
+          "1",
+          "--preset",
+          "ultrafast",
+          "--progress",
+          "none",
+          "--workers",
+          "2",
+          "--json"};
+}
+
+// Frame-by-frame identity of the decoded video (and audio), as ffmpeg's framemd5 sees it.
+std::string framemd5(const std::string& path) {
+  const auto r = test::run({"ffmpeg", "-v", "error", "-i", path, "-f", "framemd5", "-"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+std::optional<JobState> state_in(const fs::path& job_dir) {
+  std::ifstream in(job_dir / "job.json");
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return parse_job_state(ss.str());
+  } catch (...) {
+    return std::nullopt;  // mid-rename: try again
+  }
+}
+
+// Starts pvt in a process group of its own, so the whole group (job and workers) can be killed at once.
+pid_t spawn_group(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                  const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv{const_cast<char*>(PVT_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(PVT_BINARY, argv.data());
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  return pid;
+}
+
+// Waits until the job's state records at least `n` finished segments (or the time runs out).
+bool wait_for_finished(const fs::path& job_dir, std::size_t n, std::chrono::seconds limit) {
+  const auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (auto s = state_in(job_dir); s && s->finished.size() >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+std::string slow_everywhere() {
+  std::string spec = "PVT_FAULT=";
+  for (int i = 0; i < 12; ++i) spec += (i ? ",slow:" : "slow:") + std::to_string(i);
+  return spec;
+}
+
+TEST(Resume, AJobKilledWithItsWholeProcessGroupResumesToTheSameOutput) {
+  test::TempDir dir;
+  const std::string out = dir / "out.mp4";
+  const fs::path job_dir = dir.path() / ".out.mp4.pvt-job";
+  // Workers slowed (20 fps) so the kill lands mid-job; PVT_FAULT is not a setting, so the rerun
+  // without it is "the same command".
+  const pid_t pid = spawn_group(job_args(out), {slow_everywhere()}, dir / "../killed.log");
+  ASSERT_TRUE(wait_for_finished(job_dir, 2, std::chrono::seconds(60)));
+  kill(-pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_FALSE(fs::exists(out));
+  const auto before = state_in(job_dir);
+  ASSERT_TRUE(before.has_value());
+  const std::size_t done = before->finished.size();
+  const std::size_t total = before->plan.size();
+  ASSERT_LT(done, total) << "the job finished before the kill; slow it down";
+
+  const auto r = test::run_pvt(job_args(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("resuming the interrupted job"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j.at("resumed").get<bool>());
+  EXPECT_EQ(j.at("segments_reused").get<std::size_t>(), done);
+  EXPECT_EQ(j.at("segments_encoded").get<std::size_t>(), total - done);
+  std::size_t reused = 0;
+  for (const auto& s : j.at("segments")) reused += s.at("reused").get<bool>();
+  EXPECT_EQ(reused, done);
+  EXPECT_FALSE(fs::exists(job_dir)) << "a finished job removes its state";
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"out.mp4"});
+
+  const auto clean = test::run_pvt(job_args(dir / "clean.mp4"));
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  EXPECT_EQ(framemd5(out), framemd5(dir / "clean.mp4"));
+}
+
+TEST(Resume, InterruptKeepsTheStateAndSaysHowToResume) {
+  test::TempDir dir;
+  const std::string out = dir / "out.mp4";
+  const fs::path job_dir = dir.path() / ".out.mp4.pvt-job";
+  const std::string log = dir / "../interrupt.log";
+  const pid_t pid = spawn_group(job_args(out), {slow_everywhere()}, log);
+  ASSERT_TRUE(wait_for_finished(job_dir, 1, std::chrono::seconds(60)));
+  kill(pid, SIGINT);
+  const auto t0 = Clock::now();
+  int status = 0;
+  waitpid(pid, &status, 0);
+  // Bounded, not timed: the workers are killed at once, the job then saves its state.
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  EXPECT_NE(last.find("run the same command again to resume"), std::string::npos) << last;
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{".out.mp4.pvt-job"}) << "only the job folder is left";
+  const auto state = state_in(job_dir);
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->status, "interrupted");
+  // Nothing but the state and the finished segments (with their stats and logs) is kept.
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(job_dir)) {
+    const std::string name = e.path().filename().string();
+    ++files;
+    EXPECT_TRUE(name == "job.json" || name == "lock" || name.rfind("seg_", 0) == 0) << name;
+    EXPECT_EQ(name.find(".part"), std::string::npos) << name;
+  }
+  EXPECT_EQ(files, 2 + 3 * state->finished.size());
+}
+
+TEST(Resume, ChangedSettingsOrInputRefuseToResumeAndSayWhy) {
+  test::TempDir dir;
+  const std::string out = dir / "out.mp4";
+  // A job that fails after finishing some segments leaves a state (segment 3 fails every attempt).
+  const auto failed = test::run_pvt(job_args(out), {"PVT_FAULT=fail:3"});
+  ASSERT_EQ(failed.exit_code, 5) << failed.err;
+  EXPECT_NE(failed.err.find("run the same command again to resume"), std::string::npos) << failed.err;
+  EXPECT_FALSE(fs::exists(out));
+
+  auto other = job_args(out);
+  *std::find(other.begin(), other.end(), "ultrafast") = "veryfast";
+  other.push_back("--crf");
+  other.push_back("30");
+  const auto refused = test::run_pvt(other);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("cannot resume"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("crf 23 -> 30"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("preset ultrafast -> veryfast"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--restart"), std::string::npos) << refused.err;
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+
+  // The same settings on a copy of the input at another path: a different input.
+  fs::copy_file(test::scene_clip(true), dir / "copy.mp4");
+  auto moved = job_args(out);
+  moved[1] = dir / "copy.mp4";
+  const auto refused_input = test::run_pvt(moved);
+  EXPECT_EQ(refused_input.exit_code, 2);
+  EXPECT_NE(refused_input.err.find("the input is another file"), std::string::npos) << refused_input.err;
+
+  // --restart discards the old state and succeeds with the new settings.
+  other.push_back("--restart");
+  const auto restarted = test::run_pvt(other);
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.err;
+  EXPECT_FALSE(nlohmann::json::parse(restarted.out).at("resumed").get<bool>());
+}
+
+TEST(Resume, ResumeWithoutAJobIsAnError) {
+  test::TempDir dir;
+  auto a = job_args(dir / "out.mp4");
+  a.push_back("--resume");
+  const auto r = test::run_pvt(a);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no interrupted job to resume"), std::string::npos) << r.err;
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+TEST(Resume, ADamagedFinishedSegmentIsEncodedAgain) {
+  test::TempDir dir;
+  const std::string out = dir / "out.mp4";
+  const fs::path job_dir = dir.path() / ".out.mp4.pvt-job";
+  const auto failed = test::run_pvt(job_args(out), {"PVT_FAULT=fail:3"});
+  ASSERT_EQ(failed.exit_code, 5) << failed.err;
+  const auto state = state_in(job_dir);
+  ASSERT_TRUE(state.has_value());
+  ASSERT_GE(state->finished.size(), 2u);
+  // Flip a byte in one finished segment, delete another.
+  const fs::path damaged = job_dir / state->finished[0].file;
+  {
+    std::fstream io(damaged, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(static_cast<std::streamoff>(fs::file_size(damaged) / 2));
+    io.put('\x5a');
+  }
+  fs::remove(job_dir / state->finished[1].file);
+
+  const auto r = test::run_pvt(job_args(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("checksum mismatch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("its file is missing"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("segments_reused").get<std::size_t>(), state->finished.size() - 2);
+  EXPECT_EQ(test::ffprobe_frames(out), 200);
+}
+
+// RLIMIT_FSIZE makes the final write fail with EFBIG, the path a full disk takes: a clear error, no
+// output, the segments kept, and a rerun (limit lifted) that only assembles.
+TEST(Resume, AFileSizeLimitFailsCleanlyAndTheJobResumesWithoutReencoding) {
+  test::TempDir dir;
+  const std::string out = dir / "out.mp4";
+  // Segments are ~100 kB here; the whole output is larger than the limit.
+  const auto clean = test::run_pvt(job_args(dir / "probe.mp4"));
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  const auto whole = fs::file_size(dir / "probe.mp4");
+  fs::remove(dir / "probe.mp4");
+  std::uint64_t largest_segment = 0;
+  for (const auto& s : nlohmann::json::parse(clean.out).at("segments"))
+    largest_segment = std::max(largest_segment, s.at("bytes").get<std::uint64_t>());
+  ASSERT_LT(largest_segment * 3, whole) << "the clip is too uniform for this test";
+
+  const pid_t pid = fork();
+  if (pid == 0) {
+    rlimit lim{};
+    lim.rlim_cur = lim.rlim_max = whole / 2;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    const int fd = open((dir / "../fsize.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    dup2(fd, 1);
+    std::vector<std::string> a = job_args(out);
+    std::vector<char*> argv{const_cast<char*>(PVT_BINARY)};
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    execv(PVT_BINARY, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal (SIGXFSZ not ignored?)";
+  EXPECT_EQ(WEXITSTATUS(status), 4);
+  std::ifstream log(dir / "../fsize.log");
+  std::stringstream err;
+  err << log.rdbuf();
+  EXPECT_NE(err.str().find("File too large"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("run the same command again to resume"), std::string::npos) << err.str();
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{".out.mp4.pvt-job"});
+
+  const auto r = test::run_pvt(job_args(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("segments_encoded").get<int>(), 0);
+  EXPECT_EQ(test::ffprobe_frames(out), 200);
+}
+
+}  // namespace
+}  // namespace pvt
