@@ -62,20 +62,31 @@ std::int64_t available_memory_bytes() {
   return avail < 0 ? (std::int64_t{2} << 30) : avail;
 }
 
-std::int64_t estimated_worker_memory(int width, int height, int lookahead_frames) {
-  const std::int64_t frame = static_cast<std::int64_t>(width) * height * 3 / 2;
-  // Decoder: ~16 reference frames; window: lookahead; x264: lookahead + ~20 frames of its own state,
-  // each about 3x a frame (half-pel planes, lowres copies). Plus ~40 MiB of code and buffers.
-  return frame * (16 + lookahead_frames) + frame * 3 * (lookahead_frames + 20) + (40 << 20);
-}
-
 std::int64_t memory_budget_bytes() {
   return available_memory_bytes() / 2;
 }
 
-int default_worker_count(int width, int height, int lookahead_frames, std::int64_t budget) {
+int preset_rc_lookahead(const std::string& preset) {
+  if (preset == "ultrafast" || preset == "superfast") return 0;
+  if (preset == "veryfast") return 10;
+  if (preset == "faster") return 20;
+  if (preset == "fast") return 30;
+  if (preset == "medium") return 40;
+  if (preset == "slow") return 50;
+  return 60;  // slower, veryslow, placebo
+}
+
+std::int64_t estimated_worker_memory(int width, int height, int window_frames, int encoder_lookahead) {
+  const std::int64_t frame = static_cast<std::int64_t>(width) * height * 3 / 2;
+  // Measured (benchmarks/results/worker_memory.json): ~16 decoder references + the window + ~10 in
+  // flight without x264 look-ahead; with it, x264's lowres and half-pel planes add ~20 + 2.8 frames per
+  // look-ahead frame. ~80 MB of code, libraries and buffers.
+  const double frames = 16 + window_frames + 10 + (encoder_lookahead > 0 ? 20 + 2.8 * encoder_lookahead : 0);
+  return static_cast<std::int64_t>(frames * static_cast<double>(frame)) + 80'000'000;
+}
+
+int default_worker_count(std::int64_t per_worker, std::int64_t budget) {
   const int cores = usable_cores();
-  const std::int64_t per_worker = estimated_worker_memory(width, height, lookahead_frames);
   const int by_memory =
       static_cast<int>(std::max<std::int64_t>(1, budget / std::max<std::int64_t>(1, per_worker)));
   return std::max(1, std::min(cores, by_memory));

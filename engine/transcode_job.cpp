@@ -275,9 +275,10 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   sum.cores = usable_cores();
   sum.resumed = resuming;
   sum.memory_budget = o.max_memory > 0 ? o.max_memory : memory_budget_bytes();
-  const int workers = o.workers > 0
-                          ? o.workers
-                          : default_worker_count(info.width, info.height, o.lookahead, sum.memory_budget);
+  const std::int64_t worker_memory =
+      estimated_worker_memory(info.width, info.height, o.lookahead,
+                              o.encoder_lookahead >= 0 ? o.encoder_lookahead : preset_rc_lookahead(o.preset));
+  const int workers = o.workers > 0 ? o.workers : default_worker_count(worker_memory, sum.memory_budget);
   sum.threads_per_worker = o.threads_per_worker > 0 ? o.threads_per_worker
                            : resuming               ? previous->threads_per_worker
                                                     : std::max(1, sum.cores / workers);
@@ -576,7 +577,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     limits.max_attempts = o.max_attempts;
     limits.watchdog_s = o.worker_timeout_s;
     limits.memory_budget = o.workers > 0 && o.max_memory == 0 ? 0 : sum.memory_budget;
-    limits.worker_memory = estimated_worker_memory(info.width, info.height, o.lookahead);
+    limits.worker_memory = worker_memory;
     if (!tasks.empty()) {
       const auto ran = run_worker_pool(tasks, encoders.slots, limits, current_executable(), cb);
       for (const auto& t : tasks) results[t.segment] = ran[t.segment];
