@@ -115,6 +115,9 @@ Runner add_transcode_command(CLI::App& app) {
 #endif
                   " (default x264)");
   cmd->add_option("--codec", o.codec, "h264 or hevc (hevc on the CPU is x265; default h264)");
+  cmd->add_option("--hw-sessions", o.hw_sessions,
+                  "at most this many sessions per hardware encoder (default: every session the probe opened)")
+      ->check(CLI::Range(0, 64));
   cmd->add_option("--workers", o.workers,
                   "worker processes (default: one per core, fewer if memory is short)")
       ->check(CLI::Range(0, 256));

@@ -1,5 +1,7 @@
 #include "encoder_choice.hpp"
 
+#include <algorithm>
+
 #include "encoder_probe.hpp"
 #include "error.hpp"
 #include "video_encoder.hpp"
@@ -26,8 +28,9 @@ std::string available_list(const std::vector<hw::EncoderProbe>& probes, const st
 
 }  // namespace
 
-EncoderChoice choose_encoders(const std::string& encoder, const std::string& codec) {
+EncoderChoice choose_encoders(const std::string& encoder, const std::string& codec, int max_hw_sessions) {
   if (codec != "h264" && codec != "hevc") throw Error(ErrorCode::kUsage, "--codec must be h264 or hevc");
+  if (max_hw_sessions < 0) throw Error(ErrorCode::kUsage, "--hw-sessions must not be negative");
   if (!known_encoder(encoder))
     throw Error(ErrorCode::kUsage,
                 "--encoder must be auto, x264, nvenc, vaapi, qsv or videotoolbox, not '" + encoder + "'");
@@ -51,8 +54,10 @@ EncoderChoice choose_encoders(const std::string& encoder, const std::string& cod
   for (const auto& p : probes) {
     if (!p.hardware || p.codec != codec || !p.usable) continue;
     if (encoder != "auto" && p.backend != encoder) continue;
-    c.slots.hardware.push_back({p.backend, p.sessions});
-    c.description += p.backend + " (" + std::to_string(p.sessions) + " sessions) + ";
+    const int sessions = max_hw_sessions > 0 ? std::min(p.sessions, max_hw_sessions) : p.sessions;
+    c.slots.hardware.push_back({p.backend, sessions});
+    c.description +=
+        p.backend + " (" + std::to_string(sessions) + (sessions == 1 ? " session) + " : " sessions) + ");
   }
   if (encoder != "auto" && c.slots.hardware.empty()) {
     std::string why;

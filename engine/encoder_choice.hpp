@@ -14,6 +14,8 @@ struct EncoderChoice {
 };
 
 // Throws Error(kUsage) on one line naming what this machine has, and why the asked-for one is missing.
-EncoderChoice choose_encoders(const std::string& encoder, const std::string& codec);
+// max_hw_sessions > 0 caps the sessions used per hardware backend (a shared GPU, or a benchmark of one
+// session); 0 uses every session the probe opened.
+EncoderChoice choose_encoders(const std::string& encoder, const std::string& codec, int max_hw_sessions = 0);
 
 }  // namespace pvt

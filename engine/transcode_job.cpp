@@ -231,7 +231,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   if (o.worker_timeout_s < 0) throw Error(ErrorCode::kUsage, "--worker-timeout must not be negative");
   if (o.max_memory < 0) throw Error(ErrorCode::kUsage, "--max-memory must not be negative");
   if (o.resume && o.restart) throw Error(ErrorCode::kUsage, "--resume and --restart exclude each other");
-  EncoderChoice encoders = choose_encoders(o.encoder, o.codec);
+  EncoderChoice encoders = choose_encoders(o.encoder, o.codec, o.hw_sessions);
   if (o.analysis != "auto" && o.analysis != "index" && o.analysis != "full")
     throw Error(ErrorCode::kUsage, "--analysis must be auto, index or full");
   validate_analysis_backend(o.analysis_backend);

@@ -23,6 +23,7 @@ struct TranscodeOptions {
   std::string preset = "medium";
   std::string encoder = "x264";  // auto, x264, nvenc, vaapi, qsv, videotoolbox
   std::string codec = "h264";    // h264 or hevc (x265 on the CPU)
+  int hw_sessions = 0;           // cap on the sessions of each hardware encoder; 0: all the probe opened
   int workers = 0;               // 0: one per core, fewer if memory is short
   int threads_per_worker = 0;    // encoder/decoder threads in each worker; 0: cores / workers
   double segment_duration = 10;

@@ -52,6 +52,21 @@ TEST(EncoderProbe, ReportsMissingHardwareWithFFmpegsReason) {
   EXPECT_TRUE(saw_nvenc);
 }
 
+TEST(EncoderChoice, HwSessionsCapsTheSessionsOfEachHardwareBackend) {
+  test::TempDir dir;
+  const auto r =
+      test::run_pvt(args(dir, {"--encoder", "auto", "--hw-sessions", "1"}), {"PVT_PRETEND_HW_SESSIONS=3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("hardware_sessions"), 1);
+  EXPECT_NE(j.at("encoder").get<std::string>().find("pretend (1 session)"), std::string::npos)
+      << j.at("encoder");
+  test::TempDir all;
+  const auto r3 = test::run_pvt(args(all, {"--encoder", "auto"}), {"PVT_PRETEND_HW_SESSIONS=3"});
+  ASSERT_EQ(r3.exit_code, 0) << r3.err;
+  EXPECT_EQ(nlohmann::json::parse(r3.out).at("hardware_sessions"), 3);
+}
+
 TEST(EncoderChoice, AutoPicksX264WithoutHardware) {
   if (any_hardware_usable()) GTEST_SKIP() << "this machine has a hardware encoder";
   test::TempDir dir;
