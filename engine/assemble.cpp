@@ -134,6 +134,13 @@ class AudioPackets {
       pkt->pts += shift_ - origin_;
       if (pkt->dts != AV_NOPTS_VALUE) pkt->dts += shift_ - origin_;
       if (pkt->dts == AV_NOPTS_VALUE) pkt->dts = pkt->pts;
+      // Copied audio of damaged or joined input can go back in time; muxers refuse a decode timestamp that
+      // does not increase (EINVAL), so such a packet is dropped like a damaged one.
+      if ((last_dts_ != AV_NOPTS_VALUE && pkt->dts <= last_dts_) || pkt->pts < pkt->dts) {
+        av_packet_unref(pkt);
+        continue;
+      }
+      last_dts_ = pkt->dts;
       pkt->pos = -1;
       return true;
     }
@@ -146,6 +153,7 @@ class AudioPackets {
   std::int64_t origin_ = 0;
   std::int64_t shift_ = 0;
   bool have_shift_ = false;
+  std::int64_t last_dts_ = AV_NOPTS_VALUE;
 };
 
 // A one-packet look-ahead over a source, so two sources can be merged by timestamp.
@@ -167,6 +175,20 @@ void open_file(AVFormatContext* fmt, const std::string& path, AVDictionary** opt
   const int ret = avio_open(&fmt->pb, path.c_str(), AVIO_FLAG_WRITE);
   if (ret < 0) throw Error(ErrorCode::kOutput, path + ": cannot write: " + av_error_text(ret));
   check_av(avformat_write_header(fmt, opts), ErrorCode::kOutput, path);
+}
+
+// Writes a packet of the audio track; false when it was dropped. Copied audio is the input's own bytes, and
+// the muxer's automatic ADTS -> MP4 filter (aac_adtstoasc) refuses a damaged ADTS header with
+// AVERROR_INVALIDDATA: such a packet loses its samples, as a damaged packet does when the audio is
+// encoded, instead of failing the whole job as an output error.
+bool write_audio(AVFormatContext* fmt, AVPacket* pkt, const std::string& path) {
+  const int ret = av_interleaved_write_frame(fmt, pkt);
+  if (ret == AVERROR_INVALIDDATA) {
+    av_packet_unref(pkt);
+    return false;
+  }
+  check_av(ret, ErrorCode::kOutput, path);
+  return true;
 }
 
 void close_file(AVFormatContext* fmt, const std::string& path) {
@@ -213,8 +235,7 @@ AssemblyResult assemble_mp4(const AssemblyInput& in, const std::string& path) {
     } else {
       av_packet_rescale_ts(a.pkt.get(), atb, as->time_base);
       a.pkt->stream_index = as->index;
-      check_av(av_interleaved_write_frame(out.get(), a.pkt.get()), ErrorCode::kOutput, path);
-      ++result.audio_packets;
+      if (write_audio(out.get(), a.pkt.get(), path)) ++result.audio_packets;
       a.valid = audio.next(a.pkt.get());
     }
   }
@@ -300,8 +321,7 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
         a.pkt->dts += ashift;
         av_packet_rescale_ts(a.pkt.get(), atb, as->time_base);
         a.pkt->stream_index = as->index;
-        check_av(av_interleaved_write_frame(out.get(), a.pkt.get()), ErrorCode::kOutput, path);
-        ++result.audio_packets;
+        if (write_audio(out.get(), a.pkt.get(), path)) ++result.audio_packets;
         a.valid = audio.next(a.pkt.get());
       }
     }

@@ -14,6 +14,19 @@ extern "C" {
 
 namespace pvt {
 
+const char* audio_mode_name(AudioMode m) {
+  switch (m) {
+    case AudioMode::kAac:
+      return "aac";
+    case AudioMode::kCopy:
+      return "copy";
+    case AudioMode::kNone:
+      return "none";
+    default:
+      return "auto";
+  }
+}
+
 AudioMode parse_audio_mode(const std::string& s) {
   if (s == "auto") return AudioMode::kAuto;
   if (s == "aac") return AudioMode::kAac;

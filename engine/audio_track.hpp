@@ -13,6 +13,7 @@ namespace pvt {
 enum class AudioMode { kAuto, kAac, kCopy, kNone };
 
 AudioMode parse_audio_mode(const std::string& s);  // "auto", "aac", "copy", "none"
+const char* audio_mode_name(AudioMode mode);       // its inverse
 
 struct AudioTrack {
   bool present = false;

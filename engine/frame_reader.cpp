@@ -86,6 +86,7 @@ void FrameReader::seek(int candidate) {
   }
   if (ret < 0) throw Error(ErrorCode::kInput, path_ + ": seek failed (" + av_error_text(ret) + ")");
   avcodec_flush_buffers(dec_.get());
+  last_pts_ = INT64_MIN;
   wait_for_key_ = true;
   draining_ = false;
   finished_ = false;
@@ -158,7 +159,11 @@ AVFrame* FrameReader::next() {
         continue;
       }
     }
-    if (pts < first_pts_) continue;
+    // Damaged or spliced input can decode a frame whose pts repeats or goes back (the probe keeps one
+    // frame per pts, in order): passed on, it would reach the encoder out of order and the segment's
+    // muxer would refuse the packets. Dropped here, it is a missing frame, which callers count.
+    if (pts < first_pts_ || pts <= last_pts_) continue;
+    last_pts_ = pts;
     return frame_.get();
   }
   return nullptr;

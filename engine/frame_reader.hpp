@@ -34,7 +34,8 @@ class FrameReader {
   void start_at(std::int64_t first_pts, const std::vector<SeekPoint>& keyframes);
 
   // Next frame with pts >= first_pts, or nullptr at the end of the stream. The frame is owned by the
-  // reader and valid until the next call; its pts is in the stream's time base.
+  // reader and valid until the next call; its pts is in the stream's time base. Pts strictly increase:
+  // a frame of damaged input that goes back in time (or repeats one) is dropped.
   AVFrame* next();
 
   std::int64_t decoded_frames() const { return decoded_; }
@@ -54,6 +55,7 @@ class FrameReader {
   av::Packet pkt_ = av::make_packet();
   av::Frame frame_ = av::make_frame();
   std::int64_t first_pts_ = INT64_MIN;
+  std::int64_t last_pts_ = INT64_MIN;  // of the last frame returned since the last seek
   std::vector<SeekPoint> candidates_;
   int candidate_ = -1;  // index into candidates_, -1: start of file
   bool checked_landing_ = true;

@@ -54,7 +54,14 @@ JobDir::JobDir(fs::path dir, const std::string& output) : dir_(std::move(dir)) {
   lock_fd_ = open((dir_ / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0)
     throw Error(ErrorCode::kOutput, dir_.string() + ": cannot create the job lock: " + std::strerror(errno));
-  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  // A status reader (find_job_dirs) tests the lock by taking it for an instant: a few short retries
+  // keep that instant from refusing a job. A running job holds it for good, and is refused.
+  bool locked = false;
+  for (int attempt = 0; attempt < 10 && !locked; ++attempt) {
+    locked = flock(lock_fd_, LOCK_EX | LOCK_NB) == 0;
+    if (!locked) usleep(20000);
+  }
+  if (!locked) {
     const std::string holder = read_text(dir_ / "lock");
     close(lock_fd_);
     lock_fd_ = -1;

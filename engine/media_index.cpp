@@ -18,6 +18,10 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kMaxDimension = 16384;  // beyond any real camera or codec level; guards absurd headers
+// Each side within bounds is not enough: a damaged header claiming 16383x16383 (268 Mpixel) passes the side
+// check, then decoding and encoding garbage at that size runs for many minutes. H.264/HEVC level 6.2's
+// largest picture (8192x4352, 35.6 Mpixel, 8K and DCI 8K included) bounds the area.
+constexpr std::int64_t kMaxPixels = 8192 * 4352;
 
 void check_input_path(const std::string& path) {
   std::error_code ec;
@@ -74,10 +78,13 @@ int select_video_stream(AVFormatContext* fmt, const std::string& path) {
   }
   const AVStream* vs = fmt->streams[video];
   const AVCodecParameters* par = vs->codecpar;
-  if (par->width <= 0 || par->height <= 0 || par->width > kMaxDimension || par->height > kMaxDimension) {
+  if (par->width <= 0 || par->height <= 0 || par->width > kMaxDimension || par->height > kMaxDimension ||
+      static_cast<std::int64_t>(par->width) * par->height > kMaxPixels) {
     throw Error(ErrorCode::kInput, path + ": unsupported video dimensions " + std::to_string(par->width) +
                                        "x" + std::to_string(par->height));
   }
+  if (par->codec_id == AV_CODEC_ID_NONE)  // a damaged codec id or tag: "no decoder for none" says nothing
+    throw Error(ErrorCode::kInput, path + ": unknown video codec (damaged stream header?)");
   if (!avcodec_find_decoder(par->codec_id)) {
     throw Error(ErrorCode::kInput, path + ": no decoder for video codec " + avcodec_get_name(par->codec_id));
   }

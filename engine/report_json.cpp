@@ -4,6 +4,27 @@ namespace pvt {
 
 using nlohmann::json;
 
+namespace {
+
+// What the reports carry comes partly from the input (its path, container and stream names) and from
+// encoders (fallback reasons), and none of it need be UTF-8: a Latin-1 file name is enough. JSON text
+// must be, and a strict dump (`--json` on the CLI) throws on it, so invalid bytes become U+FFFD here,
+// as the MCP server's writer does for its own replies.
+json valid_text(json j) {
+  if (j.is_string()) {
+    try {
+      (void)j.dump();
+    } catch (const json::type_error&) {
+      j = json::parse(j.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+  } else if (j.is_structured()) {
+    for (auto& v : j) v = valid_text(std::move(v));
+  }
+  return j;
+}
+
+}  // namespace
+
 json media_json(const MediaInfo& info) {
   json streams = json::array();
   for (const auto& s : info.streams)
@@ -99,7 +120,7 @@ json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& 
                         {"decoded", a.frames[i].decoded}});
     report["frames"] = frames;
   }
-  return report;
+  return valid_text(std::move(report));
 }
 
 // Segments a failed hardware session sent to the CPU.
@@ -110,7 +131,8 @@ json fallback_segments(const TranscodeSummary& s) {
   return out;
 }
 
-json summary_json(const TranscodeSummary& s) {
+// summary_json without the text check.
+json summary_fields(const TranscodeSummary& s) {
   json segs = json::array();
   for (const auto& r : s.segments)
     segs.push_back({{"index", r.index},
@@ -177,6 +199,10 @@ json summary_json(const TranscodeSummary& s) {
             {"timestamps_monotonic", s.verified.dts_monotonic},
             {"audio", s.verified.has_audio}}},
           {"segments", segs}};
+}
+
+json summary_json(const TranscodeSummary& s) {
+  return valid_text(summary_fields(s));
 }
 
 }  // namespace pvt

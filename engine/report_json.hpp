@@ -1,5 +1,6 @@
 // JSON forms of what pvt reports: the analysis report (`pvt analyze --json`, MCP analyze_video) and the
-// job summary (`pvt transcode --json`). Each carries a version field.
+// job summary (`pvt transcode --json`). Each carries a version field. Their strings are valid UTF-8 (so
+// a strict dump cannot throw): bytes that are not, as in a Latin-1 file name, become U+FFFD.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,8 @@
 #include "segment_descriptor.hpp"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.hpp"
@@ -9,6 +11,70 @@
 namespace pvt {
 
 using nlohmann::json;
+
+namespace {
+
+std::string value_text(const json& v) {
+  return v.is_number() ? v.dump() : std::string(v.type_name());
+}
+
+// nlohmann's get<int>() casts whatever number it finds: 1e300 into an int is undefined behaviour and
+// true reads as 1. The contracts' integers are written as integers, so only an integer that fits is read.
+template <typename T>
+T integer_value(const json& v, const char* key, ErrorCode code) {
+  constexpr auto lo = std::numeric_limits<T>::min();
+  constexpr auto hi = std::numeric_limits<T>::max();
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() <= static_cast<std::uint64_t>(hi))
+    return static_cast<T>(v.get<std::uint64_t>());
+  if (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() >= lo &&
+      v.get<std::int64_t>() <= hi)
+    return static_cast<T>(v.get<std::int64_t>());
+  throw Error(code, std::string(key) + " must be an integer from " + std::to_string(lo) + " to " +
+                        std::to_string(hi) + ", not " + value_text(v));
+}
+
+template <typename T>
+void get_integer(const json& j, const char* key, T& out, ErrorCode code) {
+  out = integer_value<T>(j.at(key), key, code);
+}
+
+void get_integers(const json& j, const char* key, std::vector<int>& out, ErrorCode code) {
+  const json& a = j.at(key);
+  if (!a.is_array()) throw Error(code, std::string(key) + " must be an array, not " + value_text(a));
+  out.clear();
+  for (const json& v : a) out.push_back(integer_value<int>(v, key, code));
+}
+
+// A non-finite double is written as null, which would not read back: refuse it on the way in.
+void get_finite(const json& j, const char* key, double& out, ErrorCode code) {
+  const json& v = j.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>()))
+    throw Error(code, std::string(key) + " must be a finite number, not " + value_text(v));
+  out = v.get<double>();
+}
+
+}  // namespace
+
+json path_json(const std::string& path) {
+  try {
+    (void)json(path).dump();  // throws for a string that is not valid UTF-8
+    return path;
+  } catch (const json::type_error&) {
+    return json(std::vector<unsigned char>(path.begin(), path.end()));
+  }
+}
+
+std::string path_from_json(const json& j, ErrorCode code) {
+  if (j.is_string()) return j.get<std::string>();
+  if (!j.is_array()) throw Error(code, "a path must be a string or an array of bytes, not " + value_text(j));
+  std::string path;
+  for (const json& b : j) {
+    if (!b.is_number_unsigned() || b.get<std::uint64_t>() > 255)
+      throw Error(code, "a path written as bytes must hold integers from 0 to 255, not " + value_text(b));
+    path.push_back(static_cast<char>(b.get<std::uint64_t>()));
+  }
+  return path;
+}
 
 void to_json(json& j, const EncoderSettings& e) {
   j = json{{"backend", e.backend},
@@ -26,10 +92,10 @@ void from_json(const json& j, EncoderSettings& e) {
   j.at("backend").get_to(e.backend);
   j.at("codec").get_to(e.codec);
   j.at("preset").get_to(e.preset);
-  j.at("crf").get_to(e.crf);
-  j.at("bitrate").get_to(e.bitrate);
-  j.at("threads").get_to(e.threads);
-  j.at("lookahead").get_to(e.lookahead);
+  get_integer(j, "crf", e.crf, ErrorCode::kUsage);
+  get_integer(j, "bitrate", e.bitrate, ErrorCode::kUsage);
+  get_integer(j, "threads", e.threads, ErrorCode::kUsage);
+  get_integer(j, "lookahead", e.lookahead, ErrorCode::kUsage);
   j.at("pix_fmt").get_to(e.pix_fmt);
   j.at("fallback_from").get_to(e.fallback_from);
 }
@@ -38,7 +104,7 @@ void to_json(json& j, const SegmentDescriptor& d) {
   j = json{{"version", d.version},
            {"job_id", d.job_id},
            {"segment", d.segment},
-           {"input", d.input},
+           {"input", path_json(d.input)},
            {"video_stream", d.video_stream},
            {"start_frame", d.start_frame},
            {"end_frame", d.end_frame},
@@ -57,45 +123,46 @@ void to_json(json& j, const SegmentDescriptor& d) {
            {"min_scene_frames", d.min_scene_frames},
            {"analysis_backend", d.analysis_backend},
            {"bit_budget", d.bit_budget},
-           {"output", d.output},
-           {"stats", d.stats}};
+           {"output", path_json(d.output)},
+           {"stats", path_json(d.stats)}};
 }
 
 void from_json(const json& j, SegmentDescriptor& d) {
-  j.at("version").get_to(d.version);
+  constexpr ErrorCode kBad = ErrorCode::kUsage;
+  get_integer(j, "version", d.version, kBad);
   if (d.version != kDescriptorVersion)
-    throw Error(ErrorCode::kUsage, "segment descriptor version " + std::to_string(d.version) +
-                                       " is not supported (this pvt reads version " +
-                                       std::to_string(kDescriptorVersion) + ")");
+    throw Error(kBad, "segment descriptor version " + std::to_string(d.version) +
+                          " is not supported (this pvt reads version " + std::to_string(kDescriptorVersion) +
+                          ")");
   j.at("job_id").get_to(d.job_id);
-  j.at("segment").get_to(d.segment);
-  j.at("input").get_to(d.input);
-  j.at("video_stream").get_to(d.video_stream);
-  j.at("start_frame").get_to(d.start_frame);
-  j.at("end_frame").get_to(d.end_frame);
-  j.at("start_pts").get_to(d.start_pts);
-  j.at("end_pts").get_to(d.end_pts);
-  d.time_base_num = j.at("time_base").at(0).get<int>();
-  d.time_base_den = j.at("time_base").at(1).get<int>();
-  j.at("seek_keyframe").get_to(d.seek_keyframe);
-  j.at("seek_pts").get_to(d.seek_pts);
-  j.at("seek_dts").get_to(d.seek_dts);
-  d.frame_rate_num = j.at("frame_rate").at(0).get<int>();
-  d.frame_rate_den = j.at("frame_rate").at(1).get<int>();
+  get_integer(j, "segment", d.segment, kBad);
+  d.input = path_from_json(j.at("input"), kBad);
+  get_integer(j, "video_stream", d.video_stream, kBad);
+  get_integer(j, "start_frame", d.start_frame, kBad);
+  get_integer(j, "end_frame", d.end_frame, kBad);
+  get_integer(j, "start_pts", d.start_pts, kBad);
+  get_integer(j, "end_pts", d.end_pts, kBad);
+  d.time_base_num = integer_value<int>(j.at("time_base").at(0), "time_base", kBad);
+  d.time_base_den = integer_value<int>(j.at("time_base").at(1), "time_base", kBad);
+  get_integer(j, "seek_keyframe", d.seek_keyframe, kBad);
+  get_integer(j, "seek_pts", d.seek_pts, kBad);
+  get_integer(j, "seek_dts", d.seek_dts, kBad);
+  d.frame_rate_num = integer_value<int>(j.at("frame_rate").at(0), "frame_rate", kBad);
+  d.frame_rate_den = integer_value<int>(j.at("frame_rate").at(1), "frame_rate", kBad);
   j.at("encoder").get_to(d.encoder);
-  j.at("forced_keyframes").get_to(d.forced_keyframes);
-  j.at("lookahead_window").get_to(d.lookahead_window);
+  get_integers(j, "forced_keyframes", d.forced_keyframes, kBad);
+  get_integer(j, "lookahead_window", d.lookahead_window, kBad);
   j.at("detect_scenes").get_to(d.detect_scenes);
-  j.at("scene_threshold").get_to(d.scene_threshold);
-  j.at("min_scene_frames").get_to(d.min_scene_frames);
+  get_finite(j, "scene_threshold", d.scene_threshold, kBad);
+  get_integer(j, "min_scene_frames", d.min_scene_frames, kBad);
   j.at("analysis_backend").get_to(d.analysis_backend);
-  j.at("bit_budget").get_to(d.bit_budget);
-  j.at("output").get_to(d.output);
-  j.at("stats").get_to(d.stats);
+  get_integer(j, "bit_budget", d.bit_budget, kBad);
+  d.output = path_from_json(j.at("output"), kBad);
+  d.stats = path_from_json(j.at("stats"), kBad);
   if (d.end_frame <= d.start_frame || d.start_frame < 0 || d.seek_keyframe > d.start_frame ||
       d.time_base_num <= 0 || d.time_base_den <= 0 || d.end_pts <= d.start_pts || d.frame_rate_num <= 0 ||
       d.frame_rate_den <= 0)
-    throw Error(ErrorCode::kUsage, "segment descriptor has an empty or inconsistent frame range");
+    throw Error(kBad, "segment descriptor has an empty or inconsistent frame range");
 }
 
 void to_json(json& j, const WorkerStats& s) {
@@ -116,22 +183,22 @@ void to_json(json& j, const WorkerStats& s) {
 }
 
 void from_json(const json& j, WorkerStats& s) {
-  j.at("version").get_to(s.version);
+  constexpr ErrorCode kBad = ErrorCode::kInternal;
+  get_integer(j, "version", s.version, kBad);
   if (s.version != kWorkerStatsVersion)
-    throw Error(ErrorCode::kInternal,
-                "worker stats version " + std::to_string(s.version) + " is not supported");
-  j.at("segment").get_to(s.segment);
+    throw Error(kBad, "worker stats version " + std::to_string(s.version) + " is not supported");
+  get_integer(j, "segment", s.segment, kBad);
   j.at("backend").get_to(s.backend);
-  j.at("frames").get_to(s.frames);
-  j.at("decoded_frames").get_to(s.decoded_frames);
-  j.at("bytes").get_to(s.bytes);
-  j.at("first_pts").get_to(s.first_pts);
-  j.at("encode_seconds").get_to(s.encode_seconds);
-  j.at("cpu_seconds").get_to(s.cpu_seconds);
-  j.at("keyframes").get_to(s.keyframes);
-  j.at("detected_cuts").get_to(s.detected_cuts);
-  j.at("mean_spatial").get_to(s.mean_spatial);
-  j.at("mean_temporal").get_to(s.mean_temporal);
+  get_integer(j, "frames", s.frames, kBad);
+  get_integer(j, "decoded_frames", s.decoded_frames, kBad);
+  get_integer(j, "bytes", s.bytes, kBad);
+  get_integer(j, "first_pts", s.first_pts, kBad);
+  get_finite(j, "encode_seconds", s.encode_seconds, kBad);
+  get_finite(j, "cpu_seconds", s.cpu_seconds, kBad);
+  get_integers(j, "keyframes", s.keyframes, kBad);
+  get_integers(j, "detected_cuts", s.detected_cuts, kBad);
+  get_finite(j, "mean_spatial", s.mean_spatial, kBad);
+  get_finite(j, "mean_temporal", s.mean_temporal, kBad);
   j.at("analysis_kernel").get_to(s.analysis_kernel);
 }
 
@@ -153,6 +220,8 @@ T parse_as(const json& j, const std::string& path, ErrorCode code) {
     return j.get<T>();
   } catch (const json::exception& e) {
     throw Error(code, path + ": " + e.what());
+  } catch (const Error& e) {
+    throw Error(e.code(), path + ": " + e.what());  // from_json's own checks: name the file too
   }
 }
 

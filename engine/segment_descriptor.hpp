@@ -9,6 +9,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "error.hpp"
+
 namespace pvt {
 
 // Version 2: analysis_backend (descriptor) and analysis_kernel (stats).
@@ -85,6 +87,12 @@ void to_json(nlohmann::json& j, const SegmentDescriptor& d);
 void from_json(const nlohmann::json& j, SegmentDescriptor& d);
 void to_json(nlohmann::json& j, const WorkerStats& s);
 void from_json(const nlohmann::json& j, WorkerStats& s);
+
+// Paths in the contracts. File names are bytes but JSON strings are UTF-8, so a path that is not valid
+// UTF-8 (a Latin-1 file name) is written as the array of its bytes instead of a string; reading takes
+// either form and throws Error(code) for anything else.
+nlohmann::json path_json(const std::string& path);
+std::string path_from_json(const nlohmann::json& j, ErrorCode code);
 
 // File helpers: read throws Error(kInput) naming the file; write is atomic (temporary name + rename).
 SegmentDescriptor read_descriptor(const std::string& path);

@@ -79,9 +79,17 @@ int current_attempt() {
 // 4:2:0) and even dimensions (4:2:0 cannot have odd ones: an odd last row or column is cropped).
 class PixelConverter {
  public:
+  // The first frame fixes the size; a later frame of another size or format (damaged or joined input)
+  // is scaled to it by a scaler made for that frame: one made for another geometry would read past the
+  // frame's planes, and the encoder refuses a frame of another size.
   AVFrame* convert(AVFrame* in, AVPixelFormat target) {
-    const int w = in->width & ~1, h = in->height & ~1;
-    if (in->format == target) {
+    if (width_ == 0) {
+      width_ = in->width & ~1;
+      height_ = in->height & ~1;
+    }
+    const int w = width_, h = height_;
+    const bool same_size = (in->width & ~1) == w && (in->height & ~1) == h;
+    if (in->format == target && same_size) {
       if (w == in->width && h == in->height) return in;
       out_.reset(av_frame_clone(in));
       if (!out_) throw std::bad_alloc();
@@ -89,17 +97,18 @@ class PixelConverter {
       out_->height = h;
       return out_.get();
     }
-    if (!sws_) {
-      sws_.reset(sws_getContext(w, h, static_cast<AVPixelFormat>(in->format), w, h, target, SWS_BICUBIC,
-                                nullptr, nullptr, nullptr));
-      if (!sws_) throw Error(ErrorCode::kEncode, "cannot convert pixel format for the encoder");
-    }
+    // The source: the even part of a frame of the first size (cropped, as above), all of any other.
+    const int src_w = same_size ? w : in->width, src_h = same_size ? h : in->height;
+    // sws_getCachedContext keeps the context while the source's size and format stay the same.
+    sws_.reset(sws_getCachedContext(sws_.release(), src_w, src_h, static_cast<AVPixelFormat>(in->format), w,
+                                    h, target, SWS_BICUBIC, nullptr, nullptr, nullptr));
+    if (!sws_) throw Error(ErrorCode::kEncode, "cannot convert pixel format for the encoder");
     out_ = av::make_frame();
     out_->format = target;
     out_->width = w;
     out_->height = h;
     check_av(av_frame_get_buffer(out_.get(), 0), ErrorCode::kInternal, "frame allocation");
-    sws_scale(sws_.get(), in->data, in->linesize, 0, h, out_->data, out_->linesize);
+    sws_scale(sws_.get(), in->data, in->linesize, 0, src_h, out_->data, out_->linesize);
     av_frame_copy_props(out_.get(), in);
     return out_.get();
   }
@@ -107,6 +116,7 @@ class PixelConverter {
  private:
   std::unique_ptr<SwsContext, SwsDeleter> sws_;
   av::Frame out_;
+  int width_ = 0, height_ = 0;  // the encoder's: the first frame's, made even
 };
 
 // The file a segment is written to: MP4 without an edit list, which keeps every packet's pts and dts

@@ -156,41 +156,6 @@ class AudioJob {
   std::thread thread_;
 };
 
-const char* audio_mode_name(AudioMode m) {
-  switch (m) {
-    case AudioMode::kAac:
-      return "aac";
-    case AudioMode::kCopy:
-      return "copy";
-    case AudioMode::kNone:
-      return "none";
-    default:
-      return "auto";
-  }
-}
-
-// The options that shape the output: a resumed job must be run with the same ones. Worker and thread
-// counts, kernels and progress are not among them (they change how fast, not what).
-nlohmann::json output_settings(const TranscodeOptions& o, const std::string& format) {
-  using nlohmann::json;
-  return json{{"format", format},
-              {"codec", o.codec},
-              {"encoder", o.encoder},
-              {"preset", o.preset},
-              {"crf", o.bitrate > 0 ? json() : json(o.crf)},
-              {"bitrate", o.bitrate},
-              {"segment_duration", o.segment_duration},
-              {"min_segment", o.min_segment},
-              {"max_segment", o.max_segment},
-              {"lookahead", o.lookahead},
-              {"encoder_lookahead", o.encoder_lookahead},
-              {"analysis", o.analysis},
-              {"scene_threshold", o.scenes.threshold},
-              {"min_scene_frames", o.scenes.min_scene_frames},
-              {"audio", audio_mode_name(o.audio)},
-              {"audio_bitrate", o.audio_bitrate}};
-}
-
 std::string segment_name(int index) {
   char name[32];
   std::snprintf(name, sizeof name, "seg_%05d", index);
@@ -219,6 +184,28 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
 }
 
 }  // namespace
+
+// The options that shape the output: a resumed job must be run with the same ones. Worker and thread
+// counts, kernels and progress are not among them (they change how fast, not what).
+nlohmann::json output_settings(const TranscodeOptions& o, const std::string& format) {
+  using nlohmann::json;
+  return json{{"format", format},
+              {"codec", o.codec},
+              {"encoder", o.encoder},
+              {"preset", o.preset},
+              {"crf", o.bitrate > 0 ? json() : json(o.crf)},
+              {"bitrate", o.bitrate},
+              {"segment_duration", o.segment_duration},
+              {"min_segment", o.min_segment},
+              {"max_segment", o.max_segment},
+              {"lookahead", o.lookahead},
+              {"encoder_lookahead", o.encoder_lookahead},
+              {"analysis", o.analysis},
+              {"scene_threshold", o.scenes.threshold},
+              {"min_scene_frames", o.scenes.min_scene_frames},
+              {"audio", audio_mode_name(o.audio)},
+              {"audio_bitrate", o.audio_bitrate}};
+}
 
 TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress, const WarnFn& warn,
                            SavedJob* saved) {
@@ -626,6 +613,12 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     for (const auto& f : info.frames)
       expect.tolerance_s = std::max(expect.tolerance_s, info.seconds(f.duration));
     expect.audio = audio.present;
+    // An audio stream that yielded no packet at all (damaged) is not a reason to fail the video: say so.
+    if (audio.present && assembled.audio_packets == 0) {
+      if (warn) warn(o.input + ": the audio stream could not be read (damaged?); the output has no audio");
+      expect.audio = false;
+      sum.audio = "none (unreadable)";
+    }
     sum.verified = verify_output(verify_path, expect);
 
     // Into place: MP4 by one rename; HLS segments first, the playlist last, so a playlist at the final

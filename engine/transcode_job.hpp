@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "audio_track.hpp"
 #include "scene_detector.hpp"
 #include "segment_plan.hpp"
@@ -137,6 +139,10 @@ struct TranscodeSummary {
 
 using ProgressFn = std::function<void(const JobProgress&)>;
 using WarnFn = std::function<void(const std::string&)>;
+
+// The options that shape the output, as the job state records them (job.json `settings`): a resume
+// must be run with the same. The MCP server compares a call's options with a state found on disk.
+nlohmann::json output_settings(const TranscodeOptions& options, const std::string& format);
 
 // `saved`, when given, says what was kept on disk if the job ends with an exception.
 TranscodeSummary transcode(const TranscodeOptions& options, const ProgressFn& progress, const WarnFn& warn,

@@ -53,6 +53,13 @@ void LavcEncoder::send(AVFrame* frame, bool force_idr) {
   AVCodecContext* c = ctx_.get();
   FramePtr surface;
   if (frame) {
+    // The encoder reads width x height from every frame it is given (x264 checks only the width against the
+    // line stride): a frame with fewer lines (input whose picture size changes mid-stream) would be read
+    // past its end, a larger one cropped without a word.
+    if (!frame->hw_frames_ctx && (frame->width != c->width || frame->height != c->height))
+      throw BackendError(backend_ + ": a " + std::to_string(frame->width) + "x" +
+                         std::to_string(frame->height) + " frame for a " + std::to_string(c->width) + "x" +
+                         std::to_string(c->height) + " encoder (the video changes size mid-stream)");
     // Forced key frames become IDRs (forced-idr where the encoder has it), so a segment's first frame
     // and its scene cuts are random-access points.
     frame->pict_type = force_idr ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "disk_jobs.hpp"
 #include "error.hpp"
 #include "report_json.hpp"
 
@@ -30,6 +31,8 @@ const char* job_state_name(JobState state) {
       return "failed";
     case JobState::kCancelled:
       return "cancelled";
+    case JobState::kInterrupted:
+      return "interrupted";
   }
   return "unknown";
 }
@@ -46,8 +49,11 @@ double job_percent(const JobProgress& p, bool analyzed) {
   return 0;
 }
 
-JobRegistry::JobRegistry(int max_concurrent, Runner runner, Logger* log)
-    : max_concurrent_(std::max(1, max_concurrent)), runner_(std::move(runner)), log_(log) {}
+JobRegistry::JobRegistry(int max_concurrent, Runner runner, Logger* log, Interrupt interrupt)
+    : max_concurrent_(std::max(1, max_concurrent)),
+      runner_(std::move(runner)),
+      log_(log),
+      interrupt_(std::move(interrupt)) {}
 
 JobRegistry::~JobRegistry() {
   shutdown();
@@ -59,7 +65,8 @@ JobRegistry::Job* JobRegistry::find_locked(const std::string& id) const {
   return nullptr;
 }
 
-JobStatus JobRegistry::submit(TranscodeOptions options, std::string output, std::string format) {
+JobStatus JobRegistry::submit(TranscodeOptions options, std::string output, std::string format,
+                              std::string resumes) {
   reap();
   JobStatus submitted;
   {
@@ -70,6 +77,7 @@ JobStatus JobRegistry::submit(TranscodeOptions options, std::string output, std:
     job->status.input = options.input;
     job->status.output = std::move(output);
     job->status.format = std::move(format);
+    job->status.resumes = std::move(resumes);
     job->options = std::move(options);
     queue_.push_back(job.get());
     jobs_.push_back(std::move(job));
@@ -126,12 +134,16 @@ void JobRegistry::run(Job* job) {
   JobState state = JobState::kFailed;
   std::optional<std::string> error;
   std::optional<TranscodeSummary> summary;
+  SavedJob saved;
   try {
-    summary = runner_(options, on_progress, on_warning);
+    summary = runner_(options, on_progress, on_warning, &saved);
     state = JobState::kSucceeded;
   } catch (const Error& e) {
-    if (e.code() == ErrorCode::kInterrupted || job->cancel) {
+    if (job->cancel) {
       state = JobState::kCancelled;
+    } else if (e.code() == ErrorCode::kInterrupted) {
+      // Stopped by the shutdown: resumable when the engine got far enough to keep a state.
+      state = saved.dir.empty() ? JobState::kCancelled : JobState::kInterrupted;
     } else {
       error = e.what();
     }
@@ -158,6 +170,11 @@ void JobRegistry::run(Job* job) {
       s.output = summary->output;
       s.files = summary->files;
       s.summary = summary_json(*summary);
+    } else if (!saved.dir.empty() && state != JobState::kCancelled) {
+      s.resume_job_id = disk_job_id_in(saved.dir);
+      s.saved_dir = saved.dir;
+      s.segments_done = saved.segments_done;
+      s.segments_total = saved.segments_total;
     }
     ++s.version;
     --running_;
@@ -167,6 +184,8 @@ void JobRegistry::run(Job* job) {
     log(LogLevel::kInfo, id + ": succeeded: " + summary->output);
   else if (state == JobState::kCancelled)
     log(LogLevel::kInfo, id + ": cancelled; partial output removed");
+  else if (state == JobState::kInterrupted)
+    log(LogLevel::kInfo, id + ": interrupted; its state is kept in " + saved.dir + " to resume from");
   else
     log(LogLevel::kError, id + ": failed: " + error.value_or("unknown error"));
 }
@@ -183,6 +202,14 @@ std::vector<JobStatus> JobRegistry::list() const {
   std::vector<JobStatus> out;
   for (const auto& j : jobs_) out.push_back(j->status);
   return out;
+}
+
+std::optional<JobStatus> JobRegistry::resumer_of(const std::string& resume_id) const {
+  if (resume_id.empty()) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it)
+    if ((*it)->status.resumes == resume_id) return (*it)->status;
+  return std::nullopt;
 }
 
 std::optional<std::string> JobRegistry::job_writing(const std::string& output) const {
@@ -236,7 +263,9 @@ std::optional<JobStatus> JobRegistry::cancel(const std::string& id, std::chrono:
     log(LogLevel::kInfo, id + ": cancelled before it started");
     return status(id);
   }
-  if (s.state == JobState::kRunning) {
+  // Once the server shuts down a job keeps its state: a late cancel (a wait:true call dropped by the
+  // shutdown) must not turn that into a discard.
+  if (s.state == JobState::kRunning && !shutting_down_) {
     job->cancel = true;
     changed_.wait_for(lock, timeout, [&] { return is_finished(s.state); });
   }
@@ -262,10 +291,13 @@ void JobRegistry::shutdown() {
       ++j->status.version;
     }
     queue_.clear();
-    for (auto& j : jobs_) j->cancel = true;
+    if (!interrupt_)
+      for (auto& j : jobs_) j->cancel = true;
     changed_.notify_all();
   }
-  // Running jobs stop at their next cancellation check, kill their workers and remove partial output.
+  if (interrupt_) interrupt_();
+  // Running jobs stop at their next cancellation check and kill their workers; interrupted, they keep
+  // their state (and finished segments) in the job folder, cancelled they remove it.
   for (;;) {
     std::vector<std::thread> threads;
     {

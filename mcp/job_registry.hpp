@@ -1,6 +1,11 @@
 // The server's transcode jobs. Each job runs the engine's transcode() on its own thread with its own
 // cancel flag; at most max_concurrent run at once and the rest wait in a queue (state "queued"). Status
 // reads are cheap snapshots under one mutex; a condition variable lets callers long-poll for changes.
+//
+// Two ways to stop a job, with different ends: cancel() sets the job's own flag, and the engine then
+// discards its state (the user wants it gone); shutdown() stops every job through the interrupt it was
+// given (the engine's process-wide stop in the server), and the engine keeps their state on disk so the
+// next server can resume them.
 #pragma once
 
 #include <atomic>
@@ -22,11 +27,14 @@
 
 namespace pvt::mcp {
 
-enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+// kInterrupted: stopped by the server's shutdown with its state kept, or (jobs found on disk, not in
+// the registry) left behind by an earlier process; either way transcode_video can resume it.
+enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled, kInterrupted };
 
 const char* job_state_name(JobState state);
 inline bool is_finished(JobState s) {
-  return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled;
+  return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled ||
+         s == JobState::kInterrupted;
 }
 
 struct JobStatus {
@@ -46,7 +54,12 @@ struct JobStatus {
   std::vector<std::string> files;  // once succeeded
   std::optional<std::string> error;
   std::optional<nlohmann::json> summary;  // engine summary_json, once succeeded
-  std::uint64_t version = 0;              // grows with every change, for long-polls
+  // Set when the job ended with its state kept on disk (interrupted, or failed with finished segments):
+  // the id transcode_video's resume_job_id takes to finish it (disk_jobs.hpp).
+  std::optional<std::string> resume_job_id;
+  std::string saved_dir;      // that state's job folder
+  std::string resumes;        // the on-disk job this job resumes, if any
+  std::uint64_t version = 0;  // grows with every change, for long-polls
 };
 
 // The overall percentage for an engine progress report: analysis (when there is one) up to 20 %, encoding
@@ -55,16 +68,22 @@ double job_percent(const JobProgress& p, bool analyzed);
 
 class JobRegistry {
  public:
-  using Runner = std::function<TranscodeSummary(const TranscodeOptions&, const ProgressFn&, const WarnFn&)>;
+  using Runner =
+      std::function<TranscodeSummary(const TranscodeOptions&, const ProgressFn&, const WarnFn&, SavedJob*)>;
+  // Stops every running job without its cancel flag, so each keeps its state (see the top).
+  using Interrupt = std::function<void()>;
 
-  // runner: pvt::transcode in the server, a stand-in in tests. log may be null.
-  JobRegistry(int max_concurrent, Runner runner, Logger* log);
+  // runner: pvt::transcode in the server, a stand-in in tests. log may be null. Without an interrupt,
+  // shutdown() cancels the running jobs instead (their state goes).
+  JobRegistry(int max_concurrent, Runner runner, Logger* log, Interrupt interrupt = {});
   ~JobRegistry();
   JobRegistry(const JobRegistry&) = delete;
   JobRegistry& operator=(const JobRegistry&) = delete;
 
-  // Queues a job and starts it when a slot is free. `output` is the final path reported in statuses.
-  JobStatus submit(TranscodeOptions options, std::string output, std::string format);
+  // Queues a job and starts it when a slot is free. `output` is the final path reported in statuses;
+  // `resumes`: the on-disk job it resumes (reported by get_transcode_status under that id too).
+  JobStatus submit(TranscodeOptions options, std::string output, std::string format,
+                   std::string resumes = {});
 
   std::optional<JobStatus> status(const std::string& id) const;
   std::vector<JobStatus> list() const;  // in submission order
@@ -77,12 +96,16 @@ class JobRegistry {
                                 const std::atomic<bool>* stop,
                                 const std::function<void(const JobStatus&)>& on_update = {});
 
+  // The latest job that resumes the on-disk job `resume_id`, if any.
+  std::optional<JobStatus> resumer_of(const std::string& resume_id) const;
+
   // A queued job is cancelled at once. A running one is told to stop and awaited up to `timeout`: it reports
   // "cancelled" only once the engine has killed its workers and removed its partial output. A finished job
-  // is left alone. nullopt: no such job.
+  // is left alone, and so is every job once shutdown() began (it keeps its state). nullopt: no such job.
   std::optional<JobStatus> cancel(const std::string& id, std::chrono::milliseconds timeout);
 
-  // Cancels every job and joins their threads. Idempotent.
+  // Drops the queued jobs (they have no state yet), stops the running ones through the interrupt (or
+  // their cancel flags when there is none) and joins their threads. Idempotent.
   void shutdown();
 
  private:
@@ -99,6 +122,7 @@ class JobRegistry {
   const int max_concurrent_;
   const Runner runner_;
   Logger* const log_;
+  const Interrupt interrupt_;
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

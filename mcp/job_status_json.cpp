@@ -45,7 +45,8 @@ json status_json(const JobStatus& s, bool with_summary) {
             {"output", s.output},
             {"format", s.format},
             {"files", s.files},
-            {"error", s.error ? json(*s.error) : json(nullptr)}};
+            {"error", s.error ? json(*s.error) : json(nullptr)},
+            {"resume_job_id", s.resume_job_id ? json(*s.resume_job_id) : json(nullptr)}};
   if (with_summary) j["summary"] = s.summary ? *s.summary : json(nullptr);
   return j;
 }
@@ -53,7 +54,12 @@ json status_json(const JobStatus& s, bool with_summary) {
 json status_schema(bool with_summary) {
   json props = {
       {"job_id", {{"type", "string"}}},
-      {"state", {{"type", "string"}, {"enum", {"queued", "running", "succeeded", "failed", "cancelled"}}}},
+      {"state",
+       {{"type", "string"},
+        {"enum", {"queued", "running", "succeeded", "failed", "cancelled", "interrupted"}},
+        {"description",
+         "interrupted: stopped before the end (the server was stopped or killed) with its finished segments "
+         "kept on disk; transcode_video with resume_job_id finishes it"}}},
       {"stage",
        {{"type", "string"}, {"description", "engine stage: probe, analyze, encode, assemble, verify, done"}}},
       {"percent", {{"type", "number"}, {"minimum", 0}, {"maximum", 100}}},
@@ -67,10 +73,15 @@ json status_schema(bool with_summary) {
       {"output", {{"type", "string"}, {"description", "the MP4 file or the HLS playlist"}}},
       {"format", {{"type", "string"}, {"enum", {"hls", "mp4"}}}},
       {"files", {{"type", "array"}, {"items", {{"type", "string"}}}}},
-      {"error", {{"type", {"string", "null"}}}}};
+      {"error", {{"type", {"string", "null"}}, {"description", "why the job failed or stopped"}}},
+      {"resume_job_id",
+       {{"type", {"string", "null"}},
+        {"description",
+         "set when the job stopped with its finished segments kept on disk: pass it as transcode_video's "
+         "resume_job_id to finish the job (cancel_transcode with it discards them)"}}}};
   json required = {"job_id", "state",       "percent",       "frames_done",    "frames_total",
                    "fps",    "eta_seconds", "segments_done", "segments_total", "input",
-                   "output", "format",      "files",         "error"};
+                   "output", "format",      "files",         "error",          "resume_job_id"};
   if (with_summary) {
     props["summary"] = {{"type", {"object", "null"}},
                         {"description", "the engine's job summary once succeeded"}};
@@ -100,12 +111,31 @@ std::string status_sentence(const JobStatus& s) {
         t += ", " + fixed(s.summary->value("speed", 0.0), 2) + "x real time";
       return t + ").";
     }
-    case JobState::kFailed:
-      return id + " failed: " + s.error.value_or("unknown error") + ".";
+    case JobState::kFailed: {
+      std::string t = id + " failed: " + s.error.value_or("unknown error") + ".";
+      if (s.resume_job_id)
+        t += " Its " + std::to_string(s.segments_done) + " finished segment(s) are kept. " + resume_hint(s);
+      return t;
+    }
     case JobState::kCancelled:
       return id + " was cancelled; no output was left behind.";
+    case JobState::kInterrupted: {
+      std::string t = id + " was interrupted with " + std::to_string(s.segments_done) + " of " +
+                      std::to_string(s.segments_total) + " segments finished and kept";
+      if (s.error) t += " (" + *s.error + ")";
+      t += "; it would write " + s.output + ".";
+      if (s.resume_job_id) t += " " + resume_hint(s);
+      return t;
+    }
   }
   return id;
+}
+
+std::string resume_hint(const JobStatus& s) {
+  if (!s.resume_job_id) return {};
+  return "Call transcode_video with resume_job_id \"" + *s.resume_job_id +
+         "\" to finish it (the same arguments as before resume it too), or cancel_transcode with that id to "
+         "discard it.";
 }
 
 std::string progress_message(const JobStatus& s) {

@@ -17,6 +17,8 @@ nlohmann::json status_schema(bool with_summary = true);
 
 // "job-1 running: encode 42% (600/1440 frames, 2/6 segments), 85.3 fps, about 10 s left."
 std::string status_sentence(const JobStatus& s);
+// "call transcode_video with resume_job_id ..." for a job whose state is kept; empty otherwise.
+std::string resume_hint(const JobStatus& s);
 // A short progress message for notifications/progress.
 std::string progress_message(const JobStatus& s);
 // Sends the job's percentage (one decimal: finer steps only add noise) as the request's progress.

@@ -26,8 +26,10 @@ Parsed parse_line(std::string_view line) {
   json j;
   try {
     j = json::parse(line.begin(), line.end());
-  } catch (const json::parse_error& e) {
-    // The id of an unparsable message is unknowable, so the reply carries id null.
+  } catch (const json::exception& e) {
+    // Not only parse_error: a number too large for a double (1e400) is an out_of_range thrown by the
+    // parser, and would otherwise end the server. The id of an unparsable message is unknowable, so the
+    // reply carries id null.
     return reply(nullptr, kParseError, std::string("Parse error: ") + e.what());
   }
   if (j.is_array()) return reply(nullptr, kInvalidRequest, "Invalid Request: batching is not supported");

@@ -38,7 +38,9 @@ volatile std::sig_atomic_t g_signal = 0;
 void on_signal(int sig) {
   g_signal = sig;
   g_stop = true;
-  pvt::g_stop_requested = true;  // every job stops, kills its workers and removes its partial output
+  // Every job stops and kills its workers; not through their own cancel flags, so the engine keeps each
+  // job's state and finished segments for the next server to resume.
+  pvt::g_stop_requested = true;
 }
 
 // Exactly what `pvt worker` does (cli/worker_command.cpp), with the same exit codes.
@@ -124,10 +126,9 @@ int main(int argc, char** argv) {
   pvt::mcp::Logger logger(config.log_level);
   pvt::mcp::JobRegistry jobs(
       config.max_concurrent_jobs,
-      [](const pvt::TranscodeOptions& o, const pvt::ProgressFn& p, const pvt::WarnFn& w) {
-        return pvt::transcode(o, p, w);
-      },
-      &logger);
+      [](const pvt::TranscodeOptions& o, const pvt::ProgressFn& p, const pvt::WarnFn& w,
+         pvt::SavedJob* saved) { return pvt::transcode(o, p, w, saved); },
+      &logger, [] { pvt::g_stop_requested = true; });
   const pvt::mcp::OutputSandbox sandbox(config.output_dir);
   pvt::mcp::ToolEnv env{config, sandbox, jobs, logger};
   {
@@ -140,15 +141,17 @@ int main(int argc, char** argv) {
 
     // At end of input the calls already received are still answered (stdout may still be read, and
     // `printf ... | pvt-mcp` scripts work); a signal cuts that short. Jobs nobody waits for are then
-    // cancelled: no one is left to poll them, and their partial output must not stay behind.
+    // interrupted, as on a signal: the final output never appears half-written, and each job's state
+    // stays in its hidden job folder, so the next server lists it as interrupted and can resume it.
     if (pvt::mcp::run_stdio_loop(in_fd, session, g_stop))
       while (!g_stop && !session.wait_idle_for(std::chrono::milliseconds(200))) {
       }
 
-    // In this order: calls in flight first (a wait:true call cancels its job), then the jobs (their
-    // threads still log through the session), then the session goes.
-    session.shutdown();
+    // In this order: the jobs first, interrupted so they keep their state (a wait:true call still in
+    // flight then sees its job end, instead of cancelling it, which would discard the state; their
+    // threads still log through the session), then the calls in flight, then the session goes.
     jobs.shutdown();
+    session.shutdown();
     logger.set_forward(nullptr);
   }
   logger.info(g_signal ? "stopped by signal" : "client closed the connection; exiting");

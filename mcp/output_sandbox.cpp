@@ -10,12 +10,16 @@ namespace fs = std::filesystem;
 
 fs::path resolve_physically(const fs::path& path) {
   fs::path current = "/";
-  bool missing = false;  // once a component does not exist, the rest cannot be symlinks
+  bool missing = false;  // past a component that does not exist nothing can be a symlink (until a "..")
   for (const auto& part : path.relative_path()) {
     if (part.empty() || part == ".") continue;
     if (part == "..") {
       // current has no symlinks in it, so its lexical parent is its physical parent.
       current = current.has_relative_path() ? current.parent_path() : current;
+      // Climbing out of a missing part lands where things exist again: the components that follow may
+      // be symlinks ("nope/../out-link/x" must follow out-link), so they are looked at again.
+      struct stat st {};
+      missing = lstat(current.c_str(), &st) != 0;
       continue;
     }
     fs::path next = current / part;

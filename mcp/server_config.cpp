@@ -174,6 +174,12 @@ ServerConfig parse_server_config(const std::vector<std::string>& args, const Get
       c.log_level = *level;
     }
   }
+  // A given --output-dir was checked above; the default is built from HOME, which a host may pass
+  // unexpanded too: "${HOME}/pvt-output" would be a relative path, a literal "${HOME}" folder in the
+  // working directory.
+  if (c.output_dir.find("${") != std::string::npos)
+    throw ConfigError("HOME holds the unexpanded placeholder '" + home +
+                      "' and no --output-dir was given; set the output folder in the extension's settings");
   return c;
 }
 

@@ -22,7 +22,9 @@ std::string format_number(double v) {
 
 ToolArgs::ToolArgs(const nlohmann::json& arguments, std::initializer_list<const char*> known)
     : args_(arguments) {
-  for (const auto& [key, value] : args_.items()) {
+  // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+  for (const auto& item : args_.items()) {
+    const std::string& key = item.key();
     if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
       std::string list;
       for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);

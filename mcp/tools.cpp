@@ -16,7 +16,9 @@ std::string server_instructions(const ServerConfig& config) {
          config.output_dir +
          " (relative paths are taken from there). transcode_video answers at once with a job_id; poll "
          "get_transcode_status with wait_seconds (up to 30) until the state is succeeded, failed or "
-         "cancelled. "
+         "cancelled. A job stopped before the end (the server was stopped or killed) is listed by "
+         "list_transcodes as interrupted with a resume_job_id; transcode_video with that resume_job_id "
+         "finishes it, reusing its finished segments. "
          "analyze_video reports streams, scene cuts and the segment plan without writing anything.";
 }
 

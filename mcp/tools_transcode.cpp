@@ -7,6 +7,7 @@
 #include "media_input.hpp"
 #include "tool_args.hpp"
 #include "tools.hpp"
+#include "transcode_resume.hpp"
 
 namespace pvt::mcp {
 
@@ -31,7 +32,8 @@ json input_schema(const ServerConfig& config) {
       {"properties",
        {{"input",
          {{"type", "string"},
-          {"description", "video file: absolute, or relative to the output directory " + config.output_dir}}},
+          {"description", "video file: absolute, or relative to the output directory " + config.output_dir +
+                              ". Required unless resume_job_id is given"}}},
         {"output",
          {{"type", "string"},
           {"description",
@@ -58,13 +60,26 @@ json input_schema(const ServerConfig& config) {
           {"description", "target segment length in seconds"}}},
         {"overwrite",
          {{"type", "boolean"}, {"default", false}, {"description", "replace an existing output"}}},
+        {"restart",
+         {{"type", "boolean"},
+          {"default", false},
+          {"description",
+           "discard an interrupted job found for this output and start over (without it, an interrupted job "
+           "for the same input and settings is resumed, and one with other settings is refused)"}}},
+        {"resume_job_id",
+         {{"type", "string"},
+          {"description",
+           "finish an interrupted job (state interrupted, or a failed job with resume_job_id set, from "
+           "list_transcodes or get_transcode_status) with its own input, output and settings, reusing its "
+           "finished segments; give it alone (with wait, and overwrite if its output exists)"}}},
         {"wait",
          {{"type", "boolean"},
           {"default", false},
           {"description",
            "run to the end before answering (only for clients that keep a call open that long); otherwise "
            "answer at once and poll get_transcode_status"}}}}},
-      {"required", {"input"}},
+      // input is required unless resume_job_id is given; a top-level anyOf would say so, but some hosts
+      // reject combinators at the top of an inputSchema, so the server checks it and the text says it.
       {"additionalProperties", false}};
 }
 
@@ -115,9 +130,8 @@ OutputChoice choose_output(const ToolEnv& env, const fs::path& input,
   return c;
 }
 
-json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
-  const ToolArgs args(arguments, {"input", "output", "format", "crf", "bitrate", "preset", "segment_duration",
-                                  "overwrite", "wait"});
+// An ordinary call: input, output and settings from the arguments.
+PreparedTranscode prepare_new(ToolEnv& env, const ToolArgs& args) {
   const std::string input_arg = args.required_string("input");
   const auto output_arg = args.string("output");
   const auto format_arg = args.one_of("format", {"hls", "mp4"});
@@ -125,32 +139,20 @@ json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
   const auto bitrate_arg = args.string("bitrate");
   const auto preset = args.one_of("preset", kPresets);
   const auto segment_duration = args.number("segment_duration", 0, 3600, true);
-  const bool overwrite = args.boolean("overwrite").value_or(false);
-  const bool wait = args.boolean("wait").value_or(false);
   if (crf && bitrate_arg) throw ToolError("Give either crf or bitrate, not both.");
   const std::int64_t bitrate = bitrate_arg ? parse_bitrate(*bitrate_arg, "bitrate") : 0;
 
-  const fs::path input = resolve_input(input_arg, env.sandbox.root());
-  require_video(input);
-  const OutputChoice out = choose_output(env, input, output_arg, format_arg);
+  PreparedTranscode t;
+  t.input = resolve_input(input_arg, env.sandbox.root());
+  require_video(t.input);
+  const OutputChoice out = choose_output(env, t.input, output_arg, format_arg);
   std::error_code ec;
-  if (fs::equivalent(out.final_path, input, ec))
+  if (fs::equivalent(out.final_path, t.input, ec))
     throw ToolError("The output would replace the input '" + input_arg + "'; choose another output name.");
-  if (fs::exists(out.final_path, ec) && !overwrite)
-    throw ToolError(out.final_path.string() +
-                    " already exists; pass overwrite: true to replace it, or choose another output name.");
-  if (auto busy = env.jobs.job_writing(out.final_path.string()))
-    throw ToolError(*busy + " is already writing " + out.final_path.string() +
-                    "; wait for it or cancel it first.");
-  // The engine writes beside the output (work directory, temporary files), so its folder must exist;
-  // it is inside the sandbox, as resolve_output checked.
-  fs::create_directories(out.engine_output.parent_path(), ec);
-  if (ec)
-    throw ToolError("Cannot create the folder " + out.engine_output.parent_path().string() + ": " +
-                    ec.message() + ".");
-
-  TranscodeOptions o;
-  o.input = input.string();
+  t.final_path = out.final_path;
+  t.format = out.format;
+  TranscodeOptions& o = t.options;
+  o.input = t.input.string();
   o.output = out.engine_output.string();
   o.format = out.format;
   o.crf = crf.value_or(o.crf);
@@ -160,8 +162,43 @@ json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
   o.workers = env.config.max_workers;
   o.segment_duration = segment_duration.value_or(env.config.segment_duration);
   o.lookahead = env.config.lookahead;
-  o.overwrite = overwrite;
-  const JobStatus submitted = env.jobs.submit(std::move(o), out.final_path.string(), out.format);
+  o.restart = args.boolean("restart").value_or(false);
+  return t;
+}
+
+json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
+  const ToolArgs args(arguments, {"input", "output", "format", "crf", "bitrate", "preset", "segment_duration",
+                                  "overwrite", "restart", "resume_job_id", "wait"});
+  const bool overwrite = args.boolean("overwrite").value_or(false);
+  const bool wait = args.boolean("wait").value_or(false);
+  const auto resume_id = args.string("resume_job_id");
+  if (!resume_id && !args.string("input"))
+    throw ToolError(
+        "The argument input is required (a video file), unless resume_job_id names an "
+        "interrupted job to finish.");
+  PreparedTranscode t = resume_id ? prepare_resume(env, arguments, *resume_id) : prepare_new(env, args);
+
+  std::error_code ec;
+  if (fs::exists(t.final_path, ec) && !overwrite)
+    throw ToolError(t.final_path.string() + " already exists; pass overwrite: true to replace it" +
+                    (resume_id ? std::string(" (the interrupted job was replacing it)")
+                               : std::string(", or choose another output name")) +
+                    ".");
+  if (auto busy = env.jobs.job_writing(t.final_path.string()))
+    throw ToolError(*busy + " is already writing " + t.final_path.string() +
+                    "; wait for it or cancel it first.");
+  if (!resume_id) check_saved_state(t);
+  // The engine writes beside the output (work directory, temporary files), so its folder must exist;
+  // it is inside the sandbox, as resolve_output checked.
+  const fs::path work_parent = fs::path(t.options.output).parent_path();
+  fs::create_directories(work_parent, ec);
+  if (ec) throw ToolError("Cannot create the folder " + work_parent.string() + ": " + ec.message() + ".");
+
+  t.options.overwrite = overwrite;
+  const std::string note = t.note.empty() ? std::string() : " " + t.note;
+  const fs::path input = t.input;
+  const JobStatus submitted =
+      env.jobs.submit(std::move(t.options), t.final_path.string(), t.format, std::move(t.resumes));
 
   if (!wait) {
     json structured = {{"job_id", submitted.id},
@@ -169,8 +206,8 @@ json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
                        {"output", submitted.output},
                        {"format", submitted.format}};
     return tool_result("Started " + submitted.id + " (" + job_state_name(submitted.state) +
-                           "): " + input.string() + " -> " + submitted.output +
-                           ". Poll get_transcode_status with job_id \"" + submitted.id +
+                           "): " + input.string() + " -> " + submitted.output + "." + note +
+                           " Poll get_transcode_status with job_id \"" + submitted.id +
                            "\" and wait_seconds up to 30.",
                        std::move(structured));
   }
@@ -197,9 +234,10 @@ Tool make_transcode_tool(ToolEnv& env) {
       {"description",
        "Transcode a video to H.264 (x264) as HLS (a folder with index.m3u8 and .ts segments) or one MP4, "
        "encoding segments in parallel worker processes and verifying the result. Writes only under the "
-       "output "
-       "directory and never replaces an existing output unless overwrite is true. Answers at once with a "
-       "job_id; follow it with get_transcode_status."},
+       "output directory and never replaces an existing output unless overwrite is true. Answers at once "
+       "with a job_id; follow it with get_transcode_status. A job stopped before the end (the server was "
+       "stopped or killed) keeps its finished segments: list_transcodes shows it as interrupted, and "
+       "resume_job_id (or the same arguments again) finishes it; restart: true starts over instead."},
       {"inputSchema", input_schema(env.config)},
       {"outputSchema", output_schema()},
       {"annotations",

@@ -6,11 +6,13 @@
 # which must come from the host: glibc >= the build machine's), licenses/ with the Debian copyright file of
 # every bundled library, and README.txt. It is validated and packed with the pinned MCPB CLI
 # (tests/mcp/package.json). Usage: scripts/build-bundle.sh [STAGE_DIR [OUT.mcpb]]
+# PVT_BUILD_DIR (default build): the CMake build folder to build pvt-mcp in and put the bundle in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
-stage=$(realpath -m "${1:-build/bundle}")
-out=$(realpath -m "${2:-build/pvt.mcpb}")
+build_dir=$(realpath -m "${PVT_BUILD_DIR:-build}")
+stage=$(realpath -m "${1:-$build_dir/bundle}")
+out=$(realpath -m "${2:-$build_dir/pvt.mcpb}")
 
 bash scripts/install-deps.sh
 
@@ -21,11 +23,11 @@ fi
 mcpb() { (cd "$root/tests/mcp" && npx --no-install mcpb "$@"); }
 
 # Build only the server (the test build's cache, if any, is kept as it is).
-if [ ! -f build/build.ninja ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+if [ ! -f "$build_dir/build.ninja" ]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-cmake --build build --target pvt-mcp --parallel "$(nproc)"
-bin=build/mcp/pvt-mcp
+cmake --build "$build_dir" --target pvt-mcp --parallel "$(nproc)"
+bin=$build_dir/mcp/pvt-mcp
 [ -x "$bin" ] || { echo "build-bundle: $bin was not built" >&2; exit 1; }
 
 # Stage a clean directory: only what the bundle needs.

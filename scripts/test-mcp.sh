@@ -3,8 +3,13 @@
 # MCP Inspector, ajv), builds pvt-mcp and the bundle build/pvt.mcpb (scripts/build-bundle.sh), and runs the
 # suites with node's test runner against the built server and against the server unpacked from the bundle.
 # Run by scripts/test.sh after ctest; a failure here fails it.
+# PVT_BUILD_DIR (default build): the build folder to use (pvt-mcp and the bundle are built there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_dir=$(realpath -m "${PVT_BUILD_DIR:-build}")
+export PVT_BUILD_DIR="$build_dir"
+export PVT_MCP_BIN="${PVT_MCP_BIN:-$build_dir/mcp/pvt-mcp}"
+export PVT_MCP_BUNDLE="${PVT_MCP_BUNDLE:-$build_dir/pvt.mcpb}"
 bash scripts/install-deps.sh # node + npm when the machine has none, patchelf for the bundle
 echo "test-mcp: node $(node --version), npm $(npm --version)" >&2
 (cd tests/mcp && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)

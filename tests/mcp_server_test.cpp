@@ -21,6 +21,7 @@
 #include "job_registry.hpp"
 #include "json_rpc.hpp"
 #include "mcp_session.hpp"
+#include "mcp_test_support.hpp"
 #include "output_sandbox.hpp"
 #include "server_config.hpp"
 #include "test_support.hpp"
@@ -35,74 +36,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-// ---------------------------------------------------------------------------------------------------
-// A session driven in-process: lines in, parsed lines out.
-
-class Harness {
- public:
-  explicit Harness(std::vector<Tool> tools = {}, LogLevel level = LogLevel::kInfo)
-      : session_(
-            {"pvt", "0.1.0", "test instructions"}, std::move(tools),
-            [this](std::string_view line) {
-              std::lock_guard lock(mutex_);
-              EXPECT_EQ(line.back(), '\n');
-              EXPECT_EQ(line.find('\n'), line.size() - 1) << "one message per line";
-              out_.push_back(json::parse(line));
-              cv_.notify_all();
-            },
-            level) {}
-
-  McpSession& session() { return session_; }
-  void raw(std::string_view line) { session_.handle_line(line); }
-  void send(const json& j) { session_.handle_line(j.dump()); }
-  void send(const char*) = delete;  // raw lines go through raw()
-
-  std::vector<json> lines() {
-    std::lock_guard lock(mutex_);
-    return out_;
-  }
-  void clear() {
-    std::lock_guard lock(mutex_);
-    out_.clear();
-  }
-  // The reply to request `id` (waits for it).
-  json reply(const json& id, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mutex_);
-    json found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (const auto& l : out_)
-        if (l.contains("id") && l["id"] == id && !l.contains("method")) {
-          found = l;
-          return true;
-        }
-      return false;
-    });
-    return found;
-  }
-  json request(const json& id, const std::string& method, json params = json::object()) {
-    send(json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}});
-    return reply(id);
-  }
-  void initialize() {
-    auto r = request(0, "initialize",
-                     {{"protocolVersion", "2025-06-18"},
-                      {"capabilities", json::object()},
-                      {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
-    ASSERT_TRUE(r.contains("result")) << r;
-    raw(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<json> out_;
-  McpSession session_;  // last: destroyed (and its threads joined) before what its sink uses
-};
-
-int error_code(const json& reply) {
-  return reply.at("error").at("code").get<int>();
-}
 
 // ---------------------------------------------------------------------------------------------------
 // JSON-RPC framing and error codes.
@@ -552,33 +485,6 @@ TEST(McpServerConfig, OutputDirIsCreatedAndResolved) {
 
 // ---------------------------------------------------------------------------------------------------
 // The job registry, with a stand-in for the engine.
-
-struct FakeEngine {
-  std::atomic<int> started{0};
-  std::atomic<bool> release{false};
-  JobRegistry::Runner runner() {
-    return [this](const TranscodeOptions& o, const ProgressFn& progress, const WarnFn&) {
-      ++started;
-      JobProgress p;
-      p.stage = "encode";
-      p.frames_total = 100;
-      for (int i = 0; !release; ++i) {
-        if (o.cancel && *o.cancel) throw Error(ErrorCode::kInterrupted, "interrupted");
-        p.frames_done = std::min(i, 100);
-        p.elapsed_s = i * 0.01;
-        progress(p);
-        std::this_thread::sleep_for(5ms);
-      }
-      if (o.input == "bad") throw Error(ErrorCode::kInput, "bad: not a video");
-      TranscodeSummary s;
-      s.output = o.output;
-      s.files = {o.output};
-      s.frames = 100;
-      s.format = "mp4";
-      return s;
-    };
-  }
-};
 
 TEST(McpJobRegistry, QueuesBeyondMaxConcurrentAndRunsInOrder) {
   FakeEngine engine;

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "error.hpp"
 #include "segment_descriptor.hpp"
@@ -82,6 +85,40 @@ TEST(SegmentDescriptor, MissingFieldIsAnError) {
   EXPECT_ANY_THROW(j.get<SegmentDescriptor>());
 }
 
+// Found by tests/fuzz/fuzz_segment_descriptor: nlohmann casts any number to an int, and 1e300 into an
+// int is undefined behaviour.
+TEST(SegmentDescriptor, RefusesNumbersThatDoNotFitTheirField) {
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, nlohmann::json>>{{"segment", 1e300},
+                                                           {"start_frame", 4294967296LL},
+                                                           {"forced_keyframes", {600, 2.5}},
+                                                           {"scene_threshold", nullptr},
+                                                           {"seek_pts", 18446744073709551615ULL},
+                                                           {"detect_scenes", 1}}) {
+    nlohmann::json j = sample();
+    j[key] = value;
+    EXPECT_THROW(j.get<SegmentDescriptor>(), std::exception) << key;
+  }
+  nlohmann::json j = sample();
+  j["encoder"]["crf"] = 23.5;
+  EXPECT_THROW(j.get<SegmentDescriptor>(), Error);
+}
+
+// Found by tests/fuzz/fuzz_contracts_roundtrip: a file name need not be UTF-8, a JSON string must be.
+TEST(SegmentDescriptor, PathsThatAreNotUtf8RoundTripAsBytes) {
+  SegmentDescriptor d = sample();
+  d.input = "/media/caf\xe9.mp4";
+  d.output = "/tmp/\xff\xfe/seg_00003.mp4";
+  const nlohmann::json j = d;
+  EXPECT_TRUE(j.at("input").is_array());
+  EXPECT_TRUE(j.at("stats").is_string());  // valid UTF-8 stays a string, as before
+  const auto back = nlohmann::json::parse(j.dump()).get<SegmentDescriptor>();
+  EXPECT_EQ(back, d);
+  nlohmann::json bad = j;
+  bad["input"] = {47, 256};
+  EXPECT_THROW(bad.get<SegmentDescriptor>(), Error);
+}
+
 TEST(WorkerStats, RoundTripsThroughJson) {
   WorkerStats s;
   s.segment = 2;
@@ -99,6 +136,9 @@ TEST(WorkerStats, RoundTripsThroughJson) {
   s.analysis_kernel = "cuda";
   const nlohmann::json j = s;
   EXPECT_EQ(nlohmann::json::parse(j.dump()).get<WorkerStats>(), s);
+  nlohmann::json bad = j;
+  bad["frames"] = -1e19;
+  EXPECT_THROW(bad.get<WorkerStats>(), Error);
 }
 
 }  // namespace

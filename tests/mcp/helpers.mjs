@@ -131,8 +131,9 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // A raw line-oriented JSON-RPC peer over a spawned server, for what the SDK cannot send (garbage, batches,
 // old protocol versions) and for checking that stdout carries JSON-RPC lines and nothing else.
 export class RawServer {
-  constructor(command, args, env) {
-    this.proc = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // spawnOptions: extra child_process.spawn options (cwd).
+  constructor(command, args, env, spawnOptions = {}) {
+    this.proc = spawn(command, args, { ...spawnOptions, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.lines = [];
     this.badLines = [];
     this.waiters = [];
@@ -178,9 +179,9 @@ export class RawServer {
     });
   }
 
-  async request(id, method, params) {
+  async request(id, method, params, timeoutMs = 10000) {
     this.send({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
-    return this.waitFor((m) => m.id === id && ('result' in m || 'error' in m));
+    return this.waitFor((m) => m.id === id && ('result' in m || 'error' in m), timeoutMs);
   }
 
   async initialize(protocolVersion = '2025-11-25') {

@@ -178,7 +178,12 @@ export function defineSessionSuite(label, launch) {
       assert.equal(hints('get_capabilities').readOnlyHint, true);
 
       const tin = byName.transcode_video.inputSchema;
-      assert.deepEqual(tin.required, ['input']);
+      // input is required unless resume_job_id is given: the server checks that, the schema cannot say it
+      // without a top-level combinator.
+      assert.equal(tin.required, undefined);
+      assert.match(tin.properties.input.description, /resume_job_id/);
+      assert.equal(tin.properties.resume_job_id.type, 'string');
+      assert.equal(tin.properties.restart.type, 'boolean');
       assert.deepEqual([...tin.properties.format.enum].sort(), ['hls', 'mp4']);
       for (const p of ['ultrafast', 'medium', 'veryslow']) assert.ok(tin.properties.preset.enum.includes(p), p);
       assert.equal(tin.properties.crf.minimum, 0);

@@ -1,0 +1,58 @@
+#include "job_settings.hpp"
+
+#include "error.hpp"
+#include "tool.hpp"
+
+namespace pvt::mcp {
+
+namespace {
+
+// A settings value, or the default when the state has none (an older state with fewer keys).
+template <typename T>
+T setting(const json& settings, const char* key, T fallback) {
+  const auto it = settings.find(key);
+  if (it == settings.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    throw ToolError(std::string("The interrupted job's state has an unreadable setting '") + key + "' (" +
+                    it->dump() + "); start the job again with restart: true.");
+  }
+}
+
+}  // namespace
+
+json settings_json(const TranscodeOptions& o, const std::string& format) {
+  return output_settings(o, format);
+}
+
+TranscodeOptions options_from_settings(const json& settings) {
+  if (!settings.is_object())
+    throw ToolError("The interrupted job's state has no settings; start the job again with restart: true.");
+  TranscodeOptions o;
+  o.format = setting(settings, "format", o.format);
+  o.codec = setting(settings, "codec", o.codec);
+  o.encoder = setting(settings, "encoder", o.encoder);
+  o.preset = setting(settings, "preset", o.preset);
+  o.crf = setting(settings, "crf", o.crf);
+  o.bitrate = setting(settings, "bitrate", o.bitrate);
+  o.segment_duration = setting(settings, "segment_duration", o.segment_duration);
+  o.min_segment = setting(settings, "min_segment", o.min_segment);
+  o.max_segment = setting(settings, "max_segment", o.max_segment);
+  o.lookahead = setting(settings, "lookahead", o.lookahead);
+  o.encoder_lookahead = setting(settings, "encoder_lookahead", o.encoder_lookahead);
+  o.analysis = setting(settings, "analysis", o.analysis);
+  o.scenes.threshold = setting(settings, "scene_threshold", o.scenes.threshold);
+  o.scenes.min_scene_frames = setting(settings, "min_scene_frames", o.scenes.min_scene_frames);
+  const std::string audio = setting<std::string>(settings, "audio", audio_mode_name(o.audio));
+  try {
+    o.audio = parse_audio_mode(audio);
+  } catch (const Error&) {
+    throw ToolError("The interrupted job's state has an unknown audio setting '" + audio +
+                    "'; start the job again with restart: true.");
+  }
+  o.audio_bitrate = setting(settings, "audio_bitrate", o.audio_bitrate);
+  return o;
+}
+
+}  // namespace pvt::mcp
