@@ -14,6 +14,9 @@ packages=(
   # Mesa's drivers, whose lavapipe (a CPU device) runs the Vulkan tests on machines without a GPU.
   libvulkan-dev glslc mesa-vulkan-drivers
   vulkan-tools # vulkaninfo: what the Vulkan loader sees, to compare with `pvt caps`
+  # The reliability tests: clang with its ASan/UBSan and libFuzzer runtimes (scripts/build-sanitized.sh,
+  # scripts/test-fuzz.sh, scripts/test-corrupt.sh).
+  clang libclang-rt-dev
 )
 # CUDA is not a Debian package here: kernels/cuda is built when /usr/local/cuda/bin/nvcc exists.
 # The MCP tests and the MCPB bundle use Node.js + npm (tests/mcp). Any node on PATH is kept as it is
