@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "error.hpp"
+#include "json_read.hpp"
 
 extern "C" {
 #include <libavutil/hash.h>
@@ -19,6 +20,7 @@ extern "C" {
 namespace pvt {
 
 using nlohmann::json;
+using namespace json_read;
 
 namespace {
 
@@ -85,10 +87,10 @@ json fingerprint_json(const InputFingerprint& f) {
 InputFingerprint fingerprint_from(const json& j) {
   InputFingerprint f;
   j.at("path").get_to(f.path);
-  j.at("size").get_to(f.size);
-  j.at("mtime_ns").get_to(f.mtime_ns);
+  get_integer(j, "size", f.size, ErrorCode::kInput);
+  get_integer(j, "mtime_ns", f.mtime_ns, ErrorCode::kInput);
   j.at("sample_sha256").get_to(f.sample_sha256);
-  j.at("frames").get_to(f.frames);
+  get_integer(j, "frames", f.frames, ErrorCode::kInput);
   return f;
 }
 
@@ -106,15 +108,15 @@ json finished_json(const FinishedSegment& s) {
 
 FinishedSegment finished_from(const json& j) {
   FinishedSegment s;
-  j.at("index").get_to(s.index);
+  get_integer(j, "index", s.index, ErrorCode::kInput);
   j.at("file").get_to(s.file);
   j.at("sha256").get_to(s.sha256);
   j.at("stats").get_to(s.stats);
-  j.at("attempts").get_to(s.attempts);
+  get_integer(j, "attempts", s.attempts, ErrorCode::kInput);
   j.at("fallback_from").get_to(s.fallback_from);
   j.at("fallback_reason").get_to(s.fallback_reason);
-  j.at("target_bitrate").get_to(s.target_bitrate);
-  j.at("peak_rss_bytes").get_to(s.peak_rss_bytes);
+  get_integer(j, "target_bitrate", s.target_bitrate, ErrorCode::kInput);
+  get_integer(j, "peak_rss_bytes", s.peak_rss_bytes, ErrorCode::kInput);
   // The file name is joined to the job folder: a name with a separator could point anywhere.
   if (s.file.empty() || s.file.find('/') != std::string::npos || s.file == "." || s.file == "..")
     throw Error(ErrorCode::kInput, "segment file name '" + s.file + "' is not a plain file name");
@@ -141,7 +143,7 @@ void check_plan(const JobState& s) {
     throw Error(ErrorCode::kInput, "threads_per_worker is out of range");
 }
 
-std::string value_text(const json& v) {
+std::string setting_text(const json& v) {
   if (v.is_null()) return "(unset)";
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
@@ -171,19 +173,19 @@ void to_json(json& j, const Segment& s) {
 }
 
 void from_json(const json& j, Segment& s) {
-  j.at("index").get_to(s.index);
-  j.at("start_frame").get_to(s.start_frame);
-  j.at("end_frame").get_to(s.end_frame);
-  j.at("start_pts").get_to(s.start_pts);
-  j.at("end_pts").get_to(s.end_pts);
-  j.at("seek_keyframe").get_to(s.seek_keyframe);
-  j.at("start_s").get_to(s.start_s);
-  j.at("duration_s").get_to(s.duration_s);
+  get_integer(j, "index", s.index, ErrorCode::kInput);
+  get_integer(j, "start_frame", s.start_frame, ErrorCode::kInput);
+  get_integer(j, "end_frame", s.end_frame, ErrorCode::kInput);
+  get_integer(j, "start_pts", s.start_pts, ErrorCode::kInput);
+  get_integer(j, "end_pts", s.end_pts, ErrorCode::kInput);
+  get_integer(j, "seek_keyframe", s.seek_keyframe, ErrorCode::kInput);
+  get_finite(j, "start_s", s.start_s, ErrorCode::kInput);
+  get_finite(j, "duration_s", s.duration_s, ErrorCode::kInput);
   j.at("cut_reason").get_to(s.cut_reason);
-  j.at("cost").get_to(s.cost);
-  j.at("complexity").get_to(s.complexity);
-  j.at("bit_budget").get_to(s.bit_budget);
-  j.at("forced_keyframes").get_to(s.forced_keyframes);
+  get_finite(j, "cost", s.cost, ErrorCode::kInput);
+  get_finite(j, "complexity", s.complexity, ErrorCode::kInput);
+  get_integer(j, "bit_budget", s.bit_budget, ErrorCode::kInput);
+  get_integers(j, "forced_keyframes", s.forced_keyframes, ErrorCode::kInput);
 }
 
 std::string job_state_text(const JobState& s) {
@@ -212,7 +214,7 @@ JobState parse_job_state(std::string_view text) {
   if (j.is_discarded() || !j.is_object()) throw Error(ErrorCode::kInput, "job state is not a JSON object");
   JobState s;
   try {
-    j.at("version").get_to(s.version);
+    get_integer(j, "version", s.version, ErrorCode::kInput);
     if (s.version != kJobStateVersion)
       throw Error(ErrorCode::kInput, "job state version " + std::to_string(s.version) +
                                          " is not supported (this pvt reads version " +
@@ -223,7 +225,7 @@ JobState parse_job_state(std::string_view text) {
     s.input = fingerprint_from(j.at("input"));
     s.settings = j.at("settings");
     if (!s.settings.is_object()) throw Error(ErrorCode::kInput, "job state settings are not an object");
-    j.at("threads_per_worker").get_to(s.threads_per_worker);
+    get_integer(j, "threads_per_worker", s.threads_per_worker, ErrorCode::kInput);
     j.at("plan_basis").get_to(s.plan_basis);
     j.at("plan").get_to(s.plan);
     for (const auto& f : j.at("finished")) s.finished.push_back(finished_from(f));
@@ -231,7 +233,7 @@ JobState parse_job_state(std::string_view text) {
     j.at("message").get_to(s.message);
     j.at("started").get_to(s.started);
     j.at("updated").get_to(s.updated);
-    j.at("pid").get_to(s.pid);
+    get_integer(j, "pid", s.pid, ErrorCode::kInput);
   } catch (const json::exception& e) {
     throw Error(ErrorCode::kInput, std::string("job state is malformed: ") + e.what());
   }
@@ -276,7 +278,7 @@ std::vector<std::string> resume_conflicts(const JobState& saved, const InputFing
   for (const auto& [k, unused] : keys.items()) {
     const json a = saved.settings.contains(k) ? saved.settings[k] : json();
     const json b = settings.contains(k) ? settings[k] : json();
-    if (a != b) why.push_back(k + " " + value_text(a) + " -> " + value_text(b));
+    if (a != b) why.push_back(k + " " + setting_text(a) + " -> " + setting_text(b));
   }
   return why;
 }

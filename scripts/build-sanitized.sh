@@ -2,7 +2,8 @@
 # Configures and builds the pvt CLI with AddressSanitizer + UndefinedBehaviorSanitizer (-DPVT_SANITIZE=ON)
 # into build-san/ (another directory: PVT_SAN_BUILD_DIR). Used by scripts/test-corrupt.sh; extra arguments
 # go to cmake. Prefers clang (whose libFuzzer runtime the fuzz targets in the same directory need) and
-# uses gcc when clang is missing. Parallel jobs: CMAKE_BUILD_PARALLEL_LEVEL, else every core.
+# uses gcc when clang is missing. The CUDA kernels are left out (nvcc is slow and CI has no GPU);
+# PVT_SAN_WITH_CUDA=ON builds them too. Parallel jobs: CMAKE_BUILD_PARALLEL_LEVEL, else every core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -24,6 +25,6 @@ if [ ! -f "$dir/CMakeCache.txt" ]; then
 fi
 # Debug keeps assert() and the libstdc++ checks on; PVT_SANITIZE adds -O1 after -g.
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPVT_SANITIZE=ON -DPVT_BUILD_TESTS=OFF \
-  -DPVT_BUILD_BENCHMARKS=OFF "${compilers[@]}" "$@" >/dev/null
+  -DPVT_WITH_CUDA="${PVT_SAN_WITH_CUDA:-OFF}" -DPVT_BUILD_BENCHMARKS=OFF "${compilers[@]}" "$@" >/dev/null
 cmake --build "$dir" --target pvt --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 echo "build-sanitized: $dir/cli/pvt" >&2

@@ -33,7 +33,7 @@ compilers=()
 [ -f "$dir/CMakeCache.txt" ] || compilers=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
 # The same settings as scripts/build-sanitized.sh (a different one would rebuild the shared directory).
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPVT_SANITIZE=ON -DPVT_BUILD_TESTS=OFF \
-  -DPVT_BUILD_BENCHMARKS=OFF -DPVT_BUILD_FUZZERS=ON "${compilers[@]}" >/dev/null
+  -DPVT_WITH_CUDA="${PVT_SAN_WITH_CUDA:-OFF}" -DPVT_BUILD_BENCHMARKS=OFF -DPVT_BUILD_FUZZERS=ON "${compilers[@]}" >/dev/null
 cmake --build "$dir" --target pvt_fuzzers --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 built=$(date +%s)
 echo "test-fuzz: built in $((built - start)) s ($dir)" >&2
