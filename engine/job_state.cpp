@@ -77,7 +77,7 @@ void hash_range(Sha256& h, std::FILE* f, std::int64_t offset, std::int64_t lengt
 }
 
 json fingerprint_json(const InputFingerprint& f) {
-  return json{{"path", f.path},
+  return json{{"path", path_json(f.path)},
               {"size", f.size},
               {"mtime_ns", f.mtime_ns},
               {"sample_sha256", f.sample_sha256},
@@ -86,7 +86,7 @@ json fingerprint_json(const InputFingerprint& f) {
 
 InputFingerprint fingerprint_from(const json& j) {
   InputFingerprint f;
-  j.at("path").get_to(f.path);
+  f.path = path_from_json(j.at("path"), ErrorCode::kInput);
   get_integer(j, "size", f.size, ErrorCode::kInput);
   get_integer(j, "mtime_ns", f.mtime_ns, ErrorCode::kInput);
   j.at("sample_sha256").get_to(f.sample_sha256);
@@ -193,7 +193,7 @@ std::string job_state_text(const JobState& s) {
   for (const auto& f : s.finished) finished.push_back(finished_json(f));
   const json j{{"version", s.version},
                {"job_id", s.job_id},
-               {"output", s.output},
+               {"output", path_json(s.output)},
                {"format", s.format},
                {"input", fingerprint_json(s.input)},
                {"settings", s.settings},
@@ -220,7 +220,7 @@ JobState parse_job_state(std::string_view text) {
                                          " is not supported (this pvt reads version " +
                                          std::to_string(kJobStateVersion) + ")");
     j.at("job_id").get_to(s.job_id);
-    j.at("output").get_to(s.output);
+    s.output = path_from_json(j.at("output"), ErrorCode::kInput);
     j.at("format").get_to(s.format);
     s.input = fingerprint_from(j.at("input"));
     s.settings = j.at("settings");

@@ -42,7 +42,10 @@ targets="${FUZZ_TARGETS:-$(cd "$dir/tests/fuzz" && ls fuzz_* | grep -v '\.' | se
 artifacts="$dir/fuzz-artifacts"
 mkdir -p "$artifacts"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pvt-fuzz-run.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# The targets' scratch files (a target that crashes cannot remove its own): in memory when possible.
+scratch=$(mktemp -d /dev/shm/pvt-fuzz-scratch.XXXXXX 2>/dev/null || mktemp -d "$work/scratch.XXXXXX")
+export PVT_FUZZ_TMPDIR="$scratch"
+trap 'rm -rf "$work" "$scratch"' EXIT
 # A UBSan report ends the run (the fuzz code is also built with -fno-sanitize-recover); leaks are reported.
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
@@ -69,6 +72,7 @@ for name in $targets; do
   cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
   ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
   execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log" | tail -1)
+  slowest=$(sed -nE 's/^stat::slowest_unit_time_sec: *([0-9]+)/\1/p' "$log" | tail -1)
   if [ "$rc" -eq 0 ]; then
     result=ok
   else
@@ -78,8 +82,8 @@ for name in $targets; do
     tail -n 40 "$log" >&2
     ls "$artifacts/$name-"* 2>/dev/null | sed 's/^/test-fuzz: crash input: /' >&2 || true
   fi
-  line=$(printf '%-22s %10s execs %7s cov %8s ft %5s s  %s' "$name" "${execs:-${runs:-?}}" "${cov:-?}" \
-    "${ft:-?}" "$((t1 - t0))" "$result")
+  line=$(printf '%-22s %10s execs %7s cov %8s ft %5s s (slowest input %s s)  %s' "$name" \
+    "${execs:-${runs:-?}}" "${cov:-?}" "${ft:-?}" "$((t1 - t0))" "${slowest:-?}" "$result")
   echo "test-fuzz: $line" >&2
   summary+=("$line")
 done

@@ -64,6 +64,13 @@ TEST(JobState, RoundTripsExactly) {
   EXPECT_EQ(parse_job_state(job_state_text(s)), s);
 }
 
+TEST(JobState, RoundTripsPathsThatAreNotUtf8) {
+  JobState s = sample_state();
+  s.output = "/tmp/caf\xe9.mp4";  // Latin-1: file names are bytes, JSON strings are UTF-8
+  s.input.path = "/tmp/in\xff.mp4";
+  EXPECT_EQ(parse_job_state(job_state_text(s)), s);
+}
+
 TEST(JobState, RefusesMalformedText) {
   EXPECT_THROW(parse_job_state(""), Error);
   EXPECT_THROW(parse_job_state("[1,2]"), Error);

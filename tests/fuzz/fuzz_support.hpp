@@ -24,12 +24,17 @@
 
 namespace pvt::fuzz {
 
-// A directory of its own for this process, removed at exit: in /dev/shm when there is one (the targets
+// A directory of its own for this process, removed at exit (not after a crash: scripts/test-fuzz.sh
+// points PVT_FUZZ_TMPDIR at a folder it removes itself). Else in /dev/shm when there is one (the targets
 // that read files run some 40x faster there than on a disk-backed /tmp), else under $TMPDIR.
 inline const std::filesystem::path& temp_dir() {
   static const std::filesystem::path dir = [] {
+    const char* given = std::getenv("PVT_FUZZ_TMPDIR");
     const char* tmp = std::getenv("TMPDIR");
-    const std::string base = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : tmp && *tmp ? tmp : "/tmp";
+    const std::string base = given && *given                        ? given
+                             : access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm"
+                             : tmp && *tmp                          ? tmp
+                                                                    : "/tmp";
     std::string pattern = base + "/pvt-fuzz-XXXXXX";
     if (!mkdtemp(pattern.data())) {
       std::perror("pvt fuzz: mkdtemp");
