@@ -98,9 +98,11 @@ AnalysisEngine open_analysis_backend(const std::string& requested, bool want_nvd
   e.requested = requested;
   BackendKind kind = BackendKind::kCpu;
   if (requested == "auto") {
-    // Only the decision needs the full probe; a CPU-only machine pays for a device enumeration or two.
-    const AnalysisBackendReport r = probe_analysis_backends();
-    kind = r.auto_choice;
+    // The decision needs the full probe, which loads every Vulkan driver and libcuda (tens of
+    // milliseconds of dynamic linking); it is made once per process, so a server answering many
+    // analyze_video calls pays for it once. A device that fails later still falls back below.
+    static const BackendKind auto_choice = probe_analysis_backends().auto_choice;
+    kind = auto_choice;
   } else {
     kind = *kernels::parse_backend(requested);
   }

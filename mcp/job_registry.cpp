@@ -72,6 +72,8 @@ JobStatus JobRegistry::submit(TranscodeOptions options, std::string output, std:
   {
     std::lock_guard lock(mutex_);
     if (shutting_down_) throw Error(ErrorCode::kInterrupted, "the server is shutting down");
+    for (const auto& j : jobs_)
+      if (!is_finished(j->status.state) && j->status.output == output) throw OutputBusy(j->status.id, output);
     auto job = std::make_unique<Job>();
     job->status.id = "job-" + std::to_string(next_id_++);
     job->status.input = options.input;

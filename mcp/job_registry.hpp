@@ -18,6 +18,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,8 +81,17 @@ class JobRegistry {
   JobRegistry(const JobRegistry&) = delete;
   JobRegistry& operator=(const JobRegistry&) = delete;
 
+  // Thrown by submit() when a queued or running job already writes the same output.
+  struct OutputBusy : std::runtime_error {
+    OutputBusy(std::string job, const std::string& output)
+        : std::runtime_error(job + " is already writing " + output), job_id(std::move(job)) {}
+    std::string job_id;
+  };
+
   // Queues a job and starts it when a slot is free. `output` is the final path reported in statuses;
-  // `resumes`: the on-disk job it resumes (reported by get_transcode_status under that id too).
+  // `resumes`: the on-disk job it resumes (reported by get_transcode_status under that id too). Throws
+  // OutputBusy when another unfinished job has the same output: checked under the registry's lock, so
+  // two calls racing for one output cannot both get a job.
   JobStatus submit(TranscodeOptions options, std::string output, std::string format,
                    std::string resumes = {});
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "message_text.hpp"
+
 namespace pvt::mcp {
 
 using rpc::Message;
@@ -109,7 +111,7 @@ void McpSession::dispatch(const Message& m) {
     else if (m.method == "tools/list")
       result = on_tools_list();
     else
-      throw RpcError(rpc::kMethodNotFound, "Method not found: " + m.method);
+      throw RpcError(rpc::kMethodNotFound, "Method not found: " + excerpt(m.method));
   } catch (const RpcError& e) {
     send(rpc::make_error(m.id, e.code(), e.what()));
     return;
@@ -175,7 +177,8 @@ void McpSession::start_tool_call(const Message& m) {
   const auto tool =
       std::find_if(tools_.begin(), tools_.end(), [&](const Tool& t) { return t.name == *name; });
   if (tool == tools_.end()) {
-    send(rpc::make_error(m.id, rpc::kInvalidParams, "Unknown tool: " + name->get<std::string>()));
+    send(rpc::make_error(m.id, rpc::kInvalidParams,
+                         "Unknown tool: " + excerpt(name->get_ref<const std::string&>())));
     return;
   }
   json arguments = m.params.value("arguments", json::object());
@@ -197,7 +200,7 @@ void McpSession::start_tool_call(const Message& m) {
   }
   if (!in_flight_.emplace(rpc::id_key(m.id), call).second) {
     send(rpc::make_error(m.id, rpc::kInvalidRequest,
-                         "Invalid Request: id " + m.id.dump() + " is already in use"));
+                         "Invalid Request: id " + json_excerpt(m.id) + " is already in use"));
     return;
   }
   auto finished = std::make_shared<std::atomic<bool>>(false);

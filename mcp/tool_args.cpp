@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "message_text.hpp"
 #include "tool.hpp"
 
 namespace pvt::mcp {
@@ -28,7 +29,7 @@ ToolArgs::ToolArgs(const nlohmann::json& arguments, std::initializer_list<const 
     if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
       std::string list;
       for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      throw ToolError("Unknown argument '" + key + "'" +
+      throw ToolError("Unknown argument '" + excerpt(key) + "'" +
                       (list.empty() ? std::string("; this tool takes no arguments.")
                                     : "; this tool takes: " + list + "."));
     }
@@ -45,7 +46,13 @@ std::optional<std::string> ToolArgs::string(const char* name) const {
   const auto* v = find(name);
   if (!v) return std::nullopt;
   if (!v->is_string()) throw ToolError(std::string("The argument ") + name + " must be a string.");
-  return v->get<std::string>();
+  const auto& s = v->get_ref<const std::string&>();
+  // Checked before any use: a path, id or name is never longer, and no file system call or message
+  // should see a megabyte of it.
+  if (s.size() > kMaxStringArgument)
+    throw ToolError(std::string("The argument ") + name + " is too long (" + std::to_string(s.size()) +
+                    " bytes; at most " + std::to_string(kMaxStringArgument) + ").");
+  return s;
 }
 
 std::string ToolArgs::required_string(const char* name) const {
@@ -66,7 +73,7 @@ std::optional<double> ToolArgs::number(const char* name, double min, double max,
   const double d = v->get<double>();
   if (!std::isfinite(d) || d > max || d < min || (min_exclusive && d == min))
     throw ToolError(std::string("The argument ") + name + " must be a number " + range + ", not " +
-                    v->dump() + ".");
+                    json_excerpt(*v) + ".");
   return d;
 }
 
@@ -79,7 +86,7 @@ std::optional<int> ToolArgs::integer(const char* name, int min, int max) const {
   if (!v->is_number() || (v->is_number_float() && std::floor(v->get<double>()) != v->get<double>()))
     throw ToolError(what + ".");
   const double d = v->get<double>();
-  if (d < min || d > max) throw ToolError(what + ", not " + v->dump() + ".");
+  if (d < min || d > max) throw ToolError(what + ", not " + json_excerpt(*v) + ".");
   return static_cast<int>(d);
 }
 
@@ -96,8 +103,8 @@ std::optional<std::string> ToolArgs::one_of(const char* name, const std::vector<
   std::string list;
   for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
   if (!v->is_string() || std::find(choices.begin(), choices.end(), v->get<std::string>()) == choices.end())
-    throw ToolError(std::string("The argument ") + name + " must be one of " + list + ", not " + v->dump() +
-                    ".");
+    throw ToolError(std::string("The argument ") + name + " must be one of " + list + ", not " +
+                    json_excerpt(*v) + ".");
   return v->get<std::string>();
 }
 
@@ -105,8 +112,8 @@ std::int64_t parse_bitrate(const std::string& text, const char* name) {
   const auto bits = parse_rate(text);
   if (!bits || *bits < 10000 || *bits > 10'000'000'000)
     throw ToolError(std::string("The argument ") + name +
-                    " must be a video bitrate such as \"2500k\" or \"4M\" (at least 10k), not \"" + text +
-                    "\".");
+                    " must be a video bitrate such as \"2500k\" or \"4M\" (at least 10k), not \"" +
+                    excerpt(text) + "\".");
   return *bits;
 }
 

@@ -1,5 +1,10 @@
 // analyze_video: probe, full scene analysis and the segment plan transcode would use, as the engine's
 // analysis report (no per-frame data: it would flood the model's context).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 #include "error.hpp"
@@ -69,6 +74,18 @@ std::string summary_text(const MediaInfo& info, const Analysis& a, const Plan& p
   return buf;
 }
 
+// An analysis decodes a whole file on every core, and a model may ask for one while a transcode runs.
+// The transcode is the work the user is waiting for, so the analysis takes the CPU only when the job
+// leaves it: this thread (and the decoder threads it starts, which inherit it) runs 10 nice levels below the
+// server. The thread belongs to this one call and ends with it, so nothing has to be restored (raising a
+// thread's priority again would need CAP_SYS_NICE anyway).
+void yield_cpu_to_transcodes() {
+  const auto tid = static_cast<id_t>(gettid());
+  errno = 0;
+  const int nice_now = getpriority(PRIO_PROCESS, tid);
+  if (errno == 0 && nice_now < 19) setpriority(PRIO_PROCESS, tid, std::min(nice_now + 10, 19));
+}
+
 json analyze(ToolEnv& env, const json& arguments, RequestContext& request) {
   const ToolArgs args(arguments, {"path", "scene_threshold", "min_scene_frames", "segment_duration"});
   const std::string path = args.required_string("path");
@@ -79,6 +96,7 @@ json analyze(ToolEnv& env, const json& arguments, RequestContext& request) {
   const double segment_duration =
       args.number("segment_duration", 0, 3600, true).value_or(env.config.segment_duration);
   const auto input = resolve_input(path, env.sandbox.root());
+  yield_cpu_to_transcodes();
 
   MediaInfo info;
   try {
@@ -116,7 +134,8 @@ Tool make_analyze_tool(ToolEnv& env) {
       {"description",
        "Probe a video file and analyse it: streams, duration, frame rate, keyframes, scene cuts with scores, "
        "per-scene complexity, and the segment plan a transcode would use. Reads only; writes nothing. Takes "
-       "about as long as decoding the file once on all cores."},
+       "about as long as decoding the file once on all cores (longer while a transcode runs: the transcode "
+       "keeps priority)."},
       {"inputSchema", input_schema(env.config)},
       {"outputSchema", output_schema()},
       {"annotations",

@@ -1,6 +1,7 @@
-// transcode_video: checks what the model can correct at once (input, output inside the sandbox, existing
-// output, argument types), then hands a job to the registry. Without wait it answers immediately with
-// the job id; with wait it follows the job to its end, sending progress when the client asked for it.
+// transcode_video: checks what the model can correct at once (argument types, output inside the sandbox,
+// existing or busy output, then the input itself, cheapest first), then hands a job to the registry. Without
+// wait it answers immediately with the job id; with wait it follows the job to its end, sending progress when
+// the client asked for it.
 #include <filesystem>
 
 #include "job_status_json.hpp"
@@ -143,8 +144,9 @@ PreparedTranscode prepare_new(ToolEnv& env, const ToolArgs& args) {
   const std::int64_t bitrate = bitrate_arg ? parse_bitrate(*bitrate_arg, "bitrate") : 0;
 
   PreparedTranscode t;
+  // The input is only located here; transcode() probes it after the cheap checks of the output, so a
+  // refused call costs no demuxing.
   t.input = resolve_input(input_arg, env.sandbox.root());
-  require_video(t.input);
   const OutputChoice out = choose_output(env, t.input, output_arg, format_arg);
   std::error_code ec;
   if (fs::equivalent(out.final_path, t.input, ec))
@@ -187,7 +189,10 @@ json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
   if (auto busy = env.jobs.job_writing(t.final_path.string()))
     throw ToolError(*busy + " is already writing " + t.final_path.string() +
                     "; wait for it or cancel it first.");
-  if (!resume_id) check_saved_state(t);
+  if (!resume_id) {
+    require_video(t.input);
+    check_saved_state(t);
+  }
   // The engine writes beside the output (work directory, temporary files), so its folder must exist;
   // it is inside the sandbox, as resolve_output checked.
   const fs::path work_parent = fs::path(t.options.output).parent_path();
@@ -197,8 +202,13 @@ json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
   t.options.overwrite = overwrite;
   const std::string note = t.note.empty() ? std::string() : " " + t.note;
   const fs::path input = t.input;
-  const JobStatus submitted =
-      env.jobs.submit(std::move(t.options), t.final_path.string(), t.format, std::move(t.resumes));
+  JobStatus submitted;
+  try {
+    submitted = env.jobs.submit(std::move(t.options), t.final_path.string(), t.format, std::move(t.resumes));
+  } catch (const JobRegistry::OutputBusy& e) {
+    // Another call for the same output got there between the check above and here.
+    throw ToolError(std::string(e.what()) + "; wait for it or cancel it first.");
+  }
 
   if (!wait) {
     json structured = {{"job_id", submitted.id},

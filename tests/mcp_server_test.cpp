@@ -53,6 +53,60 @@ TEST(McpJsonRpc, MalformedJsonIsAParseErrorWithNullId) {
   }
 }
 
+TEST(McpJsonRpc, ANumberBeyondDoubleIsAParseErrorNotAnAbort) {
+  // Found by fuzz_mcp_json_rpc: nlohmann throws out_of_range (not parse_error) for 1e400.
+  Harness h;
+  h.raw(R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":1e400}})");
+  const auto lines = h.lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(lines[0]["id"].is_null());
+  EXPECT_EQ(error_code(lines[0]), rpc::kParseError);
+  EXPECT_EQ(h.request(2, "ping")["result"], json::object());
+}
+
+TEST(McpJsonRpc, DeepNestingIsRefusedBeforeParsing) {
+  Harness h;
+  h.raw(std::string(100000, '[') + std::string(100000, ']'));
+  // Brackets inside strings do not count; 64 levels are fine.
+  std::string ok = R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"s":"[[[[{{{{","d":)";
+  for (int i = 0; i < 62; ++i) ok += "[";
+  for (int i = 0; i < 62; ++i) ok += "]";
+  h.raw(ok + "}}");
+  const auto lines = h.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(error_code(lines[0]), rpc::kParseError);
+  EXPECT_NE(lines[0]["error"]["message"].get<std::string>().find("nested deeper than 64"), std::string::npos);
+  EXPECT_EQ(lines[1]["id"], 1);
+  EXPECT_EQ(lines[1]["result"], json::object());
+}
+
+TEST(McpJsonRpc, MessagesOverOneMiBAreDroppedUnreadAndLongNamesAreNotEchoed) {
+  rpc::LineSplitter s;  // the server's limit
+  std::vector<std::pair<std::size_t, bool>> got;
+  auto on = [&](std::string_view l, bool too_long) { got.emplace_back(l.size(), too_long); };
+  const std::string at_limit(rpc::kMaxMessageBytes, 'a');
+  // Fed in uneven chunks, as reads deliver them.
+  const std::string stream = at_limit + "\n" + at_limit + "b\nok\n";
+  for (std::size_t i = 0; i < stream.size(); i += 65521)
+    s.feed(std::string_view(stream).substr(i, 65521), on);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], std::make_pair(rpc::kMaxMessageBytes, false));
+  EXPECT_TRUE(got[1].second);
+  EXPECT_EQ(got[2], std::make_pair(std::size_t{2}, false));
+
+  Harness h;
+  const std::string long_name(100000, 'm');
+  const json r = h.request(1, long_name);
+  EXPECT_EQ(error_code(r), rpc::kMethodNotFound);
+  EXPECT_LT(r.dump().size(), 400u) << "the method name is echoed whole";
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("(100000 bytes)"), std::string::npos);
+  const json t = h.request(2, "tools/call", {{"name", long_name}});
+  EXPECT_LT(t.dump().size(), 400u);
+  // A broken message whose token is long: the parser's "last read" is cut too.
+  h.raw(R"({"jsonrpc":"2.0","id":3,"method":")" + std::string(200000, 'x'));
+  EXPECT_LT(h.lines().back().dump().size(), 600u);
+}
+
 TEST(McpJsonRpc, InvalidRequestsAreAnsweredWithMinus32600) {
   Harness h;
   h.raw("[]");                                              // batching is not supported
@@ -360,6 +414,9 @@ TEST_F(SandboxTest, SymlinksThatPointOutAreRefused) {
   EXPECT_THROW(sb.resolve_output("file_link_out.mp4"), ToolError);
   EXPECT_THROW(sb.resolve_output("dangling.mp4"), ToolError);
   EXPECT_THROW(sb.resolve_output("link_in/../../x.mp4"), ToolError);  // ".." after a symlink is physical
+  // Found by fuzz_mcp_sandbox: past a missing part, ".." climbs back to where symlinks exist again.
+  EXPECT_THROW(sb.resolve_output("nope/../link_out/x.mp4"), ToolError);
+  EXPECT_THROW(sb.resolve_output("a/b/../../link_out/x.mp4"), ToolError);
   EXPECT_EQ(sb.resolve_output("link_in/x.mp4"), root / "sub" / "x.mp4");
 }
 
@@ -508,6 +565,32 @@ TEST(McpJobRegistry, QueuesBeyondMaxConcurrentAndRunsInOrder) {
   EXPECT_FALSE(jobs.job_writing("/o/b.mp4"));
 }
 
+TEST(McpJobRegistry, OneOutputGetsOneJobEvenWhenCallsRace) {
+  FakeEngine engine;
+  JobRegistry jobs(1, engine.runner(), nullptr);
+  std::atomic<int> accepted{0}, busy{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 16; ++i)
+    callers.emplace_back([&] {
+      try {
+        jobs.submit({}, "/o/same.mp4", "mp4");
+        ++accepted;
+      } catch (const JobRegistry::OutputBusy& e) {
+        EXPECT_NE(std::string(e.what()).find("is already writing /o/same.mp4"), std::string::npos);
+        ++busy;
+      }
+    });
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(accepted, 1);
+  EXPECT_EQ(busy, 15);
+  EXPECT_EQ(jobs.list().size(), 1u);
+  engine.release = true;
+  const auto first = jobs.list().front();
+  EXPECT_EQ(jobs.wait(first.id, std::chrono::steady_clock::now() + 10s, nullptr)->state,
+            JobState::kSucceeded);
+  EXPECT_NO_THROW(jobs.submit({}, "/o/same.mp4", "mp4"));  // a finished job no longer holds its output
+}
+
 TEST(McpJobRegistry, CancelStopsRunningAndQueuedJobs) {
   FakeEngine engine;
   JobRegistry jobs(1, engine.runner(), nullptr);
@@ -628,6 +711,35 @@ TEST_F(PvtToolsTest, TranscodeRefusesWhatTheModelCanCorrect) {
   EXPECT_NE(text(r).find("overwrite"), std::string::npos);
   EXPECT_FALSE(
       call("transcode_video", {{"input", clip}, {"output", "exists.mp4"}, {"overwrite", true}})["isError"]);
+}
+
+TEST_F(PvtToolsTest, OverlongArgumentsAreRefusedWithoutBeingEchoed) {
+  const std::string clip = test::scene_clip();
+  const std::string long_path(5000, 'p');
+  auto r = call("analyze_video", {{"path", long_path}});
+  EXPECT_TRUE(r["isError"]);
+  EXPECT_NE(text(r).find("path is too long (5000 bytes; at most 4096)"), std::string::npos) << text(r);
+  r = call("transcode_video", {{"input", clip}, {"output", long_path}});
+  EXPECT_NE(text(r).find("output is too long"), std::string::npos) << text(r);
+  for (const json& args : {json{{"input", clip}, {"preset", std::string(300000, 'f')}},
+                           json{{"input", clip}, {std::string(300000, 'k'), 1}},
+                           json{{"input", clip}, {"crf", json::array({std::string(300000, 'c')})}},
+                           json{{"input", clip}, {"bitrate", std::string(4000, '9') + "x"}}}) {
+    r = call("transcode_video", args);
+    EXPECT_TRUE(r["isError"]);
+    EXPECT_LT(r.dump().size(), 1000u) << text(r).substr(0, 300);
+  }
+  EXPECT_TRUE(jobs->list().empty());
+}
+
+TEST_F(PvtToolsTest, TranscodeChecksTheOutputBeforeOpeningTheInput) {
+  // Refused for its output even though the input is not a video: the cheap check comes first, so a
+  // flood of bad calls costs no demuxing.
+  std::ofstream(tmp / "notes.txt") << "not a video";
+  auto r = call("transcode_video", {{"input", tmp / "notes.txt"}, {"output", "../x.mp4"}});
+  EXPECT_NE(text(r).find("outside the output directory"), std::string::npos) << text(r);
+  r = call("transcode_video", {{"input", tmp / "notes.txt"}, {"output", "fine.mp4"}});
+  EXPECT_NE(text(r).find("cannot be transcoded"), std::string::npos) << text(r);
 }
 
 TEST_F(PvtToolsTest, TranscodeAnswersAtOnceAndJobToolsFollowIt) {

@@ -123,8 +123,12 @@ export function malformedLines(prefix) {
   text('{"jsonrpc":"2.0","id":"trunc","method":"ping"');
   text('');
   text('   \r');
-  text(`{"garbage":"${'x'.repeat(4 << 20)}"`); // 4 MiB, broken
-  req(`${prefix}huge`, 'tools/call', { name: 'analyze_video', arguments: { path: 'a'.repeat(2 << 20) } });
+  text(`{"garbage":"${'x'.repeat(4 << 20)}"`); // 4 MiB, broken: over the 1 MiB message limit, dropped unread
+  // A well-formed request over the limit: answered with id null ("message too long"), not by its id.
+  json({ jsonrpc: '2.0', id: `${prefix}over`, method: 'tools/call', params: { name: 'analyze_video', arguments: { path: 'a'.repeat(2 << 20) } } });
+  // Under the limit, but far longer than any path: refused by the argument check (its answer must not
+  // echo it back whole).
+  req(`${prefix}huge`, 'tools/call', { name: 'analyze_video', arguments: { path: 'a'.repeat(512 << 10) } });
   req(`${prefix}wt1`, 'tools/call', { name: 'get_transcode_status', arguments: { job_id: 42 } });
   req(`${prefix}wt2`, 'tools/call', 'params as a string');
   req(`${prefix}wt3`, 'tools/call', { name: ['analyze_video'] });
@@ -138,7 +142,7 @@ export function malformedLines(prefix) {
   req(`${prefix}um2`, '../../etc/passwd');
   req(`${prefix}nid`, 'notifications/initialized'); // a notification's method, sent with an id
   req(`${prefix}init`, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } });
-  const unanswered = [`${prefix}b1`, `${prefix}b2`, `${prefix}resp`];
+  const unanswered = [`${prefix}b1`, `${prefix}b2`, `${prefix}resp`, `${prefix}over`];
   json([{ jsonrpc: '2.0', id: `${prefix}b1`, method: 'ping' }, { jsonrpc: '2.0', id: `${prefix}b2`, method: 'ping' }]);
   json([]);
   json({ jsonrpc: '2.0', id: `${prefix}resp`, result: {} }); // a response, from the client

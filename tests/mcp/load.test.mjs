@@ -87,6 +87,11 @@ describe('pvt-mcp under load', () => {
       }
       assert.deepEqual(failures, [], 'each call gets the answer it should');
       for (const id of raw.answered) assert.ok(responses.get(id).error || responses.get(id).result, id);
+      const huge = JSON.stringify(responses.get('mhuge'));
+      assert.match(huge, /too long/, 'a 512 KiB path is refused as too long');
+      assert.ok(huge.length < 2000, `the refusal does not echo the path back (${huge.length} bytes)`);
+      const tooLong = s.lines.slice(mark).filter((m) => m.id === null && /message too long/.test(m.error?.message));
+      assert.equal(tooLong.length, 2, 'the two lines over 1 MiB are answered "message too long"');
       const stray = s.lines.filter((m) => raw.unanswered.includes(m.id));
       assert.deepEqual(stray, [], 'no answer to batch members or client responses');
       const nullIds = s.lines.slice(mark).filter((m) => m.id === null && m.error);
