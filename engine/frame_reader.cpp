@@ -4,6 +4,7 @@
 
 #include "cuda_hwdevice.hpp"
 #include "error.hpp"
+#include "media_index.hpp"
 
 extern "C" {
 #include <libavutil/pixdesc.h>
@@ -31,6 +32,7 @@ FrameReader::FrameReader(const std::string& path, int video_stream, Options opti
   AVFormatContext* raw = nullptr;
   check_av(avformat_open_input(&raw, path.c_str(), nullptr, nullptr), ErrorCode::kInput, path);
   fmt_.reset(raw);
+  generate_missing_pts(fmt_.get());
   check_av(avformat_find_stream_info(fmt_.get(), nullptr), ErrorCode::kInput, path);
   if (video_stream < 0 || video_stream >= static_cast<int>(fmt_->nb_streams) ||
       fmt_->streams[video_stream]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)

@@ -112,6 +112,7 @@ MediaInfo probe_media(const std::string& path) {
     throw Error(ErrorCode::kInput, path + ": not a readable media file (" + av_error_text(ret) + ")");
   }
   av::InputFormat fmt(raw);
+  generate_missing_pts(fmt.get());
   ret = avformat_find_stream_info(fmt.get(), nullptr);
   if (ret < 0)
     throw Error(ErrorCode::kInput, path + ": cannot read stream parameters (" + av_error_text(ret) + ")");
@@ -243,6 +244,10 @@ void check_video_file(const std::string& path) {
   if (sret < 0)
     throw Error(ErrorCode::kInput, path + ": cannot read stream parameters (" + av_error_text(sret) + ")");
   select_video_stream(fmt.get(), path);
+}
+
+void generate_missing_pts(AVFormatContext* fmt) {
+  fmt->flags |= AVFMT_FLAG_GENPTS;
 }
 
 int keyframe_at_or_before(const MediaInfo& info, int frame) {

@@ -10,6 +10,8 @@ extern "C" {
 #include <libavutil/rational.h>
 }
 
+struct AVFormatContext;  // libavformat's, declared here to keep avformat.h out of this header
+
 namespace pvt {
 
 struct FrameEntry {
@@ -73,6 +75,14 @@ void check_video_file(const std::string& path);
 
 // Index of the last keyframe at or before frame `frame` (frames[0] counts as one when none precedes).
 int keyframe_at_or_before(const MediaInfo& info, int frame);
+
+// Raw elementary streams (.m2v, .m1v) carry decode timestamps from the parser but no presentation ones.
+// Without them the index would number frames by decode timestamp while the decoder labels each frame with
+// the timestamp of the packet that completed it (one frame later for MPEG-2, whose decoder holds a frame
+// back), and the last frame would have none at all. Asking libavformat to generate the missing pts from
+// the parser's reordering information (AVFMT_FLAG_GENPTS) gives both sides the same timestamps; packets
+// that carry a pts are untouched. The probe and every FrameReader call this right after opening the file.
+void generate_missing_pts(AVFormatContext* fmt);
 
 // Index of the frame with this pts, or -1.
 int frame_with_pts(const MediaInfo& info, std::int64_t pts);

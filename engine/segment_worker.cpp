@@ -401,8 +401,8 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
       stats.detected_cuts.push_back(cut->frame);
     }
   if (!encoder) {
-    throw Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) +
-                                        ": no frame could be decoded from " + d.input + " (input damaged?)");
+    throw Error(ErrorCode::kInput, "segment " + std::to_string(d.segment) +
+                                       ": no frame could be decoded from " + d.input + " (input damaged?)");
   }
   while (!window.empty()) encode_front();
   encoder->send(nullptr, false);
@@ -412,9 +412,11 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
 
   if (collected != wanted || writer->packets() != stats.frames || drop_last) {
     std::filesystem::remove(part);
-    throw Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) + ": got " +
-                                        std::to_string(collected) + " of " + std::to_string(d.frame_count()) +
-                                        " frames from the decoder (input damaged or truncated?)");
+    // kInput: the frames the index promised are not in the stream (the pool and the job treat a
+    // segment that fails this way on every attempt as damaged input, not as a passing fault).
+    throw Error(ErrorCode::kInput, "segment " + std::to_string(d.segment) + ": got " +
+                                       std::to_string(collected) + " of " + std::to_string(d.frame_count()) +
+                                       " frames from the decoder (input damaged or truncated?)");
   }
   rename_or_throw(part, d.output);
   corrupt_output_fault(d);

@@ -290,8 +290,14 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   // everything goes. A job cancelled through its own flag is gone on purpose.
   auto failed = [&](ErrorCode code, const std::string& what) -> Error {
     const bool cancelled = code == ErrorCode::kInterrupted && o.cancel && o.cancel->load();
+    // An input that is still there but cannot be decoded fails the same way on every run: its state
+    // would only sit on disk inviting a futile resume. An input that went away (an unmounted disk) is
+    // worth waiting for.
+    std::error_code ec;
+    const bool input_gone = !fs::exists(o.input, ec);
+    const bool damaged_input = code == ErrorCode::kInput && !input_gone;
     const bool keep =
-        state_saved && !cancelled &&
+        state_saved && !cancelled && !damaged_input &&
         (code == ErrorCode::kInterrupted || code == ErrorCode::kOutput || !state.finished.empty());
     if (!keep) {
       job.keep(o.keep_work_dir);
@@ -324,6 +330,9 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
       return Error(code, what + "; " + kept_text +
                              ": free some space (or raise the file-size limit) and run the same command "
                              "again to resume");
+    if (code == ErrorCode::kInput && input_gone)
+      return Error(code,
+                   what + "; " + kept_text + ": put the input back and run the same command again to resume");
     return Error(code, what + "; " + kept_text + ": run the same command again to resume");
   };
 

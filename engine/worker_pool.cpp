@@ -238,7 +238,10 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         const std::string msg = "segment " + std::to_string(done.segment) + " failed after " +
                                 std::to_string(again.attempts) + " attempts: " + failure;
         stop_all();
-        throw Error(ErrorCode::kEncode, msg);
+        // A worker that exits with kInput could not read or decode its part of the input: the job fails
+        // as an input error (the caller then knows a rerun would meet the same data).
+        throw Error(code == static_cast<int>(ErrorCode::kInput) ? ErrorCode::kInput : ErrorCode::kEncode,
+                    msg);
       }
     }
   }
