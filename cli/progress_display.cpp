@@ -46,6 +46,12 @@ std::string clock_text(double s) {
   return buf;
 }
 
+// One JSON line. Messages may quote file names that are not UTF-8 (Linux allows any bytes but '/' and
+// NUL); JSON cannot carry those bytes, so they become U+FFFD instead of throwing mid-job.
+std::string json_line(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
 
 void ProgressDisplay::update(const JobProgress& p) {
@@ -89,7 +95,7 @@ void ProgressDisplay::update(const JobProgress& p) {
 void ProgressDisplay::warn(const std::string& message) {
   clear_line();
   if (mode_ == ProgressMode::kJson) {
-    std::fprintf(stderr, "%s\n", nlohmann::json{{"warning", message}}.dump().c_str());
+    std::fprintf(stderr, "%s\n", json_line({{"warning", message}}).c_str());
   } else {
     std::fprintf(stderr, "pvt: warning: %s\n", message.c_str());
   }
@@ -98,7 +104,7 @@ void ProgressDisplay::warn(const std::string& message) {
 void ProgressDisplay::note(const std::string& message) {
   clear_line();
   if (mode_ == ProgressMode::kJson) {
-    std::fprintf(stderr, "%s\n", nlohmann::json{{"note", message}}.dump().c_str());
+    std::fprintf(stderr, "%s\n", json_line({{"note", message}}).c_str());
   } else {
     std::fprintf(stderr, "pvt: %s\n", message.c_str());
   }

@@ -243,6 +243,36 @@ TEST(Resume, ADamagedFinishedSegmentIsEncodedAgain) {
   EXPECT_EQ(test::ffprobe_frames(out), 200);
 }
 
+// File names may be any bytes; JSON progress lines cannot carry those that are not UTF-8. A warning that
+// quotes such a path (here: the damaged state of an output named in Latin-1) is still one valid JSON
+// line, and the job goes on.
+TEST(Resume, AWarningQuotingANonUtf8PathIsAValidJsonLine) {
+  test::TempDir dir;
+  const std::string out = dir / "caf\xe9.mp4";
+  const auto failed = test::run_pvt(job_args(out), {"PVT_FAULT=fail:3"});
+  ASSERT_EQ(failed.exit_code, 5) << failed.err;
+  const fs::path state = dir.path() / ".caf\xe9.mp4.pvt-job" / "job.json";
+  ASSERT_TRUE(fs::exists(state));
+  { std::ofstream(state, std::ios::trunc) << "garbage"; }
+  auto args = job_args(out);
+  *std::find(args.begin(), args.end(), "none") = "json";
+  const auto r = test::run_pvt(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  bool warned = false;
+  std::istringstream lines(r.err);
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << "not JSON: " << line;
+    if (j.contains("warning")) {
+      warned = true;
+      EXPECT_NE(j["warning"].get<std::string>().find("caf\xEF\xBF\xBD.mp4.pvt-job"), std::string::npos)
+          << line;
+    }
+  }
+  EXPECT_TRUE(warned) << r.err;
+  EXPECT_EQ(test::ffprobe_frames(out), 200);
+}
+
 // RLIMIT_FSIZE makes the final write fail with EFBIG, the path a full disk takes: a clear error, no
 // output, the segments kept, and a rerun (limit lifted) that only assembles.
 TEST(Resume, AFileSizeLimitFailsCleanlyAndTheJobResumesWithoutReencoding) {
