@@ -6,12 +6,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -319,6 +322,80 @@ TEST(Resume, AFileSizeLimitFailsCleanlyAndTheJobResumesWithoutReencoding) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("segments_encoded").get<int>(), 0);
   EXPECT_EQ(test::ffprobe_frames(out), 200);
+}
+
+// A real full disk: a tmpfs mounted for the test (skipped where mounting is not allowed, e.g. a container
+// without CAP_SYS_ADMIN). First too small for the segments, then big enough for them but not for the
+// assembled MP4 beside them, then big enough: each failure is exit 4 naming ENOSPC with nothing at the
+// final path, and each rerun goes on from what was finished.
+class SmallFilesystem {
+ public:
+  explicit SmallFilesystem(fs::path where) : where_(std::move(where)) {
+    fs::create_directories(where_);
+    if (::mount("tmpfs", where_.c_str(), "tmpfs", 0, "size=64k") == 0)
+      mounted_ = true;
+    else
+      why_ = std::string("cannot mount a tmpfs here: ") + std::strerror(errno);
+  }
+  ~SmallFilesystem() {
+    if (mounted_) ::umount2(where_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& why() const { return why_; }
+  bool resize(std::uint64_t bytes) {
+    const std::string opts = "size=" + std::to_string((bytes + 4095) / 4096 * 4) + "k";
+    return ::mount("tmpfs", where_.c_str(), "tmpfs", MS_REMOUNT, opts.c_str()) == 0;
+  }
+
+ private:
+  fs::path where_;
+  bool mounted_ = false;
+  std::string why_;
+};
+
+TEST(Resume, AFullDiskFailsCleanlyAtEachStageAndTheJobResumesOnceThereIsSpace) {
+  test::TempDir dir;
+  SmallFilesystem small(dir.path() / "small");
+  if (!small.mounted()) GTEST_SKIP() << small.why();
+  const auto clean = test::run_pvt(job_args(dir / "probe.mp4"));
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  const auto whole = fs::file_size(dir / "probe.mp4");
+  const std::string out = (dir.path() / "small" / "out.mp4").string();
+  const auto entries = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir.path() / "small")) names.push_back(e.path().filename());
+    return names;
+  };
+
+  // Room for about half the segments.
+  ASSERT_TRUE(small.resize(whole / 2));
+  auto r = test::run_pvt(job_args(out));
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("free some space"), std::string::npos) << r.err;
+  EXPECT_EQ(entries(), std::vector<std::string>{".out.mp4.pvt-job"});
+  const fs::path job_dir = dir.path() / "small" / ".out.mp4.pvt-job";
+  const auto first = state_in(job_dir);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_LT(first->finished.size(), first->plan.size()) << "the disk filled up before the last segment";
+
+  // Room for every segment, not for the MP4 assembled from them.
+  ASSERT_TRUE(small.resize(whole * 3 / 2));
+  r = test::run_pvt(job_args(out));
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  EXPECT_EQ(entries(), std::vector<std::string>{".out.mp4.pvt-job"});
+  const auto second = state_in(job_dir);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->finished.size(), second->plan.size()) << "the segments fit; the assembly did not";
+
+  ASSERT_TRUE(small.resize(whole * 4));
+  r = test::run_pvt(job_args(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("segments_encoded").get<int>(), 0) << "every segment was finished by the earlier runs";
+  EXPECT_EQ(test::ffprobe_frames(out), 200);
+  EXPECT_EQ(entries(), std::vector<std::string>{"out.mp4"});
 }
 
 }  // namespace
