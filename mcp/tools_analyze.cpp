@@ -1,12 +1,15 @@
 // analyze_video: probe, full scene analysis and the segment plan transcode would use, as the engine's
 // analysis report (no per-frame data: it would flood the model's context).
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <memory>
 
+#include "analysis_cache.hpp"
 #include "error.hpp"
 #include "frame_analysis.hpp"
 #include "media_index.hpp"
@@ -86,18 +89,9 @@ void yield_cpu_to_transcodes() {
   if (errno == 0 && nice_now < 19) setpriority(PRIO_PROCESS, tid, std::min(nice_now + 10, 19));
 }
 
-json analyze(ToolEnv& env, const json& arguments, RequestContext& request) {
-  const ToolArgs args(arguments, {"path", "scene_threshold", "min_scene_frames", "segment_duration"});
-  const std::string path = args.required_string("path");
-  AnalysisOptions ao;
-  ao.scenes.threshold = args.number("scene_threshold", 0, 1).value_or(ao.scenes.threshold);
-  ao.scenes.min_scene_frames =
-      args.integer("min_scene_frames", 1, 1000000).value_or(ao.scenes.min_scene_frames);
-  const double segment_duration =
-      args.number("segment_duration", 0, 3600, true).value_or(env.config.segment_duration);
-  const auto input = resolve_input(path, env.sandbox.root());
+json analyze_now(ToolEnv& env, const std::filesystem::path& input, AnalysisOptions ao,
+                 double segment_duration, RequestContext& request) {
   yield_cpu_to_transcodes();
-
   MediaInfo info;
   try {
     info = probe_media(input.string());
@@ -123,6 +117,31 @@ json analyze(ToolEnv& env, const json& arguments, RequestContext& request) {
                      analysis_report_json(info, analysis, plan, ao.scenes, /*per_frame=*/false));
 }
 
+json analyze(ToolEnv& env, AnalysisCache& cache, const json& arguments, RequestContext& request) {
+  const ToolArgs args(arguments, {"path", "scene_threshold", "min_scene_frames", "segment_duration"});
+  const std::string path = args.required_string("path");
+  AnalysisOptions ao;
+  ao.scenes.threshold = args.number("scene_threshold", 0, 1).value_or(ao.scenes.threshold);
+  ao.scenes.min_scene_frames =
+      args.integer("min_scene_frames", 1, 1000000).value_or(ao.scenes.min_scene_frames);
+  const double segment_duration =
+      args.number("segment_duration", 0, 3600, true).value_or(env.config.segment_duration);
+  const auto input = resolve_input(path, env.sandbox.root());
+
+  // The file version is part of the key: a file rewritten since (new size or mtime) is analysed again.
+  struct stat st {};
+  if (::stat(input.c_str(), &st) != 0) return analyze_now(env, input, ao, segment_duration, request);
+  const AnalysisCache::Key key{
+      input.string(),
+      static_cast<std::uintmax_t>(st.st_size),
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+      ao.scenes.threshold,
+      ao.scenes.min_scene_frames,
+      segment_duration};
+  return cache.get_or_compute(
+      key, [&] { return analyze_now(env, input, ao, segment_duration, request); }, request.cancel_flag());
+}
+
 }  // namespace
 
 Tool make_analyze_tool(ToolEnv& env) {
@@ -135,7 +154,8 @@ Tool make_analyze_tool(ToolEnv& env) {
        "Probe a video file and analyse it: streams, duration, frame rate, keyframes, scene cuts with scores, "
        "per-scene complexity, and the segment plan a transcode would use. Reads only; writes nothing. Takes "
        "about as long as decoding the file once on all cores (longer while a transcode runs: the transcode "
-       "keeps priority)."},
+       "keeps priority). Results are kept per file version and options, so asking again about an unchanged "
+       "file answers at once."},
       {"inputSchema", input_schema(env.config)},
       {"outputSchema", output_schema()},
       {"annotations",
@@ -144,8 +164,9 @@ Tool make_analyze_tool(ToolEnv& env) {
         {"destructiveHint", false},
         {"idempotentHint", true},
         {"openWorldHint", false}}}};
-  t.handler = [&env](const json& arguments, RequestContext& request) {
-    return analyze(env, arguments, request);
+  t.handler = [&env, cache = std::make_shared<AnalysisCache>()](const json& arguments,
+                                                                RequestContext& request) {
+    return analyze(env, *cache, arguments, request);
   };
   return t;
 }

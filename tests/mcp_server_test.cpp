@@ -12,11 +12,13 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "analysis_cache.hpp"
 #include "error.hpp"
 #include "job_registry.hpp"
 #include "json_rpc.hpp"
@@ -639,6 +641,99 @@ TEST(McpJobRegistry, FailedJobsCarryTheEngineMessage) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// analyze_video's cache.
+
+TEST(McpAnalysisCache, ConcurrentCallsShareOneComputationAndRepeatsAreFree) {
+  AnalysisCache cache;
+  const AnalysisCache::Key key{"/v.mp4", 100, 1, 0.35, 12, 10};
+  std::atomic<int> computed{0};
+  std::atomic<bool> not_cancelled{false};
+  std::vector<std::thread> callers;
+  std::vector<json> got(8);
+  for (int i = 0; i < 8; ++i)
+    callers.emplace_back([&, i] {
+      got[i] = cache.get_or_compute(
+          key,
+          [&] {
+            ++computed;
+            std::this_thread::sleep_for(100ms);  // long enough for the others to arrive meanwhile
+            return json{{"scenes", 4}};
+          },
+          not_cancelled);
+    });
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(computed, 1);
+  for (const auto& g : got) EXPECT_EQ(g, (json{{"scenes", 4}}));
+  cache.get_or_compute(
+      key, [&] { return ++computed, json(); }, not_cancelled);
+  EXPECT_EQ(computed, 1);
+  // Another file version or other options are another analysis.
+  AnalysisCache::Key touched = key;
+  touched.mtime_ns = 2;
+  AnalysisCache::Key other = key;
+  other.scene_threshold = 0.5;
+  cache.get_or_compute(
+      touched, [&] { return ++computed, json(); }, not_cancelled);
+  cache.get_or_compute(
+      other, [&] { return ++computed, json(); }, not_cancelled);
+  EXPECT_EQ(computed, 3);
+}
+
+TEST(McpAnalysisCache, FailuresAreNotKeptAndAWaiterComputesWhenItsProducerFails) {
+  AnalysisCache cache;
+  const AnalysisCache::Key key{"/v.mp4", 100, 1, 0.35, 12, 10};
+  std::atomic<bool> no{false}, yes{true};
+  EXPECT_THROW(cache.get_or_compute(
+                   key, []() -> json { throw std::runtime_error("bad"); }, no),
+               std::runtime_error);
+  EXPECT_EQ(cache.size(), 0u);
+
+  // The producer is cancelled by its own client; a waiter that was not cancelled gets a real result.
+  std::promise<void> started;
+  std::thread producer([&] {
+    EXPECT_THROW(cache.get_or_compute(
+                     key,
+                     [&]() -> json {
+                       started.set_value();
+                       std::this_thread::sleep_for(100ms);
+                       throw Error(ErrorCode::kInterrupted, "analysis cancelled");
+                     },
+                     yes),
+                 Error);
+  });
+  started.get_future().wait();
+  const json r = cache.get_or_compute(
+      key,
+      [] {
+        return json{{"ok", true}};
+      },
+      no);
+  producer.join();
+  EXPECT_EQ(r, (json{{"ok", true}}));
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(McpAnalysisCache, KeepsTheMostRecentlyUsed) {
+  AnalysisCache cache(2);
+  std::atomic<bool> no{false};
+  int computed = 0;
+  auto get = [&](std::int64_t version) {
+    cache.get_or_compute(
+        {"/v.mp4", 1, version, 0.35, 12, 10}, [&] { return ++computed, json(version); }, no);
+  };
+  get(1);
+  get(2);
+  get(1);  // 1 is now the most recent
+  get(3);  // evicts 2
+  EXPECT_EQ(computed, 3);
+  get(1);
+  EXPECT_EQ(computed, 3);
+  get(2);
+  EXPECT_EQ(computed, 4);
+  EXPECT_EQ(cache.size(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The pvt tools' argument and path checks, in-process (the engine replaced by the stand-in).
 
 class PvtToolsTest : public ::testing::Test {
@@ -815,6 +910,24 @@ TEST_F(PvtToolsTest, AnalyzeReturnsTheReport) {
   EXPECT_EQ(cuts, test::kSceneClipCuts);
   EXPECT_FALSE(s.contains("frames"));  // no per-frame data
   EXPECT_TRUE(call("analyze_video", {{"path", "nope.mp4"}})["isError"]);
+}
+
+TEST_F(PvtToolsTest, AnalyzeAnswersARepeatFromMemoryAndAChangedFileAfresh) {
+  const std::string clip = tmp / "clip.mp4";
+  fs::copy_file(test::scene_clip(), clip);
+  const auto first = call("analyze_video", {{"path", clip}});
+  ASSERT_FALSE(first["isError"]) << first;
+  EXPECT_EQ(call("analyze_video", {{"path", clip}}), first);  // the same report, timing included
+  EXPECT_EQ(call("analyze_video", {{"path", clip}, {"scene_threshold", 0.9}})["structuredContent"]["media"],
+            first["structuredContent"]["media"]);
+  // Rewritten with half the frames: a new size and mtime, so a new analysis.
+  const std::string half = tmp / "half.mp4";
+  ASSERT_EQ(
+      test::run({"ffmpeg", "-v", "error", "-i", clip, "-frames:v", "100", "-c", "copy", half}).exit_code, 0);
+  fs::rename(half, clip);
+  const auto again = call("analyze_video", {{"path", clip}});
+  ASSERT_FALSE(again["isError"]) << again;
+  EXPECT_EQ(again["structuredContent"]["media"]["video"]["frames"], 100);
 }
 
 // ---------------------------------------------------------------------------------------------------
