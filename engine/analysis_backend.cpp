@@ -86,6 +86,11 @@ AnalysisBackendReport probe_analysis_backends() {
   return r;
 }
 
+BackendKind auto_analysis_backend() {
+  static const BackendKind choice = probe_analysis_backends().auto_choice;
+  return choice;
+}
+
 void validate_analysis_backend(const std::string& name) {
   if (name != "auto" && !kernels::parse_backend(name))
     throw Error(ErrorCode::kUsage,
@@ -98,11 +103,8 @@ AnalysisEngine open_analysis_backend(const std::string& requested, bool want_nvd
   e.requested = requested;
   BackendKind kind = BackendKind::kCpu;
   if (requested == "auto") {
-    // The decision needs the full probe, which loads every Vulkan driver and libcuda (tens of
-    // milliseconds of dynamic linking); it is made once per process, so a server answering many
-    // analyze_video calls pays for it once. A device that fails later still falls back below.
-    static const BackendKind auto_choice = probe_analysis_backends().auto_choice;
-    kind = auto_choice;
+    // Once per process, so a server answering many analyze_video calls pays for the probe once.
+    kind = auto_analysis_backend();
   } else {
     kind = *kernels::parse_backend(requested);
   }

@@ -28,6 +28,10 @@ struct AnalysisBackendReport {
 // Looks at every backend (the devices, not the work); what `pvt caps` shows.
 AnalysisBackendReport probe_analysis_backends();
 
+// probe_analysis_backends().auto_choice, probed once per process (the probe loads every Vulkan driver and
+// libcuda: tens of milliseconds of dynamic linking). A device that fails later still falls back.
+kernels::BackendKind auto_analysis_backend();
+
 // Throws Error(kUsage) unless name is auto, cpu, cuda or vulkan.
 void validate_analysis_backend(const std::string& name);
 

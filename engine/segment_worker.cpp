@@ -410,13 +410,19 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   writer->finish();
   report(true);
 
-  if (collected != wanted || writer->packets() != stats.frames || drop_last) {
+  if (collected != wanted || drop_last) {
     std::filesystem::remove(part);
-    // kInput: the frames the index promised are not in the stream (the pool and the job treat a
-    // segment that fails this way on every attempt as damaged input, not as a passing fault).
+    // kInput: the frames the index promised are not in the stream (a segment that fails this way on
+    // every attempt is reported as an input error).
     throw Error(ErrorCode::kInput, "segment " + std::to_string(d.segment) + ": got " +
                                        std::to_string(collected) + " of " + std::to_string(d.frame_count()) +
                                        " frames from the decoder (input damaged or truncated?)");
+  }
+  if (writer->packets() != stats.frames) {
+    std::filesystem::remove(part);
+    throw Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) + ": the encoder gave " +
+                                        std::to_string(writer->packets()) + " packets for " +
+                                        std::to_string(stats.frames) + " frames");
   }
   rename_or_throw(part, d.output);
   corrupt_output_fault(d);

@@ -290,14 +290,8 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   // everything goes. A job cancelled through its own flag is gone on purpose.
   auto failed = [&](ErrorCode code, const std::string& what) -> Error {
     const bool cancelled = code == ErrorCode::kInterrupted && o.cancel && o.cancel->load();
-    // An input that is still there but cannot be decoded fails the same way on every run: its state
-    // would only sit on disk inviting a futile resume. An input that went away (an unmounted disk) is
-    // worth waiting for.
-    std::error_code ec;
-    const bool input_gone = !fs::exists(o.input, ec);
-    const bool damaged_input = code == ErrorCode::kInput && !input_gone;
     const bool keep =
-        state_saved && !cancelled && !damaged_input &&
+        state_saved && !cancelled &&
         (code == ErrorCode::kInterrupted || code == ErrorCode::kOutput || !state.finished.empty());
     if (!keep) {
       job.keep(o.keep_work_dir);
@@ -330,9 +324,18 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
       return Error(code, what + "; " + kept_text +
                              ": free some space (or raise the file-size limit) and run the same command "
                              "again to resume");
-    if (code == ErrorCode::kInput && input_gone)
-      return Error(code,
-                   what + "; " + kept_text + ": put the input back and run the same command again to resume");
+    if (code == ErrorCode::kInput) {
+      // The input could not be read where the segment needs it. Damage fails the same way on every run,
+      // but a passing read error (a network share that dropped, a disk that went away) does not, and the
+      // finished work must not be lost to a guess: kept, with both readings spelled out.
+      std::error_code ec;
+      if (!fs::exists(o.input, ec))
+        return Error(
+            code, what + "; " + kept_text + ": put the input back and run the same command again to resume");
+      return Error(code, what + "; " + kept_text + " in " + job.dir().string() +
+                             ": if the input was only unreadable for a moment, run the same command again to "
+                             "resume; if it is damaged, delete that folder");
+    }
     return Error(code, what + "; " + kept_text + ": run the same command again to resume");
   };
 

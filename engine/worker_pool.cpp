@@ -28,8 +28,9 @@ struct Slot {
 
 struct Queued {
   PoolTask task;
-  int attempts = 0;      // all attempts so far (hardware and CPU)
-  int cpu_attempts = 0;  // the ones that count against max_attempts
+  int attempts = 0;        // all attempts so far (hardware and CPU)
+  int cpu_attempts = 0;    // the ones that count against max_attempts
+  int input_failures = 0;  // CPU attempts whose worker exited with kInput (could not read or decode)
   std::string fallback_from, fallback_reason;
 };
 
@@ -214,6 +215,8 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         }
       }
       Queued again = r.q;
+      if (!failure.empty() && !slot.hardware && code == static_cast<int>(ErrorCode::kInput))
+        ++again.input_failures;
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));  // `task` referred into it
       const PoolTask& done = again.task;
       if (failure.empty()) {
@@ -238,10 +241,10 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         const std::string msg = "segment " + std::to_string(done.segment) + " failed after " +
                                 std::to_string(again.attempts) + " attempts: " + failure;
         stop_all();
-        // A worker that exits with kInput could not read or decode its part of the input: the job fails
-        // as an input error (the caller then knows a rerun would meet the same data).
-        throw Error(code == static_cast<int>(ErrorCode::kInput) ? ErrorCode::kInput : ErrorCode::kEncode,
-                    msg);
+        // Workers that exited with kInput on every CPU attempt could not read or decode their part of the
+        // input: the job fails as an input error, and its message can say so.
+        const bool input = again.input_failures == again.cpu_attempts;
+        throw Error(input ? ErrorCode::kInput : ErrorCode::kEncode, msg);
       }
     }
   }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "analysis_backend.hpp"
 #include "analysis_cache.hpp"
 #include "error.hpp"
 #include "frame_analysis.hpp"
@@ -90,7 +91,10 @@ void yield_cpu_to_transcodes() {
 }
 
 json analyze_now(ToolEnv& env, const std::filesystem::path& input, AnalysisOptions ao,
-                 double segment_duration, RequestContext& request) {
+                 double segment_duration, RequestContext& request, const AnalysisCache::ProgressFn& report) {
+  // The auto backend choice is made once per process and job threads may wait for it: made here, before
+  // this thread's priority drops, it cannot keep a transcode waiting behind a low-priority probe.
+  (void)auto_analysis_backend();
   yield_cpu_to_transcodes();
   MediaInfo info;
   try {
@@ -101,9 +105,8 @@ json analyze_now(ToolEnv& env, const std::filesystem::path& input, AnalysisOptio
   const double total = static_cast<double>(info.frames.size());
   ao.cancel = &request.cancel_flag();
   ao.progress = [&](int done) {
-    request.progress(
-        done, total,
-        "analyzing: " + std::to_string(done) + "/" + std::to_string(info.frames.size()) + " frames");
+    report({static_cast<double>(done), total,
+            "analyzing: " + std::to_string(done) + "/" + std::to_string(info.frames.size()) + " frames"});
   };
   env.log.debug("analyze_video: " + input.string());
   const Analysis analysis = analyze_frames(info, ao);
@@ -128,18 +131,31 @@ json analyze(ToolEnv& env, AnalysisCache& cache, const json& arguments, RequestC
       args.number("segment_duration", 0, 3600, true).value_or(env.config.segment_duration);
   const auto input = resolve_input(path, env.sandbox.root());
 
-  // The file version is part of the key: a file rewritten since (new size or mtime) is analysed again.
+  auto to_client = [&request](const AnalysisCache::Progress& p) {
+    request.progress(p.done, p.total, p.message);
+  };
+  // The file version is part of the key: a file rewritten or replaced since is analysed again.
   struct stat st {};
-  if (::stat(input.c_str(), &st) != 0) return analyze_now(env, input, ao, segment_duration, request);
-  const AnalysisCache::Key key{
-      input.string(),
-      static_cast<std::uintmax_t>(st.st_size),
-      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-      ao.scenes.threshold,
-      ao.scenes.min_scene_frames,
-      segment_duration};
+  if (::stat(input.c_str(), &st) != 0)
+    return analyze_now(env, input, ao, segment_duration, request, to_client);
+  const auto ns = [](const timespec& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  };
+  const AnalysisCache::Key key{input.string(),
+                               static_cast<std::uint64_t>(st.st_dev),
+                               static_cast<std::uint64_t>(st.st_ino),
+                               static_cast<std::uintmax_t>(st.st_size),
+                               ns(st.st_mtim),
+                               ns(st.st_ctim),
+                               ao.scenes.threshold,
+                               ao.scenes.min_scene_frames,
+                               segment_duration};
   return cache.get_or_compute(
-      key, [&] { return analyze_now(env, input, ao, segment_duration, request); }, request.cancel_flag());
+      key,
+      [&](const AnalysisCache::ProgressFn& report) {
+        return analyze_now(env, input, ao, segment_duration, request, report);
+      },
+      request.cancel_flag(), to_client);
 }
 
 }  // namespace

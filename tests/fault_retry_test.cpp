@@ -46,17 +46,26 @@ TEST(FaultRetry, AWorkerThatAlwaysFailsFailsTheJobCleanly) {
     EXPECT_TRUE(dir.entries().empty());
 }
 
-TEST(FaultRetry, AWrongFrameCountIsAnInputErrorAndKeepsNoState) {
-  // PVT_FAULT=short: a segment whose decoder delivers fewer frames than the index promised on every attempt:
-  // the input is damaged there, and a rerun would fail the same way, so no job state invites one. The last
-  // segment fails, so earlier ones are finished by then.
+TEST(FaultRetry, AWrongFrameCountIsAnInputErrorThatKeepsTheFinishedWork) {
+  // PVT_FAULT=short: a segment whose decoder delivers fewer frames than the index promised, on every
+  // attempt: exit 3 (input). The segments finished before it are kept (the read error may have been
+  // passing), and the message says what to do either way. The last segment fails, so others finished.
   test::TempDir dir;
   const auto r = test::run_pvt(args(dir), {"PVT_FAULT=short:3"});
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("segment 3 failed after 2 attempts"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("input damaged or truncated?"), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("resume"), std::string::npos) << r.err;
-  EXPECT_TRUE(dir.entries().empty()) << "no output and no job state";
+  EXPECT_NE(r.err.find("if it is damaged, delete that folder"), std::string::npos) << r.err;
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{".out.mp4.pvt-job"}) << "no output, only the job state";
+}
+
+TEST(FaultRetry, AnInputErrorOnOnlySomeAttemptsIsNotCalledOne) {
+  // The first attempt crashes, the second decodes short: not every attempt met the input, so the job
+  // fails as an encode failure (exit 5), not as damaged input.
+  test::TempDir dir;
+  const auto r = test::run_pvt(args(dir), {"PVT_FAULT=crash:3:1,short:3"});
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("segment 3 failed after 2 attempts"), std::string::npos) << r.err;
 }
 
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {

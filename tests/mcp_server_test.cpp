@@ -643,74 +643,140 @@ TEST(McpJobRegistry, FailedJobsCarryTheEngineMessage) {
 // ---------------------------------------------------------------------------------------------------
 // analyze_video's cache.
 
-TEST(McpAnalysisCache, ConcurrentCallsShareOneComputationAndRepeatsAreFree) {
+AnalysisCache::Key cache_key(std::int64_t version = 1) {
+  AnalysisCache::Key k;
+  k.path = "/v.mp4";
+  k.size = 100;
+  k.mtime_ns = version;
+  k.scene_threshold = 0.35;
+  k.min_scene_frames = 12;
+  k.segment_duration = 10;
+  return k;
+}
+
+TEST(McpAnalysisCache, ConcurrentCallsShareOneComputationAndItsProgressAndRepeatsAreFree) {
   AnalysisCache cache;
-  const AnalysisCache::Key key{"/v.mp4", 100, 1, 0.35, 12, 10};
   std::atomic<int> computed{0};
   std::atomic<bool> not_cancelled{false};
   std::vector<std::thread> callers;
   std::vector<json> got(8);
+  std::vector<int> progress_seen(8, 0);
   for (int i = 0; i < 8; ++i)
     callers.emplace_back([&, i] {
       got[i] = cache.get_or_compute(
-          key,
-          [&] {
+          cache_key(),
+          [&](const AnalysisCache::ProgressFn& report) {
             ++computed;
-            std::this_thread::sleep_for(100ms);  // long enough for the others to arrive meanwhile
+            // Long enough for the others to arrive and see progress (waiters look every 200 ms).
+            for (int step = 1; step <= 10; ++step) {
+              std::this_thread::sleep_for(100ms);
+              report({static_cast<double>(step), 10, "step"});
+            }
             return json{{"scenes", 4}};
           },
-          not_cancelled);
+          not_cancelled,
+          [&, i](const AnalysisCache::Progress& p) { progress_seen[i] = static_cast<int>(p.done); });
     });
   for (auto& t : callers) t.join();
   EXPECT_EQ(computed, 1);
-  for (const auto& g : got) EXPECT_EQ(g, (json{{"scenes", 4}}));
-  cache.get_or_compute(
-      key, [&] { return ++computed, json(); }, not_cancelled);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(got[i], (json{{"scenes", 4}}));
+    EXPECT_GT(progress_seen[i], 0) << "caller " << i << " saw no progress";
+  }
+  auto count = [&](const AnalysisCache::ProgressFn&) { return ++computed, json(); };
+  cache.get_or_compute(cache_key(), count, not_cancelled);
   EXPECT_EQ(computed, 1);
   // Another file version or other options are another analysis.
-  AnalysisCache::Key touched = key;
-  touched.mtime_ns = 2;
-  AnalysisCache::Key other = key;
+  AnalysisCache::Key other = cache_key();
   other.scene_threshold = 0.5;
-  cache.get_or_compute(
-      touched, [&] { return ++computed, json(); }, not_cancelled);
-  cache.get_or_compute(
-      other, [&] { return ++computed, json(); }, not_cancelled);
-  EXPECT_EQ(computed, 3);
+  AnalysisCache::Key replaced = cache_key();
+  replaced.inode = 7;
+  cache.get_or_compute(cache_key(2), count, not_cancelled);
+  cache.get_or_compute(other, count, not_cancelled);
+  cache.get_or_compute(replaced, count, not_cancelled);
+  EXPECT_EQ(computed, 4);
 }
 
-TEST(McpAnalysisCache, FailuresAreNotKeptAndAWaiterComputesWhenItsProducerFails) {
+TEST(McpAnalysisCache, AFailureIsSharedWithItsWaitersAndNotKept) {
   AnalysisCache cache;
-  const AnalysisCache::Key key{"/v.mp4", 100, 1, 0.35, 12, 10};
-  std::atomic<bool> no{false}, yes{true};
-  EXPECT_THROW(cache.get_or_compute(
-                   key, []() -> json { throw std::runtime_error("bad"); }, no),
-               std::runtime_error);
+  std::atomic<bool> no{false};
+  std::atomic<int> computed{0};
+  std::vector<std::thread> callers;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < 4; ++i)
+    callers.emplace_back([&] {
+      try {
+        cache.get_or_compute(
+            cache_key(),
+            [&](const AnalysisCache::ProgressFn&) -> json {
+              ++computed;
+              std::this_thread::sleep_for(200ms);
+              throw Error(ErrorCode::kInput, "damaged");
+            },
+            no);
+      } catch (const Error& e) {
+        EXPECT_STREQ(e.what(), "damaged");
+        ++failed;
+      }
+    });
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(failed, 4);
+  EXPECT_EQ(computed, 1) << "the waiters got the failure instead of decoding again, one after another";
   EXPECT_EQ(cache.size(), 0u);
+}
 
-  // The producer is cancelled by its own client; a waiter that was not cancelled gets a real result.
+TEST(McpAnalysisCache, AWaiterComputesWhenItsProducerIsCancelledAndReturnsWhenItIsCancelledItself) {
+  AnalysisCache cache;
+  std::atomic<bool> no{false}, producer_cancelled{false};
   std::promise<void> started;
   std::thread producer([&] {
     EXPECT_THROW(cache.get_or_compute(
-                     key,
-                     [&]() -> json {
+                     cache_key(),
+                     [&](const AnalysisCache::ProgressFn&) -> json {
                        started.set_value();
                        std::this_thread::sleep_for(100ms);
+                       producer_cancelled = true;  // its client cancelled it
                        throw Error(ErrorCode::kInterrupted, "analysis cancelled");
                      },
-                     yes),
+                     producer_cancelled),
                  Error);
   });
   started.get_future().wait();
   const json r = cache.get_or_compute(
-      key,
-      [] {
+      cache_key(),
+      [](const AnalysisCache::ProgressFn&) {
         return json{{"ok", true}};
       },
       no);
   producer.join();
   EXPECT_EQ(r, (json{{"ok", true}}));
   EXPECT_EQ(cache.size(), 1u);
+
+  // A waiter cancelled by its own client returns within the poll interval, long before the computation ends.
+  std::promise<void> slow_started;
+  std::thread slow([&] {
+    cache.get_or_compute(
+        cache_key(2),
+        [&](const AnalysisCache::ProgressFn&) {
+          slow_started.set_value();
+          std::this_thread::sleep_for(2s);
+          return json();
+        },
+        no);
+  });
+  slow_started.get_future().wait();
+  std::atomic<bool> waiter_cancelled{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(100ms);
+    waiter_cancelled = true;
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(cache.get_or_compute(
+                   cache_key(2), [](const AnalysisCache::ProgressFn&) { return json(); }, waiter_cancelled),
+               Error);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  canceller.join();
+  slow.join();
 }
 
 TEST(McpAnalysisCache, KeepsTheMostRecentlyUsed) {
@@ -719,7 +785,7 @@ TEST(McpAnalysisCache, KeepsTheMostRecentlyUsed) {
   int computed = 0;
   auto get = [&](std::int64_t version) {
     cache.get_or_compute(
-        {"/v.mp4", 1, version, 0.35, 12, 10}, [&] { return ++computed, json(version); }, no);
+        cache_key(version), [&](const AnalysisCache::ProgressFn&) { return ++computed, json(version); }, no);
   };
   get(1);
   get(2);
