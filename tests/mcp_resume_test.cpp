@@ -272,29 +272,15 @@ TEST(McpJobSettings, MatchTheSettingsTheEngineRecords) {
 // ---------------------------------------------------------------------------------------------------
 // The tools over jobs on disk.
 
-class ResumeToolsTest : public ::testing::Test {
+class ResumeToolsTest : public ToolsFixture {
  protected:
-  test::TempDir tmp;
-  ServerConfig config;
-  FakeEngine engine;
-  Logger logger{LogLevel::kError};
-  std::unique_ptr<JobRegistry> jobs;
-  std::unique_ptr<OutputSandbox> sandbox;
-  std::unique_ptr<ToolEnv> env;
-  std::unique_ptr<Harness> h;
   std::string clip;
   fs::path root, job_dir;
   std::string id = "resume-100-200";
 
   void SetUp() override {
-    config.output_dir = (tmp.path() / "out").string();
-    prepare_output_dir(config);
+    start_tools(/*with_interrupt=*/true);
     root = config.output_dir;
-    jobs = std::make_unique<JobRegistry>(1, engine.runner(), &logger, engine.interrupt());
-    sandbox = std::make_unique<OutputSandbox>(config.output_dir);
-    env = std::make_unique<ToolEnv>(ToolEnv{config, *sandbox, *jobs, logger});
-    h = std::make_unique<Harness>(make_pvt_tools(*env));
-    h->initialize();
     clip = fs::canonical(test::scene_clip()).string();
     // What a server with this config left when it was stopped: transcode_video {input: clip, output:
     // "clip.mp4", crf: 30, preset: "fast", segment_duration: 2}.
@@ -305,11 +291,6 @@ class ResumeToolsTest : public ::testing::Test {
     job_dir = root / ".clip.mp4.pvt-job";
     write_state(job_dir, st);
   }
-  void TearDown() override {
-    engine.release = true;
-    h.reset();
-    jobs.reset();
-  }
   TranscodeOptions saved_options() const {
     TranscodeOptions o;
     o.crf = 30;
@@ -319,11 +300,6 @@ class ResumeToolsTest : public ::testing::Test {
     o.lookahead = config.lookahead;
     return o;
   }
-  json call(const std::string& tool, json args) {
-    static int n = 1000;
-    return h->request(++n, "tools/call", {{"name", tool}, {"arguments", std::move(args)}})["result"];
-  }
-  static std::string text(const json& r) { return r["content"][0]["text"].get<std::string>(); }
   json same_call(int crf) const {
     return {
         {"input", clip}, {"output", "clip.mp4"}, {"crf", crf}, {"preset", "fast"}, {"segment_duration", 2}};

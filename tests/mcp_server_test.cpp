@@ -802,36 +802,9 @@ TEST(McpAnalysisCache, KeepsTheMostRecentlyUsed) {
 // ---------------------------------------------------------------------------------------------------
 // The pvt tools' argument and path checks, in-process (the engine replaced by the stand-in).
 
-class PvtToolsTest : public ::testing::Test {
+class PvtToolsTest : public ToolsFixture {
  protected:
-  test::TempDir tmp;
-  ServerConfig config;
-  FakeEngine engine;
-  Logger logger{LogLevel::kError};
-  std::unique_ptr<JobRegistry> jobs;
-  std::unique_ptr<OutputSandbox> sandbox;
-  std::unique_ptr<ToolEnv> env;
-  std::unique_ptr<Harness> h;
-
-  void SetUp() override {
-    config.output_dir = (tmp.path() / "out").string();
-    prepare_output_dir(config);
-    jobs = std::make_unique<JobRegistry>(1, engine.runner(), &logger);
-    sandbox = std::make_unique<OutputSandbox>(config.output_dir);
-    env = std::make_unique<ToolEnv>(ToolEnv{config, *sandbox, *jobs, logger});
-    h = std::make_unique<Harness>(make_pvt_tools(*env));
-    h->initialize();
-  }
-  void TearDown() override {
-    engine.release = true;
-    h.reset();
-    jobs.reset();
-  }
-  json call(const std::string& tool, json args) {
-    static int id = 100;
-    return h->request(++id, "tools/call", {{"name", tool}, {"arguments", std::move(args)}})["result"];
-  }
-  static std::string text(const json& r) { return r["content"][0]["text"].get<std::string>(); }
+  void SetUp() override { start_tools(/*with_interrupt=*/false); }
 };
 
 TEST_F(PvtToolsTest, ListsTheSixToolsWithSchemasAndAnnotations) {
@@ -976,6 +949,16 @@ TEST_F(PvtToolsTest, AnalyzeReturnsTheReport) {
   EXPECT_EQ(cuts, test::kSceneClipCuts);
   EXPECT_FALSE(s.contains("frames"));  // no per-frame data
   EXPECT_TRUE(call("analyze_video", {{"path", "nope.mp4"}})["isError"]);
+}
+
+TEST_F(PvtToolsTest, AnalysesRunTenNiceLevelsBelowTheServer) {
+  // A transcode's workers keep the CPU they need while the model asks for analyses: the analysis runs
+  // (and answers) on a thread 10 nice levels down; other calls do not.
+  const int base = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  h->request(1, "tools/call", {{"name", "analyze_video"}, {"arguments", {{"path", test::scene_clip()}}}});
+  EXPECT_EQ(h->reply_sender_nice(1), std::min(base + 10, 19));
+  h->request(2, "tools/call", {{"name", "get_capabilities"}, {"arguments", json::object()}});
+  EXPECT_EQ(h->reply_sender_nice(2), base);
 }
 
 TEST_F(PvtToolsTest, AnalyzeAnswersARepeatFromMemoryAndAChangedFileAfresh) {

@@ -2,10 +2,14 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,6 +20,10 @@
 #include "job_registry.hpp"
 #include "json_rpc.hpp"
 #include "mcp_session.hpp"
+#include "output_sandbox.hpp"
+#include "server_config.hpp"
+#include "test_support.hpp"
+#include "tools.hpp"
 
 namespace pvt::mcp {
 
@@ -33,6 +41,10 @@ class Harness {
               EXPECT_EQ(line.back(), '\n');
               EXPECT_EQ(line.find('\n'), line.size() - 1) << "one message per line";
               out_.push_back(json::parse(line));
+              // The CPU priority of the thread that wrote it (each reply is written by its call's thread).
+              const json& m = out_.back();
+              if (m.contains("id") && !m.contains("method"))
+                sender_nice_[m["id"].dump()] = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
               cv_.notify_all();
             },
             level) {}
@@ -49,6 +61,11 @@ class Harness {
   void clear() {
     std::lock_guard lock(mutex_);
     out_.clear();
+  }
+  // The nice value of the thread that sent the reply to `id` (after reply() returned it).
+  int reply_sender_nice(const json& id) {
+    std::lock_guard lock(mutex_);
+    return sender_nice_.at(id.dump());
   }
   // The reply to request `id` (waits for it).
   json reply(const json& id, std::chrono::milliseconds timeout = 10s) {
@@ -81,6 +98,7 @@ class Harness {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<json> out_;
+  std::map<std::string, int> sender_nice_;
   McpSession session_;  // last: destroyed (and its threads joined) before what its sink uses
 };
 
@@ -149,6 +167,42 @@ struct FakeEngine {
       return s;
     };
   }
+};
+
+// The six pvt tools in-process over a temporary output directory, the engine replaced by the stand-in.
+class ToolsFixture : public ::testing::Test {
+ protected:
+  test::TempDir tmp;
+  ServerConfig config;
+  FakeEngine engine;
+  Logger logger{LogLevel::kError};
+  std::unique_ptr<JobRegistry> jobs;
+  std::unique_ptr<OutputSandbox> sandbox;
+  std::unique_ptr<ToolEnv> env;
+  std::unique_ptr<Harness> h;
+
+  // with_interrupt: shutdown interrupts the jobs (they keep their state, as in the server) instead of
+  // cancelling them.
+  void start_tools(bool with_interrupt) {
+    config.output_dir = (tmp.path() / "out").string();
+    prepare_output_dir(config);
+    jobs = std::make_unique<JobRegistry>(1, engine.runner(), &logger,
+                                         with_interrupt ? engine.interrupt() : JobRegistry::Interrupt{});
+    sandbox = std::make_unique<OutputSandbox>(config.output_dir);
+    env = std::make_unique<ToolEnv>(ToolEnv{config, *sandbox, *jobs, logger});
+    h = std::make_unique<Harness>(make_pvt_tools(*env));
+    h->initialize();
+  }
+  void TearDown() override {
+    engine.release = true;
+    h.reset();
+    jobs.reset();
+  }
+  json call(const std::string& tool, json args) {
+    static int id = 100;
+    return h->request(++id, "tools/call", {{"name", tool}, {"arguments", std::move(args)}})["result"];
+  }
+  static std::string text(const json& r) { return r["content"][0]["text"].get<std::string>(); }
 };
 
 }  // namespace pvt::mcp
