@@ -29,6 +29,8 @@ struct TranscodeArgs {
   std::string bitrate;
   std::string audio = "auto";
   std::string audio_bitrate;
+  std::string streams;
+  std::string bit_depth = "auto";
   bool json = false;
   std::string progress = "auto";
   std::string max_memory;
@@ -51,11 +53,31 @@ std::int64_t parse_size(const std::string& s, const char* option) {
   return *bytes;
 }
 
+// "1,3,4" -> {1, 3, 4}.
+std::vector<int> parse_stream_list(const std::string& s) {
+  std::vector<int> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    const auto comma = s.find(',', start);
+    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || item.size() > 6)
+      throw Error(ErrorCode::kUsage, "--streams takes input stream indices such as 1,3, not '" + s + "'");
+    out.push_back(std::stoi(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 void print_summary(const TranscodeSummary& s) {
-  const int media_files = static_cast<int>(s.files.size()) - (s.format == "hls" ? 1 : 0);
-  std::printf("pvt: wrote %s (%s, %d %s, %.1f MB)\n", s.output.c_str(), s.format == "mp4" ? "MP4" : "HLS",
-              s.format == "mp4" ? 1 : media_files, s.format == "mp4" ? "file" : "segments",
-              static_cast<double>(s.output_bytes) / 1e6);
+  const bool file = s.format != "hls";
+  const int media_files = static_cast<int>(s.files.size()) - (file ? 0 : 1);
+  std::string kind = s.format == "mp4"    ? "MP4"
+                     : s.format == "mkv"  ? "Matroska"
+                     : s.format == "webm" ? "WebM"
+                                          : "HLS";
+  std::printf("pvt: wrote %s (%s, %d %s, %.1f MB)\n", s.output.c_str(), kind.c_str(), file ? 1 : media_files,
+              file ? "file" : "files", static_cast<double>(s.output_bytes) / 1e6);
   std::printf("  %lld frames, %.2f s of video in %.2f s: %.2fx real time, %.1f fps\n",
               static_cast<long long>(s.frames), s.duration_s, s.wall_s, s.speed, s.fps);
   std::printf(
@@ -67,7 +89,11 @@ void print_summary(const TranscodeSummary& s) {
   std::printf("  video %.0f kb/s, audio %s; verified %lld frames, %.3f s, timestamps %s\n",
               s.video_bitrate / 1000, s.audio.c_str(), static_cast<long long>(s.verified.video_frames),
               s.verified.video_duration_s, s.verified.dts_monotonic ? "monotonic" : "NOT monotonic");
-  std::printf("  encoder: %s, %s\n", s.encoder.c_str(), s.codec.c_str());
+  std::printf(
+      "  encoder: %s, %s; %d-bit %s, %dx%d displayed; %d audio, %d subtitle track(s), %d chapter(s)\n",
+      s.encoder.c_str(), s.codec.c_str(), s.verified.bit_depth, s.verified.pix_fmt.c_str(),
+      s.verified.displayed_width, s.verified.displayed_height, s.audio_tracks, s.subtitle_tracks,
+      s.verified.chapters);
   std::string fell;
   std::string why;
   for (const auto& seg : s.segments) {
@@ -99,7 +125,8 @@ Runner add_transcode_command(CLI::App& app) {
   cmd->add_option("-o,--output", o.output,
                   "output: a .mp4 file, a .m3u8 playlist, or a directory for HLS (playlist index.m3u8)")
       ->required();
-  cmd->add_option("--format", o.format, "hls or mp4 (default: mp4 for a .mp4/.m4v/.mov name, else hls)")
+  cmd->add_option("--format", o.format,
+                  "hls, mp4, mkv or webm (default: by the name: .mp4/.m4v/.mov, .mkv, .webm; else hls)")
       ->check(CLI::IsMember({"hls", "mp4"}));
   auto* crf =
       cmd->add_option("--crf", o.crf, "constant quality, 0-51 (default 23)")->check(CLI::Range(0, 51));
@@ -152,6 +179,19 @@ Runner add_transcode_command(CLI::App& app) {
   cmd->add_option("--audio", a->audio, "auto (copy AAC, else encode AAC), aac, copy or none (default auto)")
       ->check(CLI::IsMember({"auto", "aac", "copy", "none"}));
   cmd->add_option("--audio-bitrate", a->audio_bitrate, "AAC bitrate (default 128k stereo)");
+  cmd->add_option("--audio-tracks", o.audio_tracks,
+                  "which audio tracks: all, first, or languages such as eng,fra (default all)");
+  cmd->add_option("--subtitles", o.subtitles, "which subtitle tracks: all, none, or languages (default all)");
+  cmd->add_option("--streams", a->streams,
+                  "keep exactly these input streams beside the video, by index (e.g. 1,3); overrides "
+                  "--audio-tracks and --subtitles");
+  cmd->add_option("--bit-depth", a->bit_depth,
+                  "auto (hevc keeps the input's depth, h264 is 8-bit), 8 or 10 (h264 10: High 10)")
+      ->check(CLI::IsMember({"auto", "8", "10"}));
+  cmd->add_option("--tonemap", o.tonemap,
+                  "HDR into 8-bit output: hable, mobius, reinhard, clip, linear, gamma (default hable); off "
+                  "refuses instead")
+      ->check(CLI::IsMember({"hable", "mobius", "reinhard", "clip", "linear", "gamma", "off"}));
   cmd->add_flag("-y,--overwrite", o.overwrite, "replace an existing output");
   cmd->add_flag("--keep-work", o.keep_work_dir,
                 "keep the job folder (.NAME.pvt-job: state, segments, descriptors, logs) after success");
@@ -174,6 +214,8 @@ Runner add_transcode_command(CLI::App& app) {
     opts.audio_bitrate = parse_bitrate(a->audio_bitrate, "--audio-bitrate");
     opts.audio = parse_audio_mode(a->audio);
     opts.max_memory = parse_size(a->max_memory, "--max-memory");
+    opts.bit_depth = a->bit_depth == "auto" ? 0 : std::stoi(a->bit_depth);
+    opts.streams = parse_stream_list(a->streams);
     ProgressDisplay display(parse_progress_mode(a->progress));
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);

@@ -5,11 +5,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <sstream>
+#include <set>
 
 #include "atomic_file.hpp"
 #include "av_handles.hpp"
 #include "error.hpp"
+#include "hls_playlist.hpp"
 
 extern "C" {
 #include <libavutil/opt.h>
@@ -28,13 +29,23 @@ av::InputFormat open_input(const std::string& path) {
   return fmt;
 }
 
-// Video packets of all segments in order, timestamps in the input's video time base, with the
-// segment's own timeline restored and decode timestamps kept strictly increasing across joins.
-class VideoPackets {
+// One stream's packets for the output, in decode order, timestamps in time_base() with the origin removed.
+class PacketSource {
  public:
-  VideoPackets(const AssemblyInput& in) : in_(in) {}
+  virtual ~PacketSource() = default;
+  virtual bool next(AVPacket* pkt) = 0;
+  virtual AVRational time_base() const = 0;
+  // The segment a video packet belongs to (-1 for other streams).
+  virtual int segment() const { return -1; }
+};
 
-  // The first segment's stream parameters (x264 headers): what the output's video stream declares.
+// Video packets of all segments in order, with the segment's own timeline restored and decode timestamps
+// kept strictly increasing across joins.
+class VideoPackets : public PacketSource {
+ public:
+  explicit VideoPackets(const AssemblyInput& in) : in_(in) {}
+
+  // The first segment's stream parameters (encoder headers): what the output's video stream declares.
   void copy_parameters(AVCodecParameters* par) {
     auto fmt = open_input(in_.segments.at(0).path);
     check_av(avcodec_parameters_copy(par, fmt->streams[0]->codecpar), ErrorCode::kInternal,
@@ -42,8 +53,10 @@ class VideoPackets {
     par->codec_tag = 0;
   }
 
-  // Next packet or false at the end; segment receives the index of the segment it belongs to.
-  bool next(AVPacket* pkt, int& segment) {
+  AVRational time_base() const override { return in_.video_time_base; }
+  int segment() const override { return current_; }
+
+  bool next(AVPacket* pkt) override {
     while (true) {
       if (!fmt_) {
         if (current_ + 1 >= static_cast<int>(in_.segments.size())) return false;
@@ -64,10 +77,7 @@ class VideoPackets {
         have_shift_ = true;
       }
       pkt->pts += shift_;
-      if (pkt->dts != AV_NOPTS_VALUE)
-        pkt->dts += shift_;
-      else
-        pkt->dts = pkt->pts;
+      pkt->dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts + shift_ : pkt->pts;
       if (last_dts_ != AV_NOPTS_VALUE && pkt->dts <= last_dts_) {
         pkt->dts = last_dts_ + 1;
         ++repairs_;
@@ -85,7 +95,6 @@ class VideoPackets {
       pkt->pts -= in_.origin;
       pkt->dts -= in_.origin;
       pkt->stream_index = 0;
-      segment = current_;
       return true;
     }
   }
@@ -102,19 +111,19 @@ class VideoPackets {
   int repairs_ = 0;
 };
 
-class AudioPackets {
+// One audio track, copied from the input or read back from its encoded file.
+class AudioPackets : public PacketSource {
  public:
   AudioPackets(const AudioTrack& t, std::int64_t video_origin, AVRational video_tb) : track_(t) {
-    if (!t.present) return;
     fmt_ = open_input(t.path);
     origin_ = av_rescale_q(video_origin, video_tb, fmt_->streams[t.stream]->time_base);
     for (unsigned i = 0; i < fmt_->nb_streams; ++i)
       if (static_cast<int>(i) != t.stream) fmt_->streams[i]->discard = AVDISCARD_ALL;
   }
-  bool present() const { return static_cast<bool>(fmt_); }
   AVStream* stream() const { return fmt_->streams[track_.stream]; }
+  AVRational time_base() const override { return stream()->time_base; }
 
-  bool next(AVPacket* pkt) {
+  bool next(AVPacket* pkt) override {
     while (fmt_) {
       const int ret = av_read_frame(fmt_.get(), pkt);
       if (ret < 0) return false;  // EOF, or a damaged tail of the input's audio: keep what was read
@@ -156,13 +165,54 @@ class AudioPackets {
   std::int64_t last_dts_ = AV_NOPTS_VALUE;
 };
 
-// A one-packet look-ahead over a source, so two sources can be merged by timestamp.
-template <typename Source>
-struct Peeked {
+// A subtitle track held in memory; events that end before the origin are dropped, ones that straddle it
+// start at zero.
+class SubtitlePackets : public PacketSource {
+ public:
+  SubtitlePackets(const SubtitleTrack& t, std::int64_t video_origin, AVRational video_tb)
+      : track_(t), origin_(av_rescale_q(video_origin, video_tb, t.time_base)) {}
+  AVRational time_base() const override { return track_.time_base; }
+
+  bool next(AVPacket* pkt) override {
+    while (next_ < track_.packets.size()) {
+      const AVPacket* src = track_.packets[next_++].get();
+      if (src->pts + std::max<std::int64_t>(src->duration, 0) < origin_) continue;
+      check_av(av_packet_ref(pkt, src), ErrorCode::kInternal, "subtitle packet");
+      pkt->pts = std::max<std::int64_t>(0, pkt->pts - origin_);
+      pkt->dts = pkt->pts;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  const SubtitleTrack& track_;
+  std::int64_t origin_;
+  std::size_t next_ = 0;
+};
+
+// A one-packet look-ahead over a source, so several sources can be merged by timestamp.
+struct Lane {
+  PacketSource* source = nullptr;
+  AVStream* out = nullptr;  // the output stream (per file for HLS segments)
   av::Packet pkt = av::make_packet();
   bool valid = false;
-  int segment = 0;
+  int track = -1;  // audio: index into the result's per-track counts
+  void advance() { valid = source->next(pkt.get()); }
 };
+
+// The lane whose packet comes first in decode order among those `eligible` allows, or null.
+template <typename Eligible>
+Lane* earliest(std::vector<Lane>& lanes, Eligible eligible) {
+  Lane* best = nullptr;
+  for (auto& l : lanes) {
+    if (!l.valid || !eligible(l)) continue;
+    if (!best ||
+        av_compare_ts(l.pkt->dts, l.source->time_base(), best->pkt->dts, best->source->time_base()) < 0)
+      best = &l;
+  }
+  return best;
+}
 
 av::OutputFormat open_output(const std::string& format, const std::string& path) {
   AVFormatContext* raw = nullptr;
@@ -177,172 +227,302 @@ void open_file(AVFormatContext* fmt, const std::string& path, AVDictionary** opt
   check_av(avformat_write_header(fmt, opts), ErrorCode::kOutput, path);
 }
 
-// Writes a packet of the audio track; false when it was dropped. Copied audio is the input's own bytes, and
-// the muxer's automatic ADTS -> MP4 filter (aac_adtstoasc) refuses a damaged ADTS header with
-// AVERROR_INVALIDDATA: such a packet loses its samples, as a damaged packet does when the audio is
-// encoded, instead of failing the whole job as an output error.
-bool write_audio(AVFormatContext* fmt, AVPacket* pkt, const std::string& path) {
-  const int ret = av_interleaved_write_frame(fmt, pkt);
-  if (ret == AVERROR_INVALIDDATA) {
-    av_packet_unref(pkt);
+void close_file(AVFormatContext* fmt, const std::string& path) {
+  check_av(av_write_trailer(fmt), ErrorCode::kOutput, path);
+  check_av(avio_closep(&fmt->pb), ErrorCode::kOutput, path);
+}
+
+// Writes the lane's packet into its output stream; false when a copied packet was refused as damaged.
+// Copied audio is the input's own bytes, and the muxer's automatic ADTS -> MP4 filter (aac_adtstoasc)
+// refuses a damaged ADTS header with AVERROR_INVALIDDATA: such a packet loses its samples, as a damaged
+// packet does when the audio is encoded, instead of failing the whole job as an output error.
+bool write_lane_packet(AVFormatContext* fmt, Lane& l, std::int64_t shift, const std::string& path) {
+  AVPacket* p = l.pkt.get();
+  p->pts += av_rescale_q(shift, AV_TIME_BASE_Q, l.source->time_base());
+  p->dts += av_rescale_q(shift, AV_TIME_BASE_Q, l.source->time_base());
+  av_packet_rescale_ts(p, l.source->time_base(), l.out->time_base);
+  p->stream_index = l.out->index;
+  const int ret = av_interleaved_write_frame(fmt, p);
+  if (ret == AVERROR_INVALIDDATA && l.out->codecpar->codec_type != AVMEDIA_TYPE_VIDEO) {
+    av_packet_unref(p);
     return false;
   }
   check_av(ret, ErrorCode::kOutput, path);
   return true;
 }
 
-void close_file(AVFormatContext* fmt, const std::string& path) {
-  check_av(av_write_trailer(fmt), ErrorCode::kOutput, path);
-  check_av(avio_closep(&fmt->pb), ErrorCode::kOutput, path);
+// The input file, opened once for what assembly copies besides packets.
+struct Source {
+  av::InputFormat fmt;
+  explicit Source(const std::string& path) : fmt(open_input(path)) {}
+  const AVStream* stream(int i) const { return fmt->streams[i]; }
+};
+
+AVStream* new_stream(AVFormatContext* out, const AVCodecParameters* par, AVRational tb) {
+  AVStream* st = avformat_new_stream(out, nullptr);
+  if (!st) throw std::bad_alloc();
+  check_av(avcodec_parameters_copy(st->codecpar, par), ErrorCode::kInternal, "stream parameters");
+  st->codecpar->codec_tag = 0;
+  st->time_base = tb;
+  return st;
+}
+
+// The output's video stream: the segments' parameters, the input's tags and side data as planned.
+AVStream* add_video_stream(AVFormatContext* out, const AVCodecParameters* par, const AssemblyInput& in,
+                           const Source& src) {
+  AVStream* vs = new_stream(out, par, in.video_time_base);
+  const AVStream* iv = src.stream(in.source_video);
+  if (const AVDictionaryEntry* e = av_dict_get(iv->metadata, "language", nullptr, 0))
+    av_dict_set(&vs->metadata, "language", e->value, 0);
+  if (const AVDictionaryEntry* e = av_dict_get(iv->metadata, "title", nullptr, 0))
+    av_dict_set(&vs->metadata, "title", e->value, 0);
+  set_video_side_data(iv, vs, in.video_side_data);
+  return vs;
 }
 
 }  // namespace
 
-AssemblyResult assemble_mp4(const AssemblyInput& in, const std::string& path) {
+AssemblyResult assemble_file(const AssemblyInput& in, const std::string& muxer, const std::string& path) {
   AssemblyResult result;
+  Source src(in.source);
   VideoPackets video(in);
-  AudioPackets audio(in.audio, in.origin, in.video_time_base);
-  auto out = open_output("mp4", path);
-  AVStream* vs = avformat_new_stream(out.get(), nullptr);
-  video.copy_parameters(vs->codecpar);
-  vs->time_base = in.video_time_base;
-  AVStream* as = nullptr;
-  if (audio.present()) {
-    as = avformat_new_stream(out.get(), nullptr);
-    check_av(avcodec_parameters_copy(as->codecpar, audio.stream()->codecpar), ErrorCode::kInternal, "audio");
-    as->codecpar->codec_tag = 0;
-    as->time_base = audio.stream()->time_base;
+  auto out = open_output(muxer, path);
+  av::CodecParameters vpar(avcodec_parameters_alloc());
+  if (!vpar) throw std::bad_alloc();
+  video.copy_parameters(vpar.get());
+
+  std::vector<std::unique_ptr<PacketSource>> sources;
+  std::vector<Lane> lanes;
+  lanes.emplace_back();
+  lanes.back().source = &video;
+  lanes.back().out = add_video_stream(out.get(), vpar.get(), in, src);
+  for (std::size_t i = 0; i < in.audio.size(); ++i) {
+    auto a = std::make_unique<AudioPackets>(in.audio[i], in.origin, in.video_time_base);
+    AVStream* st = new_stream(out.get(), a->stream()->codecpar, a->time_base());
+    copy_stream_tags(src.stream(in.audio[i].input_stream), st);
+    lanes.emplace_back();
+    lanes.back().source = a.get();
+    lanes.back().out = st;
+    lanes.back().track = static_cast<int>(i);
+    sources.push_back(std::move(a));
   }
+  for (const auto& s : in.subtitles) {
+    auto p = std::make_unique<SubtitlePackets>(s, in.origin, in.video_time_base);
+    AVStream* st = new_stream(out.get(), s.par.get(), s.time_base);
+    copy_stream_tags(src.stream(s.input_stream), st);
+    lanes.emplace_back();
+    lanes.back().source = p.get();
+    lanes.back().out = st;
+    sources.push_back(std::move(p));
+  }
+  for (int a : in.attachments) copy_attachment(src.stream(a), out.get());
+  if (in.global_metadata) copy_global_metadata(src.fmt.get(), out.get());
+  if (in.chapters)
+    copy_chapters(src.fmt.get(), out.get(), av_rescale_q(in.origin, in.video_time_base, AV_TIME_BASE_Q));
+
   AVDictionary* opts = nullptr;
-  av_dict_set(&opts, "movflags", "+faststart", 0);
+  if (muxer == "mp4") av_dict_set(&opts, "movflags", "+faststart", 0);
   open_file(out.get(), path, &opts);
   av_dict_free(&opts);
 
-  Peeked<VideoPackets> v;
-  Peeked<AudioPackets> a;
-  v.valid = video.next(v.pkt.get(), v.segment);
-  a.valid = audio.present() && audio.next(a.pkt.get());
-  const AVRational atb = audio.present() ? audio.stream()->time_base : AVRational{1, 1};
-  while (v.valid || a.valid) {
-    const bool take_video =
-        v.valid && (!a.valid || av_compare_ts(v.pkt->dts, in.video_time_base, a.pkt->dts, atb) <= 0);
-    if (take_video) {
-      av_packet_rescale_ts(v.pkt.get(), in.video_time_base, vs->time_base);
-      v.pkt->stream_index = vs->index;
-      check_av(av_interleaved_write_frame(out.get(), v.pkt.get()), ErrorCode::kOutput, path);
-      ++result.video_packets;
-      v.valid = video.next(v.pkt.get(), v.segment);
-    } else {
-      av_packet_rescale_ts(a.pkt.get(), atb, as->time_base);
-      a.pkt->stream_index = as->index;
-      if (write_audio(out.get(), a.pkt.get(), path)) ++result.audio_packets;
-      a.valid = audio.next(a.pkt.get());
+  result.audio_packets_per_track.assign(in.audio.size(), 0);
+  for (auto& l : lanes) l.advance();
+  while (Lane* l = earliest(lanes, [](const Lane&) { return true; })) {
+    if (write_lane_packet(out.get(), *l, 0, path)) {
+      if (l->source == &video) ++result.video_packets;
+      if (l->track >= 0) ++result.audio_packets_per_track[l->track];
     }
+    l->advance();
   }
   close_file(out.get(), path);
+  for (auto n : result.audio_packets_per_track) result.audio_packets += n;
   result.dts_repairs = video.repairs();
   result.files.push_back(path);
   return result;
 }
 
+namespace {
+
+// RFC 6381 names for the master playlist's CODECS attribute.
+std::string video_codec_string(const AVCodecParameters* p) {
+  char s[48];
+  const uint8_t* e = p->extradata;
+  if (p->codec_id == AV_CODEC_ID_H264 && e && p->extradata_size >= 4 && e[0] == 1) {
+    std::snprintf(s, sizeof s, "avc1.%02X%02X%02X", e[1], e[2], e[3]);  // avcC: profile, constraints, level
+    return s;
+  }
+  if (p->codec_id == AV_CODEC_ID_HEVC && e && p->extradata_size >= 13 && e[0] == 1) {
+    const int profile = e[1] & 0x1f;
+    std::snprintf(s, sizeof s, "hvc1.%d.%d.L%d.B0", profile, profile == 1 ? 6 : 4, e[12]);
+    return s;
+  }
+  return p->codec_id == AV_CODEC_ID_HEVC ? "hvc1" : "avc1.640028";
+}
+
+std::string audio_codec_string(const AVCodecParameters* p) {
+  switch (p->codec_id) {
+    case AV_CODEC_ID_AAC:
+      return p->profile == FF_PROFILE_AAC_HE_V2 ? "mp4a.40.29"
+             : p->profile == FF_PROFILE_AAC_HE  ? "mp4a.40.5"
+                                                : "mp4a.40.2";
+    case AV_CODEC_ID_MP3:
+      return "mp4a.40.34";
+    case AV_CODEC_ID_AC3:
+      return "ac-3";
+    case AV_CODEC_ID_EAC3:
+      return "ec-3";
+    default:
+      return "";
+  }
+}
+
+// A WebVTT file per subtitle track, in the TS segments' timeline: X-TIMESTAMP-MAP (written by FFmpeg's
+// WebVTT muxer as MPEGTS:0) is not needed because cue times are made relative to the same zero.
+void write_webvtt(const SubtitleTrack& t, const AssemblyInput& in, std::int64_t shift_us,
+                  const std::string& path) {
+  auto out = open_output("webvtt", path);
+  AVStream* st = new_stream(out.get(), t.par.get(), t.time_base);
+  Lane lane;
+  SubtitlePackets packets(t, in.origin, in.video_time_base);
+  lane.source = &packets;
+  lane.out = st;
+  open_file(out.get(), path, nullptr);
+  for (lane.advance(); lane.valid; lane.advance()) write_lane_packet(out.get(), lane, shift_us, path);
+  close_file(out.get(), path);
+}
+
+std::string playlist_line_name(const std::string& title, const std::string& language, std::size_t i) {
+  if (!title.empty()) return title;
+  if (!language.empty()) return language;
+  return "Subtitles " + std::to_string(i + 1);
+}
+
+}  // namespace
+
 AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout) {
   AssemblyResult result;
+  Source src(in.source);
   VideoPackets video(in);
-  AudioPackets audio(in.audio, in.origin, in.video_time_base);
   const AVRational vtb = in.video_time_base;
-  const AVRational atb = audio.present() ? audio.stream()->time_base : AVRational{1, 1};
+  std::vector<std::unique_ptr<AudioPackets>> audio;
+  for (const auto& t : in.audio) audio.push_back(std::make_unique<AudioPackets>(t, in.origin, vtb));
 
-  Peeked<VideoPackets> v;
-  Peeked<AudioPackets> a;
-  v.valid = video.next(v.pkt.get(), v.segment);
-  a.valid = audio.present() && audio.next(a.pkt.get());
+  std::vector<Lane> lanes(1 + audio.size());
+  lanes[0].source = &video;
+  for (std::size_t i = 0; i < audio.size(); ++i) {
+    lanes[i + 1].source = audio[i].get();
+    lanes[i + 1].track = static_cast<int>(i);
+  }
+  for (auto& l : lanes) l.advance();
   // MPEG-TS cannot carry negative timestamps and each segment is muxed separately: shift the whole
-  // timeline once so the earliest decode timestamp is zero, identically in every segment.
+  // timeline once so the earliest decode timestamp is zero, identically in every segment (and in the
+  // subtitles, whose cue times follow the same shift).
   std::int64_t shift_us = 0;
-  if (v.valid) shift_us = std::max<std::int64_t>(shift_us, -av_rescale_q(v.pkt->dts, vtb, AV_TIME_BASE_Q));
-  if (a.valid) shift_us = std::max<std::int64_t>(shift_us, -av_rescale_q(a.pkt->dts, atb, AV_TIME_BASE_Q));
-  const std::int64_t vshift = av_rescale_q_rnd(shift_us, AV_TIME_BASE_Q, vtb, AV_ROUND_UP);
-  const std::int64_t ashift =
-      audio.present() ? av_rescale_q(av_rescale_q(vshift, vtb, AV_TIME_BASE_Q), AV_TIME_BASE_Q, atb) : 0;
+  for (auto& l : lanes)
+    if (l.valid)
+      shift_us =
+          std::max<std::int64_t>(shift_us, -av_rescale_q(l.pkt->dts, l.source->time_base(), AV_TIME_BASE_Q));
+  // Rounded up to a whole video tick, so video timestamps shift exactly.
+  shift_us = av_rescale_q(av_rescale_q_rnd(shift_us, AV_TIME_BASE_Q, vtb, AV_ROUND_UP), vtb, AV_TIME_BASE_Q);
 
-  std::ostringstream playlist;
   const int n = static_cast<int>(in.segments.size());
-  double longest = 0;
   std::vector<std::string> names;
   for (int s = 0; s < n; ++s) {
     const auto& seg = in.segments[s];
-    const double dur = static_cast<double>(seg.end_pts - seg.start_pts) * vtb.num / vtb.den;
-    result.segment_durations.push_back(dur);
-    longest = std::max(longest, dur);
+    result.segment_durations.push_back(static_cast<double>(seg.end_pts - seg.start_pts) * vtb.num / vtb.den);
     char name[64];
     std::snprintf(name, sizeof name, "%05d.ts", s);
     names.push_back(layout.segment_prefix + name);
   }
 
-  AVCodecParameters* vpar = avcodec_parameters_alloc();
-  video.copy_parameters(vpar);
-  std::unique_ptr<AVCodecParameters, void (*)(AVCodecParameters*)> vpar_owner(
-      vpar, [](AVCodecParameters* p) { avcodec_parameters_free(&p); });
+  av::CodecParameters vpar(avcodec_parameters_alloc());
+  if (!vpar) throw std::bad_alloc();
+  video.copy_parameters(vpar.get());
+  result.audio_packets_per_track.assign(in.audio.size(), 0);
+  std::int64_t total_bytes = 0;
+  double peak_bps = 0;
 
   for (int s = 0; s < n; ++s) {
     const std::string path = (fs::path(dir) / names[s]).string();
     auto out = open_output("mpegts", path);
-    AVStream* vs = avformat_new_stream(out.get(), nullptr);
-    check_av(avcodec_parameters_copy(vs->codecpar, vpar), ErrorCode::kInternal, "video parameters");
-    vs->time_base = vtb;
-    AVStream* as = nullptr;
-    if (audio.present()) {
-      as = avformat_new_stream(out.get(), nullptr);
-      check_av(avcodec_parameters_copy(as->codecpar, audio.stream()->codecpar), ErrorCode::kInternal,
-               "audio");
-      as->codecpar->codec_tag = 0;
-      as->time_base = atb;
+    lanes[0].out = add_video_stream(out.get(), vpar.get(), in, src);
+    for (std::size_t i = 0; i < audio.size(); ++i) {
+      lanes[i + 1].out = new_stream(out.get(), audio[i]->stream()->codecpar, audio[i]->time_base());
+      copy_stream_tags(src.stream(in.audio[i].input_stream), lanes[i + 1].out);
     }
     open_file(out.get(), path, nullptr);
     // Audio belongs to the segment its timestamp falls in; the first and last segments take the edges.
     const std::int64_t audio_end = s + 1 < n ? in.segments[s + 1].start_pts - in.origin : INT64_MAX;
-    while ((v.valid && v.segment == s) ||
-           (a.valid && (audio_end == INT64_MAX || av_compare_ts(a.pkt->pts, atb, audio_end, vtb) < 0))) {
-      const bool video_left = v.valid && v.segment == s;
-      const bool audio_left =
-          a.valid && (audio_end == INT64_MAX || av_compare_ts(a.pkt->pts, atb, audio_end, vtb) < 0);
-      const bool take_video =
-          video_left && (!audio_left || av_compare_ts(v.pkt->dts, vtb, a.pkt->dts, atb) <= 0);
-      if (take_video) {
-        v.pkt->pts += vshift;
-        v.pkt->dts += vshift;
-        av_packet_rescale_ts(v.pkt.get(), vtb, vs->time_base);
-        v.pkt->stream_index = vs->index;
-        check_av(av_interleaved_write_frame(out.get(), v.pkt.get()), ErrorCode::kOutput, path);
-        ++result.video_packets;
-        v.valid = video.next(v.pkt.get(), v.segment);
-      } else {
-        a.pkt->pts += ashift;
-        a.pkt->dts += ashift;
-        av_packet_rescale_ts(a.pkt.get(), atb, as->time_base);
-        a.pkt->stream_index = as->index;
-        if (write_audio(out.get(), a.pkt.get(), path)) ++result.audio_packets;
-        a.valid = audio.next(a.pkt.get());
+    auto in_segment = [&](const Lane& l) {
+      if (l.source == &video) return l.source->segment() == s;
+      return audio_end == INT64_MAX || av_compare_ts(l.pkt->pts, l.source->time_base(), audio_end, vtb) < 0;
+    };
+    while (Lane* l = earliest(lanes, in_segment)) {
+      if (write_lane_packet(out.get(), *l, shift_us, path)) {
+        if (l->source == &video) ++result.video_packets;
+        if (l->track >= 0) ++result.audio_packets_per_track[l->track];
       }
+      l->advance();
     }
     close_file(out.get(), path);
     result.files.push_back(path);
+    const auto bytes = static_cast<std::int64_t>(fs::file_size(path));
+    total_bytes += bytes;
+    peak_bps =
+        std::max(peak_bps, static_cast<double>(bytes) * 8 / std::max(result.segment_durations[s], 1e-3));
+  }
+  for (auto c : result.audio_packets_per_track) result.audio_packets += c;
+  result.dts_repairs = video.repairs();
+
+  const std::string media = media_playlist(names, result.segment_durations);
+  const std::string playlist_path = (fs::path(dir) / layout.playlist_name).string();
+  if (in.subtitles.empty()) {
+    write_file_atomically(playlist_path, media);
+    result.files.push_back(playlist_path);
+    return result;
   }
 
-  // RFC 8216: each EXTINF rounded to the nearest integer must not exceed the target duration.
-  playlist << "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:"
-           << std::max(1, static_cast<int>(std::ceil(longest)))
-           << "\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n";
-  for (int s = 0; s < n; ++s) {
-    char line[64];
-    std::snprintf(line, sizeof line, "#EXTINF:%.6f,\n", result.segment_durations[s]);
-    playlist << line << names[s] << "\n";
+  // With subtitles the playlist at the output path is a master playlist: the video's media playlist and
+  // one WebVTT rendition per track beside it.
+  double total_s = 0;
+  for (double d : result.segment_durations) total_s += d;
+  std::vector<HlsRendition> renditions;
+  for (std::size_t i = 0; i < in.subtitles.size(); ++i) {
+    const auto& t = in.subtitles[i];
+    const std::string base = layout.stem + "_sub" + std::to_string(i);
+    write_webvtt(t, in, shift_us, (fs::path(dir) / (base + ".vtt")).string());
+    write_file_atomically((fs::path(dir) / (base + ".m3u8")).string(),
+                          subtitle_playlist(base + ".vtt", total_s));
+    result.files.push_back((fs::path(dir) / (base + ".vtt")).string());
+    result.files.push_back((fs::path(dir) / (base + ".m3u8")).string());
+    const AVStream* is = src.stream(t.input_stream);
+    const AVDictionaryEntry* lang = av_dict_get(is->metadata, "language", nullptr, 0);
+    const AVDictionaryEntry* title = av_dict_get(is->metadata, "title", nullptr, 0);
+    HlsRendition r;
+    r.uri = base + ".m3u8";
+    r.language = lang && std::string(lang->value) != "und" ? lang->value : "";
+    r.name = playlist_line_name(title ? title->value : "", r.language, i);
+    r.is_default = (is->disposition & AV_DISPOSITION_DEFAULT) != 0;
+    r.forced = (is->disposition & AV_DISPOSITION_FORCED) != 0;
+    renditions.push_back(r);
   }
-  playlist << "#EXT-X-ENDLIST\n";
-  const std::string playlist_path = (fs::path(dir) / layout.playlist_name).string();
-  write_file_atomically(playlist_path, playlist.str());
+  const std::string video_playlist = layout.stem + "_video.m3u8";
+  write_file_atomically((fs::path(dir) / video_playlist).string(), media);
+  result.files.push_back((fs::path(dir) / video_playlist).string());
+  HlsVariant v;
+  v.uri = video_playlist;
+  v.bandwidth = static_cast<long long>(peak_bps);
+  v.average_bandwidth =
+      total_s > 0 ? static_cast<long long>(static_cast<double>(total_bytes) * 8 / total_s) : 0;
+  v.width = vpar->width;
+  v.height = vpar->height;
+  v.frame_rate = in.frame_rate;
+  std::set<std::string> codecs{video_codec_string(vpar.get())};
+  for (const auto& a : audio)
+    if (const std::string c = audio_codec_string(a->stream()->codecpar); !c.empty()) codecs.insert(c);
+  for (const auto& c : codecs) v.codecs += (v.codecs.empty() ? "" : ",") + c;
+  write_file_atomically(playlist_path, master_playlist(v, renditions));
   result.files.push_back(playlist_path);
-  result.dts_repairs = video.repairs();
   return result;
 }
 

@@ -1,5 +1,7 @@
-// Assembly: the encoded segments, joined by stream copy, with the audio track, into one MP4
-// (+faststart) or an HLS playlist with one MPEG-TS media segment per encoded segment.
+// Assembly: the encoded segments joined by stream copy, with every kept audio track, subtitle track,
+// attachment, chapter and tag of the input, into one MP4 (+faststart) or Matroska file, or an HLS set:
+// MPEG-TS media segments (video and audio) plus, when there are subtitles, a WebVTT rendition each and a
+// master playlist naming them.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,8 @@
 
 #include "audio_track.hpp"
 #include "media_index.hpp"
+#include "output_metadata.hpp"
+#include "subtitle_track.hpp"
 
 namespace pvt {
 
@@ -18,32 +22,43 @@ struct EncodedSegment {
 };
 
 struct AssemblyInput {
+  std::string source;     // the input file: tags, chapters, attachments, the video's side data
+  int source_video = -1;  // its video stream
   AVRational video_time_base{1, 1};
+  double frame_rate = 0;
   std::vector<EncodedSegment> segments;             // in presentation order
   const std::vector<FrameEntry>* frames = nullptr;  // the input's frame table: gives each packet its duration
-  AudioTrack audio;
+  std::vector<AudioTrack> audio;                    // in output order
+  std::vector<SubtitleTrack> subtitles;             // in output order
+  std::vector<int> attachments;                     // input streams (Matroska only)
+  bool chapters = false;
+  bool global_metadata = false;
+  VideoSideData video_side_data;
   // Subtracted from every timestamp, in the video time base: the input's earliest start over video and
   // audio, so the output starts at zero as players expect, with the streams' relative timing intact.
   std::int64_t origin = 0;
 };
 
 struct HlsLayout {
-  std::string playlist_name;   // e.g. "index.m3u8"
+  std::string playlist_name;   // e.g. "index.m3u8": the media playlist, or the master one with subtitles
   std::string segment_prefix;  // e.g. "segment_" -> segment_00000.ts
+  std::string stem;            // e.g. "index": names the video and subtitle playlists beside a master
 };
 
 struct AssemblyResult {
   std::int64_t video_packets = 0;
-  std::int64_t audio_packets = 0;
+  std::int64_t audio_packets = 0;  // over all tracks
+  std::vector<std::int64_t> audio_packets_per_track;
   int dts_repairs = 0;             // decode timestamps nudged at joins to keep them strictly increasing
-  std::vector<std::string> files;  // every file written (playlist last for HLS)
+  std::vector<std::string> files;  // every file written (the playlist at the output path last for HLS)
   std::vector<double> segment_durations;  // HLS EXTINF values
 };
 
-// Writes one MP4 at `path` (a temporary name: the caller renames it once verified).
-AssemblyResult assemble_mp4(const AssemblyInput& in, const std::string& path);
+// Writes one file at `path` (a temporary name: the caller renames it once verified); muxer "mp4" or
+// "matroska" (WebM too, by its own muxer name "webm").
+AssemblyResult assemble_file(const AssemblyInput& in, const std::string& muxer, const std::string& path);
 
-// Writes the playlist and its segments into directory `dir` (a staging directory).
+// Writes the playlist(s), segments and subtitle files into directory `dir` (a staging directory).
 AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout);
 
 }  // namespace pvt

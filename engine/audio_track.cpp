@@ -44,17 +44,20 @@ struct FifoDeleter {
 // Decode -> resample to the AAC encoder's format -> fixed 1024-sample frames -> encode -> NUT.
 class AacEncoder {
  public:
-  AacEncoder(const MediaInfo& info, std::int64_t bitrate, const std::string& out_path) : out_path_(out_path) {
+  AacEncoder(const MediaInfo& info, int stream, std::int64_t bitrate, const std::string& out_path)
+      : out_path_(out_path) {
     AVFormatContext* raw = nullptr;
     check_av(avformat_open_input(&raw, info.path.c_str(), nullptr, nullptr), ErrorCode::kInput, info.path);
     in_.reset(raw);
     check_av(avformat_find_stream_info(in_.get(), nullptr), ErrorCode::kInput, info.path);
-    stream_ = info.audio_stream;
+    stream_ = stream;
     for (unsigned i = 0; i < in_->nb_streams; ++i)
       if (static_cast<int>(i) != stream_) in_->streams[i]->discard = AVDISCARD_ALL;
     AVStream* st = in_->streams[stream_];
     const AVCodec* dc = avcodec_find_decoder(st->codecpar->codec_id);
-    if (!dc) throw Error(ErrorCode::kInput, info.path + ": no decoder for audio codec " + info.audio_codec);
+    if (!dc)
+      throw Error(ErrorCode::kInput, info.path + ": no decoder for audio codec " +
+                                         avcodec_get_name(in_->streams[stream_]->codecpar->codec_id));
     dec_.reset(avcodec_alloc_context3(dc));
     check_av(avcodec_parameters_to_context(dec_.get(), st->codecpar), ErrorCode::kInput, "audio decoder");
     dec_->pkt_timebase = st->time_base;
@@ -205,19 +208,20 @@ class AacEncoder {
 
 }  // namespace
 
-AudioTrack prepare_audio(const MediaInfo& info, AudioMode mode, std::int64_t bitrate,
+AudioTrack prepare_audio(const MediaInfo& info, int stream, bool encode, std::int64_t bitrate,
                          const std::string& work_dir, const std::atomic<bool>* cancel) {
   AudioTrack t;
-  if (info.audio_stream < 0 || mode == AudioMode::kNone) return t;
-  if (mode == AudioMode::kAuto) mode = info.audio_codec == "aac" ? AudioMode::kCopy : AudioMode::kAac;
-  if (mode == AudioMode::kCopy) {
+  if (!encode) {
     t.present = true;
     t.path = info.path;
-    t.stream = info.audio_stream;
-    t.codec = info.audio_codec;
-    return t;
+    t.stream = stream;
+    t.codec = info.streams.at(stream).codec;
+  } else {
+    const auto out = std::filesystem::path(work_dir) / ("audio_" + std::to_string(stream) + ".nut");
+    t = AacEncoder(info, stream, bitrate, out.string()).run(cancel);
   }
-  return AacEncoder(info, bitrate, (std::filesystem::path(work_dir) / "audio.nut").string()).run(cancel);
+  t.input_stream = stream;
+  return t;
 }
 
 }  // namespace pvt

@@ -26,12 +26,13 @@ struct AudioTrack {
   std::string codec;  // "aac"
   bool encoded = false;
   std::int64_t packets = 0;
+  int input_stream = -1;  // the input's stream it comes from: its language, title and disposition
 };
 
-// Resolves kAuto (copy AAC, encode anything else) and prepares the track. Encoding writes
-// `work_dir`/audio.nut. bitrate in bits/s.
+// One audio track of the output from input stream `stream`: copied (its packets read from the input at
+// assembly) or encoded once to AAC for the whole file into `work_dir`/audio_STREAM.nut. bitrate in bits/s.
 // `cancel` (and SIGINT/SIGTERM) stop an encode early with Error(kInterrupted).
-AudioTrack prepare_audio(const MediaInfo& info, AudioMode mode, std::int64_t bitrate,
+AudioTrack prepare_audio(const MediaInfo& info, int stream, bool encode, std::int64_t bitrate,
                          const std::string& work_dir, const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace pvt

@@ -36,6 +36,9 @@ struct PacketDeleter {
 struct FilterGraphDeleter {
   void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
 };
+struct CodecParametersDeleter {
+  void operator()(AVCodecParameters* p) const { avcodec_parameters_free(&p); }
+};
 struct SwrDeleter {
   void operator()(SwrContext* s) const { swr_free(&s); }
 };
@@ -48,6 +51,7 @@ using Frame = std::unique_ptr<AVFrame, FrameDeleter>;
 using Packet = std::unique_ptr<AVPacket, PacketDeleter>;
 using FilterGraph = std::unique_ptr<AVFilterGraph, FilterGraphDeleter>;
 using Resampler = std::unique_ptr<SwrContext, SwrDeleter>;
+using CodecParameters = std::unique_ptr<AVCodecParameters, CodecParametersDeleter>;
 
 // Allocators that never return null (they throw std::bad_alloc instead).
 Frame make_frame();

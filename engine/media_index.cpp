@@ -7,6 +7,7 @@
 
 #include "av_handles.hpp"
 #include "error.hpp"
+#include "stream_properties.hpp"
 
 extern "C" {
 #include <libavutil/pixdesc.h>
@@ -119,7 +120,12 @@ MediaInfo probe_media(const std::string& path) {
 
   info.container = fmt->iformat->name;
   info.container_duration_s = fmt->duration > 0 ? static_cast<double>(fmt->duration) / AV_TIME_BASE : 0;
-  for (unsigned i = 0; i < fmt->nb_streams; ++i) info.streams.push_back(summarize(fmt->streams[i]));
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    info.streams.push_back(summarize(fmt->streams[i]));
+    read_stream_tags(fmt->streams[i], info.streams.back());
+  }
+  info.chapters = static_cast<int>(fmt->nb_chapters);
+  if (const AVDictionaryEntry* t = av_dict_get(fmt->metadata, "title", nullptr, 0)) info.title = t->value;
 
   const int video = select_video_stream(fmt.get(), path);
   const AVStream* vs = fmt->streams[video];
@@ -134,6 +140,9 @@ MediaInfo probe_media(const std::string& path) {
   info.bit_depth = desc ? desc->comp[0].depth : 8;
   info.time_base = vs->time_base;
   info.frame_rate = vs->avg_frame_rate.num > 0 ? vs->avg_frame_rate : vs->r_frame_rate;
+  info.display = read_video_display(vs);
+  if (info.bit_depth > 8 || info.display.hdr() || par->codec_id == AV_CODEC_ID_HEVC)
+    read_frame_hdr_metadata(path, video, info.display);
 
   const int audio = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_AUDIO, -1, video, nullptr, 0);
   if (audio >= 0) {

@@ -27,6 +27,43 @@ struct StreamSummary {
   std::string type;    // "video", "audio", "subtitle", "data", "attachment"
   std::string codec;   // FFmpeg codec name
   std::string detail;  // "640x360 yuv420p" / "44100 Hz stereo"
+  // What the output must keep of it (stream_properties.cpp): tags, flags, and what kind of subtitle it is.
+  std::string language;          // ISO 639-2 tag as the container has it ("eng"), empty when untagged
+  std::string title;             // the track's name
+  int disposition = 0;           // AV_DISPOSITION_* flags (default, forced, ...)
+  bool cover_art = false;        // a video stream holding one attached picture
+  bool text_subtitle = false;    // SRT, ASS, mov_text, WebVTT: convertible between containers
+  bool bitmap_subtitle = false;  // PGS, DVB, VobSub: pictures, Matroska only
+  int channels = 0;              // audio
+  std::int64_t start_us = 0;     // first timestamp, microseconds (AV_TIME_BASE)
+};
+
+// How the picture is meant to be shown, beyond its coded size: the display matrix, sample aspect ratio,
+// colour description and HDR static metadata. Kept (or converted on purpose) by transcode, checked by verify.
+struct VideoDisplay {
+  int rotation = 0;  // clockwise degrees the player turns the picture: 0, 90, 180 or 270
+  bool has_display_matrix = false;
+  bool flipped = false;  // the matrix also mirrors the picture
+  AVRational sample_aspect_ratio{0, 1};
+  int color_range = 0;      // AVColorRange
+  int color_primaries = 2;  // AVColorPrimaries (2: unspecified)
+  int color_trc = 2;        // AVColorTransferCharacteristic
+  int colorspace = 2;       // AVColorSpace
+  int chroma_location = 0;  // AVChromaLocation
+  int chroma_w_shift = 1;   // log2 of the chroma subsampling (4:2:0: 1 and 1; 4:2:2: 1 and 0)
+  int chroma_h_shift = 1;
+  bool has_mastering = false;  // HDR10 mastering display (container or SEI)
+  // Mastering display as x265/x264 take it: G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min), chromaticities in
+  // 1/50000, luminance in 1/10000 cd/m2.
+  std::string master_display;
+  bool has_light_level = false;
+  int max_cll = 0;
+  int max_fall = 0;
+  bool dolby_vision = false;
+  bool hdr() const { return color_trc == 16 /*SMPTE 2084 (PQ)*/ || color_trc == 18 /*ARIB B67 (HLG)*/; }
+  // The size a player shows: coded size turned by the rotation and stretched by the sample aspect ratio.
+  int displayed_width(int w, int h) const;
+  int displayed_height(int w, int h) const;
 };
 
 struct MediaInfo {
@@ -44,6 +81,7 @@ struct MediaInfo {
   int bit_depth = 8;
   AVRational time_base{1, 1};
   AVRational frame_rate{0, 1};  // average frame rate
+  VideoDisplay display;
   bool variable_frame_rate = false;
   std::vector<FrameEntry> frames;  // presentation order
   std::vector<int> keyframes;      // indices into frames
@@ -54,6 +92,9 @@ struct MediaInfo {
   int audio_sample_rate = 0;
   int audio_channels = 0;
   std::int64_t audio_start_us = 0;  // first audio timestamp in microseconds (AV_TIME_BASE)
+
+  int chapters = 0;
+  std::string title;  // the file's title tag
 
   // Set when demuxing stopped early on damaged data: frames holds only what could be read.
   bool truncated = false;

@@ -45,6 +45,8 @@ void to_json(json& j, const EncoderSettings& e) {
            {"threads", e.threads},
            {"lookahead", e.lookahead},
            {"pix_fmt", e.pix_fmt},
+           {"master_display", e.master_display},
+           {"max_cll", e.max_cll},
            {"fallback_from", e.fallback_from}};
 }
 
@@ -57,6 +59,8 @@ void from_json(const json& j, EncoderSettings& e) {
   get_integer(j, "threads", e.threads, ErrorCode::kUsage);
   get_integer(j, "lookahead", e.lookahead, ErrorCode::kUsage);
   j.at("pix_fmt").get_to(e.pix_fmt);
+  j.at("master_display").get_to(e.master_display);
+  j.at("max_cll").get_to(e.max_cll);
   j.at("fallback_from").get_to(e.fallback_from);
 }
 
@@ -82,6 +86,7 @@ void to_json(json& j, const SegmentDescriptor& d) {
            {"scene_threshold", d.scene_threshold},
            {"min_scene_frames", d.min_scene_frames},
            {"analysis_backend", d.analysis_backend},
+           {"video_filter", d.video_filter},
            {"bit_budget", d.bit_budget},
            {"output", path_json(d.output)},
            {"stats", path_json(d.stats)}};
@@ -116,6 +121,7 @@ void from_json(const json& j, SegmentDescriptor& d) {
   get_finite(j, "scene_threshold", d.scene_threshold, kBad);
   get_integer(j, "min_scene_frames", d.min_scene_frames, kBad);
   j.at("analysis_backend").get_to(d.analysis_backend);
+  j.at("video_filter").get_to(d.video_filter);
   get_integer(j, "bit_budget", d.bit_budget, kBad);
   d.output = path_from_json(j.at("output"), kBad);
   d.stats = path_from_json(j.at("stats"), kBad);

@@ -16,7 +16,8 @@ namespace pvt {
 // Version 2: analysis_backend (descriptor) and analysis_kernel (stats).
 // Version 3 (descriptor): encoder.backend may name a hardware backend (nvenc, vaapi, qsv, videotoolbox),
 // encoder.fallback_from names the hardware backend whose session failed before this segment went to the CPU.
-inline constexpr int kDescriptorVersion = 3;
+// Version 4: video_filter (rotation, tone-map), encoder.master_display and encoder.max_cll (HDR10 SEI).
+inline constexpr int kDescriptorVersion = 4;
 inline constexpr int kWorkerStatsVersion = 2;
 
 struct EncoderSettings {
@@ -29,6 +30,8 @@ struct EncoderSettings {
   int threads = 1;           // encoder threads inside the worker
   int lookahead = -1;        // the encoder's own rate-control look-ahead (frames); -1: the preset's
   std::string pix_fmt = "yuv420p";
+  std::string master_display;  // HDR10 mastering display, x265/x264 syntax; empty: none
+  std::string max_cll;         // "MaxCLL,MaxFALL"; empty: none
   bool operator==(const EncoderSettings&) const = default;
 };
 
@@ -56,6 +59,7 @@ struct SegmentDescriptor {
   double scene_threshold = 0.35;
   int min_scene_frames = 12;
   std::string analysis_backend = "cpu";  // kernels for the window: cpu, cuda or vulkan (resolved, not auto)
+  std::string video_filter;  // libavfilter chain between decoder and encoder (output_plan.hpp); empty: none
   std::int64_t bit_budget = 0;
   std::string output;  // the encoded segment (written as output + ".part", renamed when complete)
   std::string stats;   // WorkerStats JSON path

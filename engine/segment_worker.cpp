@@ -21,6 +21,7 @@
 #include "scene_detector.hpp"
 #include "scene_metrics.hpp"
 #include "video_encoder.hpp"
+#include "video_filter.hpp"
 
 extern "C" {
 #include <libavutil/pixdesc.h>
@@ -75,6 +76,20 @@ int current_attempt() {
   return a ? std::atoi(a) : 1;
 }
 
+// The planar format a deprecated full-range yuvj format stands for; AV_PIX_FMT_NONE for any other.
+AVPixelFormat full_range_twin(AVPixelFormat f) {
+  switch (f) {
+    case AV_PIX_FMT_YUVJ420P:
+      return AV_PIX_FMT_YUV420P;
+    case AV_PIX_FMT_YUVJ422P:
+      return AV_PIX_FMT_YUV422P;
+    case AV_PIX_FMT_YUVJ444P:
+      return AV_PIX_FMT_YUV444P;
+    default:
+      return AV_PIX_FMT_NONE;
+  }
+}
+
 // Converts decoded frames to what the encoder takes: its pixel format (10-bit, 4:2:2, ... become 8-bit
 // 4:2:0) and even dimensions (4:2:0 cannot have odd ones: an odd last row or column is cropped).
 class PixelConverter {
@@ -89,6 +104,17 @@ class PixelConverter {
     }
     const int w = width_, h = height_;
     const bool same_size = (in->width & ~1) == w && (in->height & ~1) == h;
+    // yuvj formats are their yuv twins in full range: relabelled, not converted, so the output keeps the
+    // input's full range (swscale would squeeze it into limited range under the input's full-range tag).
+    if (same_size && full_range_twin(static_cast<AVPixelFormat>(in->format)) == target) {
+      out_.reset(av_frame_clone(in));
+      if (!out_) throw std::bad_alloc();
+      out_->format = target;
+      out_->color_range = AVCOL_RANGE_JPEG;
+      out_->width = w;
+      out_->height = h;
+      return out_.get();
+    }
     if (in->format == target && same_size) {
       if (w == in->width && h == in->height) return in;
       out_.reset(av_frame_clone(in));
@@ -249,6 +275,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   stats.backend = d.encoder.backend;
   std::unique_ptr<hw::VideoEncoder> encoder;
   std::unique_ptr<SegmentWriter> writer;
+  VideoFilter filter(d.video_filter, {d.time_base_num, d.time_base_den});
   PixelConverter converter;
   std::deque<WindowFrame> window;
   av::Packet pkt = av::make_packet();
@@ -342,7 +369,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
     const int index = d.start_frame + collected;
     ++collected;
 
-    AVFrame* frame = converter.convert(decoded, target_fmt);
+    AVFrame* frame = converter.convert(filter.apply(decoded), target_fmt);
     if (!encoder) {
       hw::EncoderConfig cfg;
       cfg.codec = d.encoder.codec;
@@ -356,12 +383,15 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
       cfg.pix_fmt = target_fmt;
       cfg.time_base = tb;
       cfg.frame_rate = {d.frame_rate_num, d.frame_rate_den};
-      cfg.sample_aspect_ratio = decoded->sample_aspect_ratio;
-      cfg.color_range = decoded->color_range;
-      cfg.color_primaries = decoded->color_primaries;
-      cfg.color_trc = decoded->color_trc;
-      cfg.colorspace = decoded->colorspace;
-      cfg.chroma_location = decoded->chroma_location;
+      // The picture as the filters left it (a tone-map makes it BT.709, a transpose turns the aspect).
+      cfg.sample_aspect_ratio = frame->sample_aspect_ratio;
+      cfg.color_range = frame->color_range;
+      cfg.color_primaries = frame->color_primaries;
+      cfg.color_trc = frame->color_trc;
+      cfg.colorspace = frame->colorspace;
+      cfg.chroma_location = frame->chroma_location;
+      cfg.master_display = d.encoder.master_display;
+      cfg.max_cll = d.encoder.max_cll;
       try {
         if (hw::is_hardware_backend(d.encoder.backend) && hw_fault(d, "hw-open"))
           throw hw::BackendError(d.encoder.backend + ": injected session open failure (PVT_FAULT)");

@@ -23,7 +23,9 @@
 #include "job_dir.hpp"
 #include "job_state.hpp"
 #include "media_index.hpp"
+#include "output_plan.hpp"
 #include "segment_descriptor.hpp"
+#include "subtitle_track.hpp"
 #include "system_resources.hpp"
 #include "video_encoder.hpp"
 #include "worker_pool.hpp"
@@ -67,18 +69,16 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
   if (o.output.empty()) throw Error(ErrorCode::kUsage, "no output path given (-o)");
   OutputTarget t;
   t.format = o.format;
-  if (t.format.empty()) {
-    t.format = (ends_with(o.output, ".mp4") || ends_with(o.output, ".m4v") || ends_with(o.output, ".mov"))
-                   ? "mp4"
-                   : "hls";
-  }
-  if (t.format != "mp4" && t.format != "hls") throw Error(ErrorCode::kUsage, "--format must be hls or mp4");
+  if (t.format.empty()) t.format = format_for_output_name(o.output);
+  if (t.format != "mp4" && t.format != "hls" && t.format != "mkv" && t.format != "webm")
+    throw Error(ErrorCode::kUsage, "--format must be hls, mp4, mkv or webm");
   fs::path out = fs::absolute(o.output).lexically_normal();
   if (!out.has_filename()) out = out.parent_path();  // "out/" names the folder "out"
   std::error_code ec;
-  if (t.format == "mp4") {
+  if (t.format != "hls") {
     if (fs::is_directory(out, ec))
-      throw Error(ErrorCode::kOutput, o.output + ": is a directory; give a file name for MP4 output");
+      throw Error(ErrorCode::kOutput,
+                  o.output + ": is a directory; give a file name for " + t.format + " output");
     t.dir = out.parent_path();
     t.final_path = out.string();
     t.work_parent = t.dir;
@@ -92,6 +92,7 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
     t.dir = out.parent_path();
     t.hls.playlist_name = out.filename().string();
     t.hls.segment_prefix = out.stem().string() + "_";
+    t.hls.stem = out.stem().string();
     t.work_parent = t.dir;
     t.job_name = out.filename().string();
     require_writable_dir(t.dir, o.output);
@@ -102,6 +103,7 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
     t.dir = out;
     t.hls.playlist_name = "index.m3u8";
     t.hls.segment_prefix = "segment_";
+    t.hls.stem = "index";
     t.work_parent = out.parent_path();
     t.job_name = out.filename().string();
     require_writable_dir(fs::exists(out, ec) ? out : t.work_parent, o.output);
@@ -127,31 +129,45 @@ void remove_stale_segments(const OutputTarget& t, const std::vector<std::string>
   }
 }
 
-// Runs prepare_audio on its own thread while the workers encode video; join() rethrows its error.
-class AudioJob {
+// What the output carries beside the video, made ready on its own thread while the workers encode:
+// every kept audio track (each encoded once, or copied) and subtitle track (copied or converted).
+struct SideTracks {
+  std::vector<AudioTrack> audio;
+  std::vector<SubtitleTrack> subtitles;
+};
+
+// Runs the preparation on its own thread; join() rethrows its error.
+class SideTracksJob {
  public:
-  AudioJob(const MediaInfo& info, AudioMode mode, std::int64_t bitrate, std::string dir)
-      : thread_([this, &info, mode, bitrate, dir] {
+  SideTracksJob(const MediaInfo& info, const OutputPlan& plan, std::int64_t bitrate, std::string dir)
+      : thread_([this, &info, &plan, bitrate, dir] {
           try {
-            track_ = prepare_audio(info, mode, bitrate, dir, &stop_);
+            for (const auto& s : plan.streams) {
+              if (s.action == "drop") continue;
+              if (s.type == "audio")
+                tracks_.audio.push_back(
+                    prepare_audio(info, s.input, s.action == "convert", bitrate, dir, &stop_));
+              if (s.type == "subtitle")
+                tracks_.subtitles.push_back(prepare_subtitles(info.path, s.input, s.output_codec, &stop_));
+            }
           } catch (...) {
             error_ = std::current_exception();
           }
         }) {}
   // A job that fails or is cancelled leaves through here: stop the encode rather than wait for it.
-  ~AudioJob() {
+  ~SideTracksJob() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
-  AudioTrack join() {
+  SideTracks join() {
     if (thread_.joinable()) thread_.join();
     if (error_) std::rethrow_exception(error_);
-    return track_;
+    return std::move(tracks_);
   }
 
  private:
   std::atomic<bool> stop_{false};
-  AudioTrack track_;
+  SideTracks tracks_;
   std::exception_ptr error_;
   std::thread thread_;
 };
@@ -183,6 +199,59 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
   return out;
 }
 
+OutputChoices output_choices(const TranscodeOptions& o, const std::string& format) {
+  OutputChoices c;
+  c.format = format;
+  c.codec = o.codec;
+  c.bit_depth = o.bit_depth;
+  c.tonemap = o.tonemap;
+  c.audio = o.audio;
+  c.audio_tracks = o.audio_tracks;
+  c.subtitles = o.subtitles;
+  c.streams = o.streams;
+  return c;
+}
+
+std::string audio_summary(const std::vector<AudioTrack>& tracks) {
+  std::string s;
+  for (const auto& t : tracks) {
+    if (!t.present) continue;
+    s += (s.empty() ? "" : ", ") + t.codec + (t.encoded ? " (encoded)" : " (copied)");
+  }
+  return s.empty() ? "none" : s;
+}
+
+// Everything assembly needs beside the segments: the tracks, and what to copy from the input.
+AssemblyInput assembly_input(const MediaInfo& info, const OutputPlan& plan, SideTracks side) {
+  AssemblyInput in;
+  in.source = info.path;
+  in.source_video = info.video_stream;
+  in.video_time_base = info.time_base;
+  in.frame_rate = av_q2d(info.frame_rate);
+  in.frames = &info.frames;
+  for (auto& a : side.audio)
+    if (a.present) in.audio.push_back(std::move(a));
+  in.subtitles = std::move(side.subtitles);
+  for (const auto& s : plan.streams)
+    if (s.type == "attachment" && s.action != "drop") in.attachments.push_back(s.input);
+  in.chapters = plan.chapters;
+  in.global_metadata = plan.global_metadata;
+  in.video_side_data.display_matrix = plan.video.keep_matrix;
+  if (plan.video.keep_hdr_metadata && plan.format != "hls") {
+    in.video_side_data.master_display = plan.video.master_display;
+    if (info.display.has_light_level) {
+      in.video_side_data.max_cll = info.display.max_cll;
+      in.video_side_data.max_fall = info.display.max_fall;
+    }
+  }
+  // The earliest start over the video and every kept audio track becomes zero.
+  in.origin = info.start_pts();
+  for (const auto& a : in.audio)
+    in.origin = std::min(in.origin,
+                         av_rescale_q(info.streams[a.input_stream].start_us, AV_TIME_BASE_Q, info.time_base));
+  return in;
+}
+
 }  // namespace
 
 // The options that shape the output: a resumed job must be run with the same ones. Worker and thread
@@ -204,7 +273,12 @@ nlohmann::json output_settings(const TranscodeOptions& o, const std::string& for
               {"scene_threshold", o.scenes.threshold},
               {"min_scene_frames", o.scenes.min_scene_frames},
               {"audio", audio_mode_name(o.audio)},
-              {"audio_bitrate", o.audio_bitrate}};
+              {"audio_bitrate", o.audio_bitrate},
+              {"bit_depth", o.bit_depth},
+              {"tonemap", o.tonemap},
+              {"audio_tracks", o.audio_tracks},
+              {"subtitles", o.subtitles},
+              {"streams", o.streams}};
 }
 
 TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress, const WarnFn& warn,
@@ -227,6 +301,22 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   if (info.truncated && warn)
     warn(o.input + ": " + info.truncation_reason + "; transcoding the " + std::to_string(info.frames.size()) +
          " frames that could be read");
+
+  const OutputPlan output_plan = plan_output(info, output_choices(o, target.format));
+  for (const auto& w : output_plan.warnings)
+    if (warn) warn(o.input + ": " + w);
+  for (const auto& n : output_plan.notes)
+    if (o.note) o.note(n);
+  if (output_plan.video.pix_fmt != "yuv420p" && !encoders.slots.hardware.empty()) {
+    // Hardware sessions take 8-bit 4:2:0 surfaces here: a deeper or wider picture is encoded on the CPU,
+    // every segment alike, so the segments join.
+    if (warn)
+      warn("hardware encoders take 8-bit 4:2:0 here; " + output_plan.video.pix_fmt +
+           " is encoded on the CPU");
+    encoders.slots.hardware.clear();
+    encoders.slots.cpu_fallback_only = false;
+    encoders.description = encoders.slots.cpu_backend;
+  }
 
   // The job folder, locked for this run. Its state decides between a fresh start and a resume.
   JobDir job(JobDir::path_for(target.work_parent, target.job_name), target.final_path);
@@ -437,7 +527,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     sum.workers = std::min<int>(workers + sum.hardware_sessions, static_cast<int>(plan.segments.size()));
     jp.segments_total = static_cast<int>(plan.segments.size());
 
-    AudioJob audio_job(info, o.audio, o.audio_bitrate, job.dir().string());
+    SideTracksJob side_job(info, output_plan, o.audio_bitrate, job.dir().string());
 
     // Descriptors are written just before each worker starts, so bitrate mode can hand the bits that
     // finished segments saved or overspent to the segments still to come.
@@ -477,6 +567,10 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
       d.scene_threshold = o.scenes.threshold;
       d.min_scene_frames = o.scenes.min_scene_frames;
       d.analysis_backend = sum.analysis_backend;  // a GPU that failed here is not tried again by workers
+      d.video_filter = output_plan.video.filter;
+      d.encoder.pix_fmt = output_plan.video.pix_fmt;
+      d.encoder.master_display = output_plan.video.master_display;
+      d.encoder.max_cll = output_plan.video.max_cll;
       d.bit_budget = seg.bit_budget;
       d.output = (job.dir() / (name + ".mp4")).string();
       d.stats = (job.dir() / (name + ".json")).string();
@@ -507,7 +601,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
       SegmentDescriptor& d = descriptors[t.segment];
       d.encoder.backend = backend;
       d.encoder.fallback_from = fallback_from;
-      d.encoder.pix_fmt = hw::input_pix_fmt(backend);
+      if (hw::is_hardware_backend(backend)) d.encoder.pix_fmt = hw::input_pix_fmt(backend);
       if (po.total_bits > 0) {
         std::int64_t committed = 0;
         double waiting_weight = 0;
@@ -587,18 +681,15 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     sum.encode_s = since(te);
     emit("encode");
 
-    const AudioTrack audio = audio_job.join();
-    sum.audio = !audio.present ? "none" : audio.codec + (audio.encoded ? " (encoded)" : " (copied)");
+    SideTracks side = side_job.join();
+    sum.audio = audio_summary(side.audio);
+    sum.audio_tracks = static_cast<int>(side.audio.size());
+    sum.subtitle_tracks = static_cast<int>(side.subtitles.size());
+    sum.fidelity_warnings = output_plan.warnings;
 
     emit("assemble");
     const auto tas = Clock::now();
-    AssemblyInput in;
-    in.video_time_base = info.time_base;
-    in.audio = audio;
-    in.frames = &info.frames;
-    in.origin = info.start_pts();
-    if (audio.present)
-      in.origin = std::min(in.origin, av_rescale_q(info.audio_start_us, AV_TIME_BASE_Q, info.time_base));
+    AssemblyInput in = assembly_input(info, output_plan, std::move(side));
     for (const auto& seg : plan.segments)
       in.segments.push_back({descriptors[seg.index].output, seg.start_pts, seg.end_pts});
     AssemblyResult assembled;
@@ -606,9 +697,13 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     fs::path staging;
     // Assembled inside the job folder (same filesystem as the output, so the final rename is atomic):
     // a job killed while assembling leaves nothing beside the output, and its resume clears it.
-    if (target.format == "mp4") {
-      verify_path = (job.dir() / "output.mp4.part").string();
-      assembled = assemble_mp4(in, verify_path);
+    if (target.format != "hls") {
+      verify_path = (job.dir() / ("output." + target.format + ".part")).string();
+      assembled = assemble_file(in,
+                                target.format == "mp4"    ? "mp4"
+                                : target.format == "webm" ? "webm"
+                                                          : "matroska",
+                                verify_path);
     } else {
       staging = job.dir() / "hls";
       fs::create_directories(staging);
@@ -624,18 +719,28 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     expect.tolerance_s = info.seconds(info.frames.back().duration);
     for (const auto& f : info.frames)
       expect.tolerance_s = std::max(expect.tolerance_s, info.seconds(f.duration));
-    expect.audio = audio.present;
-    // An audio stream that yielded no packet at all (damaged) is not a reason to fail the video: say so.
-    if (audio.present && assembled.audio_packets == 0) {
-      if (warn) warn(o.input + ": the audio stream could not be read (damaged?); the output has no audio");
+    expect.audio = !in.audio.empty();
+    expect.fidelity = expected_fidelity(info, output_plan);
+    // An audio track that yielded no packet at all (damaged) is not a reason to fail the video: say so.
+    for (std::size_t i = in.audio.size(); i-- > 0;) {
+      if (assembled.audio_packets_per_track[i] > 0) continue;
+      if (warn)
+        warn(o.input + ": audio stream " + std::to_string(in.audio[i].input_stream) +
+             " could not be read (damaged?); the output has no such track");
+      if (expect.fidelity.audio)
+        expect.fidelity.audio->erase(expect.fidelity.audio->begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    if (!in.audio.empty() && assembled.audio_packets == 0) {
       expect.audio = false;
+      expect.fidelity.audio.reset();
+      expect.fidelity.av_start_offset_s.reset();
       sum.audio = "none (unreadable)";
     }
     sum.verified = verify_output(verify_path, expect);
 
     // Into place: MP4 by one rename; HLS segments first, the playlist last, so a playlist at the final
     // path always lists complete segments.
-    if (target.format == "mp4") {
+    if (target.format != "hls") {
       rename_or_throw(verify_path, target.final_path);
       sum.files.push_back(target.final_path);
     } else {

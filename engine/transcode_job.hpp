@@ -19,7 +19,8 @@ namespace pvt {
 struct TranscodeOptions {
   std::string input;
   std::string output;
-  std::string format;  // "hls" or "mp4"; empty: mp4 when the output ends in .mp4/.m4v/.mov, else hls
+  std::string
+      format;  // hls, mp4, mkv or webm; empty: by the output's name (.mp4/.m4v/.mov, .mkv, .webm), else hls
   int crf = 23;
   std::int64_t bitrate = 0;  // video bits/s; 0: constant quality (crf)
   std::string preset = "medium";
@@ -38,6 +39,12 @@ struct TranscodeOptions {
   SceneDetectorOptions scenes;
   AudioMode audio = AudioMode::kAuto;
   std::int64_t audio_bitrate = 0;
+  // Fidelity choices (output_plan.hpp): what the output keeps and what it converts on purpose.
+  int bit_depth = 0;                 // 0: auto (hevc keeps the input's, h264 8-bit); 8 or 10
+  std::string tonemap = "hable";     // HDR into 8 bits: the tone curve; "off" refuses instead
+  std::string audio_tracks = "all";  // all, first, or languages "eng,fra"
+  std::string subtitles = "all";     // all, none, or languages
+  std::vector<int> streams;          // non-empty: exactly these input streams beside the video
   bool overwrite = false;
   bool keep_work_dir = false;
   // Job state (job_dir.hpp): a job whose folder is found beside the output resumes from it when the
@@ -120,7 +127,10 @@ struct TranscodeSummary {
   std::string plan_basis;
   std::string analysis_backend;   // the kernels the analysis and the workers ran on
   std::string analysis_fallback;  // why not the GPU asked for (empty when it was used)
-  std::string audio;              // "aac (encoded)", "aac (copied)", "none"
+  std::string audio;              // "aac (encoded)", "aac (copied)", "none"; tracks joined by ", "
+  int audio_tracks = 0;
+  int subtitle_tracks = 0;
+  std::vector<std::string> fidelity_warnings;  // what the output converts or drops on purpose, and why
   double analyze_s = 0;
   double encode_s = 0;
   double assemble_s = 0;

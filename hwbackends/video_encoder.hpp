@@ -36,6 +36,10 @@ struct EncoderConfig {
   AVColorTransferCharacteristic color_trc = AVCOL_TRC_UNSPECIFIED;
   AVColorSpace colorspace = AVCOL_SPC_UNSPECIFIED;
   AVChromaLocation chroma_location = AVCHROMA_LOC_UNSPECIFIED;
+  // HDR10 static metadata for the stream's SEI (FFmpeg 5.1's wrappers pass none of the frames' side data):
+  // mastering display as x265/x264 write it, G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min), and "MaxCLL,MaxFALL".
+  std::string master_display;
+  std::string max_cll;
 };
 
 class VideoEncoder {

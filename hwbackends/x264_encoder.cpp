@@ -23,7 +23,10 @@ std::unique_ptr<VideoEncoder> open_x264_encoder(const EncoderConfig& cfg) {
   // Forced key frames become IDRs, so a segment's first frame and its scene cuts are random-access points.
   av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
   if (cfg.lookahead >= 0) av_opt_set_int(c->priv_data, "rc-lookahead", cfg.lookahead, 0);
-  av_opt_set(c->priv_data, "x264-params", "repeat-headers=1", 0);
+  std::string params = "repeat-headers=1";
+  if (!cfg.master_display.empty()) params += ":mastering-display=" + cfg.master_display;
+  if (!cfg.max_cll.empty()) params += ":cll=" + cfg.max_cll;
+  av_opt_set(c->priv_data, "x264-params", params.c_str(), 0);
   open_context(c, codec, "libx264 (preset " + cfg.preset + ")");
   return std::make_unique<LavcEncoder>("x264", std::move(ctx));
 }

@@ -24,6 +24,8 @@ std::unique_ptr<VideoEncoder> open_x265_encoder(const EncoderConfig& cfg) {
   av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
   // x265 sizes its own thread pool from the machine; a worker gets its share, like x264's threads.
   std::string params = "repeat-headers=1:log-level=error:pools=" + std::to_string(std::max(1, cfg.threads));
+  if (!cfg.master_display.empty()) params += ":master-display=" + cfg.master_display;
+  if (!cfg.max_cll.empty()) params += ":max-cll=" + cfg.max_cll;
   if (cfg.lookahead >= 0) params += ":rc-lookahead=" + std::to_string(std::max(cfg.lookahead, 1));
   av_opt_set(c->priv_data, "x265-params", params.c_str(), 0);
   open_context(c, codec, "libx265 (preset " + cfg.preset + ")");

@@ -10,6 +10,7 @@ packages=(
   ffmpeg  # ffprobe/ffmpeg CLIs: independent judges in tests and the baseline in benchmarks
   python3 # the benchmark scripts
   patchelf # scripts/build-bundle.sh: points the bundled pvt-mcp at its own lib/
+  chromium # scripts/test-browser.sh: plays pvt's HLS output through hls.js in a real (headless) browser
   # Vulkan analysis kernels: the loader and headers, the GLSL -> SPIR-V compiler used at build time, and
   # Mesa's drivers, whose lavapipe (a CPU device) runs the Vulkan tests on machines without a GPU.
   libvulkan-dev glslc mesa-vulkan-drivers

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command (and CI's): install what is needed, build with the tests, run them all:
-# ctest, then the MCP server's end-to-end tests and its bundle (scripts/test-mcp.sh), then the
+# ctest, then the MCP server's end-to-end tests and its bundle (scripts/test-mcp.sh), then the HLS output
+# played to its end in headless Chromium through hls.js (scripts/test-browser.sh), then the
 # reliability checks in one clang ASan+UBSan build (build-san/): every libFuzzer target for a bounded
 # time (scripts/test-fuzz.sh) and the 60-file corrupt-input subset (scripts/test-corrupt.sh; the full
 # corpus: scripts/test-corrupt.sh --full). The fuzzers configure build-san first, so the corpus run
@@ -10,5 +11,6 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh -DPVT_BUILD_TESTS=ON
 (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)")
 bash scripts/test-mcp.sh
+bash scripts/test-browser.sh
 bash scripts/test-fuzz.sh "${PVT_FUZZ_SECONDS:-10}"
 bash scripts/test-corrupt.sh
