@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "frame_analysis.hpp"
 #include "media_index.hpp"
+#include "output_plan.hpp"
 #include "progress_display.hpp"
 #include "report_json.hpp"
 #include "segment_plan.hpp"
@@ -23,15 +24,43 @@ struct AnalyzeArgs {
   int min_scene = SceneDetectorOptions{}.min_scene_frames;
   double segment_duration = 10;
   std::string format = "hls";
+  std::string codec = "h264";
   int workers = 0;
   std::string progress = "auto";
   std::string backend = "auto";
 };
 
-void print_text(const MediaInfo& info, const Analysis& a, const Plan& plan) {
-  std::printf("%s: %s, %.3f s\n", info.path.c_str(), info.container.c_str(), info.video_duration_s());
-  for (const auto& s : info.streams)
-    std::printf("  stream %d: %s %s %s\n", s.index, s.type.c_str(), s.codec.c_str(), s.detail.c_str());
+// Each stream with what transcode does with it, and why: "stream 3: subtitle subrip eng -> convert ->
+// webvtt".
+void print_streams(const MediaInfo& info, const OutputPlan& out) {
+  std::printf("%s: %s, %.3f s; as %s output:\n", info.path.c_str(), info.container.c_str(),
+              info.video_duration_s(), out.format.c_str());
+  for (std::size_t i = 0; i < info.streams.size(); ++i) {
+    const auto& s = info.streams[i];
+    const auto& c = out.streams[i];
+    std::string target = c.action == "drop" || c.action == "copy" ? "" : " -> " + c.output_codec;
+    std::printf("  stream %d: %s %s %s%s%s -> %s%s (%s)\n", s.index, s.type.c_str(), s.codec.c_str(),
+                s.detail.c_str(), s.language.empty() ? "" : (" " + s.language).c_str(),
+                s.title.empty() ? "" : (" \"" + s.title + "\"").c_str(), c.action.c_str(), target.c_str(),
+                c.reason.c_str());
+  }
+  const VideoChoice& v = out.video;
+  std::printf("  picture: %s %d-bit, displayed %dx%d%s%s%s\n", v.pix_fmt.c_str(), v.bit_depth,
+              v.displayed_width, v.displayed_height,
+              v.rotation ? (", rotation " + std::to_string(v.rotation) +
+                            (v.keep_matrix ? " kept as display matrix" : " turned into the pixels"))
+                               .c_str()
+                         : "",
+              v.tonemap ? ", HDR tone-mapped to SDR" : "",
+              v.keep_hdr_metadata ? ", HDR10 metadata kept" : "");
+  std::printf("  chapters: %d %s; title: %s\n", info.chapters,
+              out.chapters ? "kept" : (info.chapters ? "dropped" : ""),
+              info.title.empty() ? "none" : (out.global_metadata ? "kept" : "dropped"));
+  for (const auto& w : out.warnings) std::printf("  warning: %s\n", w.c_str());
+}
+
+void print_text(const MediaInfo& info, const OutputPlan& out, const Analysis& a, const Plan& plan) {
+  print_streams(info, out);
   std::printf("video: %dx%d %s, %zu frames, %.3f fps%s\n", info.width, info.height, info.pix_fmt.c_str(),
               info.frames.size(), av_q2d(info.frame_rate),
               info.variable_frame_rate ? " (variable frame rate)" : "");
@@ -77,8 +106,11 @@ Runner add_analyze_command(CLI::App& app) {
   cmd->add_option("--segment-duration", a->segment_duration,
                   "target segment length in seconds for the plan (default 10)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--format", a->format, "plan as for this output format")
-      ->check(CLI::IsMember({"hls", "mp4"}));
+  cmd->add_option("--format", a->format,
+                  "plan (segments and what each stream becomes) as for this output format")
+      ->check(CLI::IsMember({"hls", "mp4", "mkv", "webm"}));
+  cmd->add_option("--codec", a->codec, "as for this video codec (h264 or hevc; default h264)")
+      ->check(CLI::IsMember({"h264", "hevc"}));
   cmd->add_option("--workers", a->workers, "plan for this many workers (default: cores)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--progress", a->progress, "progress on stderr: auto, bar, json, none");
@@ -89,6 +121,10 @@ Runner add_analyze_command(CLI::App& app) {
     ProgressDisplay display(parse_progress_mode(a->progress));
     const MediaInfo info = probe_media(a->input);
     if (info.truncated) display.warn(a->input + ": " + info.truncation_reason);
+    OutputChoices choices;
+    choices.format = a->format;
+    choices.codec = a->codec;
+    const OutputPlan output = plan_output(info, choices);
     AnalysisOptions ao;
     ao.threads = a->threads;
     ao.scenes = {a->threshold, a->min_scene};
@@ -113,10 +149,11 @@ Runner add_analyze_command(CLI::App& app) {
     // The plan transcode would use on this machine: from the demux index (see DESIGN: CPU-only path).
     const Plan plan = plan_segments(info, nullptr, po);
     if (a->json)
-      std::printf("%s\n",
-                  analysis_report_json(info, analysis, plan, ao.scenes, a->per_frame).dump(2).c_str());
+      std::printf(
+          "%s\n",
+          analysis_report_json(info, analysis, plan, ao.scenes, a->per_frame, &output).dump(2).c_str());
     else
-      print_text(info, analysis, plan);
+      print_text(info, output, analysis, plan);
     return 0;
   };
 }

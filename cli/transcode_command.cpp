@@ -127,7 +127,7 @@ Runner add_transcode_command(CLI::App& app) {
       ->required();
   cmd->add_option("--format", o.format,
                   "hls, mp4, mkv or webm (default: by the name: .mp4/.m4v/.mov, .mkv, .webm; else hls)")
-      ->check(CLI::IsMember({"hls", "mp4"}));
+      ->check(CLI::IsMember({"hls", "mp4", "mkv", "webm"}));
   auto* crf =
       cmd->add_option("--crf", o.crf, "constant quality, 0-51 (default 23)")->check(CLI::Range(0, 51));
   cmd->add_option("--bitrate", a->bitrate, "target video bitrate (e.g. 2500k, 4M) instead of --crf")

@@ -138,9 +138,13 @@ void plan_video(const MediaInfo& info, const OutputChoices& c, OutputPlan& p) {
     } else {
       v.rotate_pixels = true;
       filters.push_back(rotate_filter(d.rotation));
-      p.notes.push_back("the picture is rotated " + std::to_string(d.rotation) +
-                        " degrees before encoding (" + (p.format == "hls" ? "MPEG-TS" : "this container") +
-                        " carries no display matrix)");
+      const char* turn = d.rotation == 90    ? "90 degrees clockwise"
+                         : d.rotation == 270 ? "90 degrees counter-clockwise"
+                                             : "180 degrees";
+      const std::string where = p.format == "hls" ? "MPEG-TS" : "FFmpeg 5.1's Matroska muxer";
+      p.notes.push_back(std::string("the picture is turned ") + turn +
+                        " before encoding, as the input's display matrix says (" + where +
+                        " writes no display matrix)");
     }
   }
   for (const auto& f : filters) v.filter += (v.filter.empty() ? "" : ",") + f;

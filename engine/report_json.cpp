@@ -1,5 +1,10 @@
 #include "report_json.hpp"
 
+extern "C" {
+#include <libavformat/avformat.h>
+#include <libavutil/pixdesc.h>
+}
+
 namespace pvt {
 
 using nlohmann::json;
@@ -28,32 +33,57 @@ json valid_text(json j) {
 json media_json(const MediaInfo& info) {
   json streams = json::array();
   for (const auto& s : info.streams)
-    streams.push_back({{"index", s.index}, {"type", s.type}, {"codec", s.codec}, {"detail", s.detail}});
+    streams.push_back({{"index", s.index},
+                       {"type", s.type},
+                       {"codec", s.codec},
+                       {"detail", s.detail},
+                       {"language", s.language},
+                       {"title", s.title},
+                       {"default", (s.disposition & AV_DISPOSITION_DEFAULT) != 0},
+                       {"forced", (s.disposition & AV_DISPOSITION_FORCED) != 0}});
+  const VideoDisplay& d = info.display;
+  auto name = [](const char* n) { return n ? json(n) : json(nullptr); };
   json kf = json::array();
   for (int k : info.keyframes)
     kf.push_back({{"frame", k}, {"time", info.seconds(info.frames[k].pts - info.start_pts())}});
-  return {{"path", info.path},
-          {"container", info.container},
-          {"duration", info.video_duration_s()},
-          {"streams", streams},
-          {"video",
-           {{"stream", info.video_stream},
-            {"codec", info.video_codec},
-            {"width", info.width},
-            {"height", info.height},
-            {"pix_fmt", info.pix_fmt},
-            {"bit_depth", info.bit_depth},
-            {"frames", info.frames.size()},
-            {"frame_rate", av_q2d(info.frame_rate)},
-            {"variable_frame_rate", info.variable_frame_rate},
-            {"time_base", {info.time_base.num, info.time_base.den}}}},
-          {"audio", info.audio_stream < 0 ? json(nullptr)
-                                          : json{{"stream", info.audio_stream},
-                                                 {"codec", info.audio_codec},
-                                                 {"sample_rate", info.audio_sample_rate},
-                                                 {"channels", info.audio_channels}}},
-          {"keyframes", kf},
-          {"truncated", info.truncated}};
+  return {
+      {"path", info.path},
+      {"container", info.container},
+      {"duration", info.video_duration_s()},
+      {"streams", streams},
+      {"video",
+       {{"stream", info.video_stream},
+        {"codec", info.video_codec},
+        {"width", info.width},
+        {"height", info.height},
+        {"pix_fmt", info.pix_fmt},
+        {"bit_depth", info.bit_depth},
+        {"rotation", d.rotation},
+        {"sample_aspect_ratio", d.sample_aspect_ratio.num > 0
+                                    ? json{d.sample_aspect_ratio.num, d.sample_aspect_ratio.den}
+                                    : json(nullptr)},
+        {"color_primaries", name(av_color_primaries_name(static_cast<AVColorPrimaries>(d.color_primaries)))},
+        {"color_transfer",
+         name(av_color_transfer_name(static_cast<AVColorTransferCharacteristic>(d.color_trc)))},
+        {"color_space", name(av_color_space_name(static_cast<AVColorSpace>(d.colorspace)))},
+        {"color_range", name(av_color_range_name(static_cast<AVColorRange>(d.color_range)))},
+        {"hdr", d.hdr()},
+        {"mastering_display", d.master_display.empty() ? json(nullptr) : json(d.master_display)},
+        {"max_cll", d.has_light_level ? json{d.max_cll, d.max_fall} : json(nullptr)},
+        {"dolby_vision", d.dolby_vision},
+        {"frames", info.frames.size()},
+        {"frame_rate", av_q2d(info.frame_rate)},
+        {"variable_frame_rate", info.variable_frame_rate},
+        {"time_base", {info.time_base.num, info.time_base.den}}}},
+      {"audio", info.audio_stream < 0 ? json(nullptr)
+                                      : json{{"stream", info.audio_stream},
+                                             {"codec", info.audio_codec},
+                                             {"sample_rate", info.audio_sample_rate},
+                                             {"channels", info.audio_channels}}},
+      {"chapters", info.chapters},
+      {"title", info.title},
+      {"keyframes", kf},
+      {"truncated", info.truncated}};
 }
 
 json plan_json(const Plan& plan) {
@@ -77,8 +107,39 @@ json plan_json(const Plan& plan) {
           {"segments", segs}};
 }
 
+json output_plan_json(const OutputPlan& p) {
+  json streams = json::array();
+  for (const auto& s : p.streams)
+    streams.push_back({{"index", s.input},
+                       {"type", s.type},
+                       {"codec", s.codec},
+                       {"action", s.action},
+                       {"output_codec", s.action == "drop" ? json(nullptr) : json(s.output_codec)},
+                       {"reason", s.reason},
+                       {"language", s.language}});
+  const VideoChoice& v = p.video;
+  return {{"format", p.format},
+          {"video",
+           {{"pix_fmt", v.pix_fmt},
+            {"bit_depth", v.bit_depth},
+            {"rotation", v.rotation},
+            {"rotation_kept_as", v.keep_matrix     ? "display matrix"
+                                 : v.rotate_pixels ? "pixels"
+                                                   : "none"},
+            {"tonemap", v.tonemap},
+            {"hdr_metadata", v.keep_hdr_metadata},
+            {"displayed_width", v.displayed_width},
+            {"displayed_height", v.displayed_height},
+            {"filter", v.filter}}},
+          {"streams", streams},
+          {"chapters", p.chapters},
+          {"global_metadata", p.global_metadata},
+          {"warnings", p.warnings},
+          {"notes", p.notes}};
+}
+
 json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& plan,
-                          const SceneDetectorOptions& scenes, bool per_frame) {
+                          const SceneDetectorOptions& scenes, bool per_frame, const OutputPlan* output) {
   json cuts = json::array();
   for (const auto& c : a.cuts)
     cuts.push_back({{"frame", c.frame},
@@ -110,6 +171,7 @@ json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& 
                  {"scene_cuts", cuts},
                  {"scenes", sc},
                  {"plan", plan_json(plan)}};
+  if (output) report["output"] = output_plan_json(*output);
   if (per_frame) {
     json frames = json::array();
     for (std::size_t i = 0; i < a.frames.size(); ++i)
@@ -121,6 +183,12 @@ json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& 
     report["frames"] = frames;
   }
   return valid_text(std::move(report));
+}
+
+json tracks_json(const std::vector<TrackReport>& tracks) {
+  json out = json::array();
+  for (const auto& t : tracks) out.push_back({{"codec", t.codec}, {"language", t.language}});
+  return out;
 }
 
 // Segments a failed hardware session sent to the CPU.
@@ -181,6 +249,9 @@ json summary_fields(const TranscodeSummary& s) {
           {"analysis_backend", s.analysis_backend},
           {"analysis_fallback", s.analysis_fallback.empty() ? json(nullptr) : json(s.analysis_fallback)},
           {"audio", s.audio},
+          {"audio_tracks", s.audio_tracks},
+          {"subtitle_tracks", s.subtitle_tracks},
+          {"fidelity_warnings", s.fidelity_warnings},
           {"analyze_seconds", s.analyze_s},
           {"encode_seconds", s.encode_s},
           {"assemble_seconds", s.assemble_s},
@@ -197,7 +268,16 @@ json summary_fields(const TranscodeSummary& s) {
            {{"frames", s.verified.video_frames},
             {"duration", s.verified.video_duration_s},
             {"timestamps_monotonic", s.verified.dts_monotonic},
-            {"audio", s.verified.has_audio}}},
+            {"audio", s.verified.has_audio},
+            {"displayed_width", s.verified.displayed_width},
+            {"displayed_height", s.verified.displayed_height},
+            {"pix_fmt", s.verified.pix_fmt},
+            {"bit_depth", s.verified.bit_depth},
+            {"hdr_metadata", s.verified.hdr_metadata},
+            {"audio_tracks", tracks_json(s.verified.audio_tracks)},
+            {"subtitle_tracks", tracks_json(s.verified.subtitle_tracks)},
+            {"chapters", s.verified.chapters},
+            {"av_start_offset", s.verified.av_start_offset_s}}},
           {"segments", segs}};
 }
 

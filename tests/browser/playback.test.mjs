@@ -232,7 +232,20 @@ async function makeAnamorphicClip(dir) {
   return file;
 }
 
+// 4 s with one SRT track (eng): pvt's HLS output is then a master playlist with a WebVTT rendition.
+async function makeSubtitledClip(dir) {
+  const srt = path.join(dir, 'subs.srt');
+  await fsp.writeFile(srt, '1\n00:00:00,500 --> 00:00:01,500\nHello there\n\n2\n00:00:02,000 --> 00:00:03,000\nSecond line\n');
+  const file = path.join(dir, 'subtitled.mkv');
+  await execFile('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=4',
+    '-f', 'lavfi', '-i', 'sine=duration=4', '-i', srt, '-map', '0', '-map', '1', '-map', '2', '-c:v', 'libx264',
+    '-preset', 'ultrafast', '-c:a', 'aac', '-c:s', 'copy', '-metadata:s:s:0', 'language=eng', file]);
+  return file;
+}
+
 let workDir;
+cases.push({ name: 'subtitled.mkv (generated, SRT: a WebVTT rendition)', source: () => makeSubtitledClip(workDir),
+  expectSize: { width: 320, height: 180 }, expectCues: 2 });
 cases.push({ name: 'rotated.mp4 (generated, display matrix 90)', source: () => makeRotatedClip(workDir),
   expectSize: { width: 180, height: 320 } });
 cases.push({ name: 'anamorphic.mp4 (generated, 2:1 pixels)', source: () => makeAnamorphicClip(workDir),
@@ -313,7 +326,9 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
           const v = document.getElementById('v');
           const buffered = [];
           for (let i = 0; i < v.buffered.length; i++) buffered.push([v.buffered.start(i), v.buffered.end(i)]);
-          return { ...window.playback, duration: v.duration, currentTime: v.currentTime, videoWidth: v.videoWidth,
+          const cues = Array.from(v.textTracks).map((t) => (t.cues ? t.cues.length : 0));
+          return { ...window.playback, subtitleTracks: window.hls ? window.hls.subtitleTracks.length : 0, cues,
+            duration: v.duration, currentTime: v.currentTime, videoWidth: v.videoWidth,
             videoHeight: v.videoHeight, readyState: v.readyState, networkState: v.networkState, buffered,
             playbackRate: v.playbackRate, quality: v.getVideoPlaybackQuality?.() &&
               { total: v.getVideoPlaybackQuality().totalVideoFrames, dropped: v.getVideoPlaybackQuality().droppedVideoFrames } };
@@ -337,6 +352,11 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
         `video.duration ${state.duration} is not within ${durationTolerance} s of the source's ${src.duration}${context}`);
       assert.deepEqual({ width: state.videoWidth, height: state.videoHeight }, expected,
         `videoWidth x videoHeight is not the source's displayed size${context}`);
+      if (c.expectCues) {
+        // The master playlist's rendition reached the player, and its cues were loaded into a text track.
+        assert.equal(state.subtitleTracks, 1, `hls.js sees no subtitle rendition${context}`);
+        assert.ok(Math.max(0, ...state.cues) >= c.expectCues, `the WebVTT cues did not load${context}`);
+      }
     });
   }
 });
