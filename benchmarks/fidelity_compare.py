@@ -338,7 +338,8 @@ class Inputs:
             ps = d / "dvd_spu.mpg"
             ps.write_bytes(dvd_program_stream([(0.5, 0.9), (2.0, 0.8)]))
             out = d / "dvdsub.mkv"
-            self.ff(name, self.src() + ["-f", "mpeg", "-i", ps, "-map", "0:v", "-map", "1:a", "-map", "2:s"] +
+            # -itsoffset: ffmpeg shifts every input to start at 0; the first subpicture is at 0.5 s.
+            self.ff(name, self.src() + ["-itsoffset", "0.5", "-f", "mpeg", "-i", ps, "-map", "0:v", "-map", "1:a", "-map", "2:s"] +
                     self.X264 + ["-pix_fmt", "yuv420p"] + self.AUDIO +
                     ["-c:s", "copy", "-metadata:s:s:0", "language=eng", out])
             return out
@@ -441,7 +442,7 @@ def read_hls(playlist):
 
 
 def read_media_playlist(path):
-    res = {"segments": [], "vtt_files": [], "cues": 0, "cue_text": []}
+    res = {"segments": [], "vtt_files": [], "cues": 0, "cue_text": [], "cue_starts": [], "timestamp_map": None}
     if not path.is_file():
         res["missing"] = True
         return res
@@ -454,6 +455,10 @@ def read_media_playlist(path):
                 if vtt.is_file():
                     body = vtt.read_text(errors="replace")
                     res["cues"] += sum(1 for x in body.splitlines() if "-->" in x)
+                    res["cue_starts"] += [vtt_seconds(x.split("-->")[0]) for x in body.splitlines() if "-->" in x]
+                    m = re.search(r"X-TIMESTAMP-MAP=([^\n]*)", body)
+                    if m and res["timestamp_map"] is None:
+                        res["timestamp_map"] = m.group(1).strip()
                     res["cue_text"] += [x for x in body.splitlines()
                                         if x and "-->" not in x and not x.startswith(("WEBVTT", "X-TIMESTAMP"))]
     return res
@@ -470,6 +475,22 @@ def first_segment(playlist, hls_info):
         if ln and not ln.startswith("#"):
             return media.parent / ln
     return None
+
+
+def vtt_seconds(text):
+    parts = text.strip().split()[0].split(":")
+    sec = 0.0
+    for p in parts:
+        sec = sec * 60 + float(p)
+    return sec
+
+
+def vtt_offset(tsmap):
+    """Seconds to add to a WebVTT cue time to get the MPEG-TS time (X-TIMESTAMP-MAP=MPEGTS:n,LOCAL:t)."""
+    if not tsmap:
+        return 0.0
+    m1, m2 = re.search(r"MPEGTS:(\d+)", tsmap), re.search(r"LOCAL:([\d:.]+)", tsmap)
+    return (int(m1.group(1)) / 90000 if m1 else 0.0) - (vtt_seconds(m2.group(1)) if m2 else 0.0)
 
 
 def facts(tools, path, hls=False):
@@ -504,7 +525,7 @@ def facts(tools, path, hls=False):
         tags = {k.lower(): v for k, v in (s.get("tags") or {}).items()}
         e = {"index": s.get("index"), "type": s.get("codec_type"), "codec": s.get("codec_name"),
              "language": tags.get("language"), "title": tags.get("title"), "packets": s.get("nb_read_packets"),
-             "tags": tags,
+             "tags": tags, "start_time": float(s["start_time"]) if s.get("start_time") not in (None, "N/A") else None,
              "disposition": {k: v for k, v in (s.get("disposition") or {}).items() if v}}
         if e["type"] == "video":
             e.update({"width": s.get("width"), "height": s.get("height"), "sar": s.get("sample_aspect_ratio"),
@@ -521,6 +542,14 @@ def facts(tools, path, hls=False):
     f["format_name"] = (data.get("format") or {}).get("format_name")
     f["chapters"] = [{"start": c.get("start_time"), "end": c.get("end_time"),
                       "title": (c.get("tags") or {}).get("title")} for c in data.get("chapters", [])]
+    f["sub_packets"] = {}
+    if any(s["type"] == "subtitle" for s in streams):
+        r = run([tools.ffprobe, "-v", "error", "-select_streams", "s", "-show_entries",
+                 "packet=stream_index,pts_time,size", "-of", "json", probe_target])
+        for pk in json.loads(r["stdout"] or "{}").get("packets", []) if r["rc"] == 0 else []:
+            if pk.get("pts_time") not in (None, "N/A"):
+                f["sub_packets"].setdefault(str(pk["stream_index"]), []).append(
+                    [float(pk["pts_time"]), int(pk.get("size") or 0)])
     r = run([tools.ffprobe, "-v", "error", "-select_streams", "v:0", "-show_frames", "-read_intervals", "%+#1",
              "-of", "json", target])
     frames = json.loads(r["stdout"] or "{}").get("frames", []) if r["rc"] == 0 else []
@@ -682,15 +711,32 @@ def audio_tracks(f):
     return [s for s in f["streams"] if s["type"] == "audio"]
 
 
+def first_cue(f, stream_index):
+    """Start of the first cue with text (mov_text fills gaps with 2-byte empty samples), in seconds."""
+    pk = [t for t, size in f.get("sub_packets", {}).get(str(stream_index), []) if size > 2]
+    return min(pk) if pk else None
+
+
 def subtitle_tracks(f, hls):
-    """Subtitle tracks as a player sees them: container streams, plus HLS subtitle renditions."""
-    tracks = [{"codec": s["codec"], "language": s["language"], "title": s["title"], "cues": s["packets"],
-               "where": "stream"} for s in f["streams"] if s["type"] == "subtitle"]
+    """Subtitle tracks as a player sees them: container streams, plus HLS subtitle renditions. `cue0` is
+    the first cue's start relative to the first video frame."""
+    v = video(f)
+    v0 = (v or {}).get("start_time") or 0.0
+    tracks = []
+    for s in f["streams"]:
+        if s["type"] == "subtitle":
+            c = first_cue(f, s["index"])
+            pk = f.get("sub_packets", {}).get(str(s["index"]))
+            cues = sum(1 for _, size in pk if size > 2) if pk else s["packets"]
+            tracks.append({"codec": s["codec"], "language": s["language"], "title": s["title"], "cues": cues,
+                           "where": "stream", "cue0": None if c is None else round(c - v0, 3)})
     if hls and f.get("hls"):
         for m in f["hls"]["media"]:
             if m["type"] == "SUBTITLES":
+                c = min(m["cue_starts"]) + vtt_offset(m.get("timestamp_map")) if m.get("cue_starts") else None
                 tracks.append({"codec": "webvtt", "language": m["language"], "title": m["name"],
-                               "cues": m.get("cues"), "where": "rendition " + (m.get("uri") or "")})
+                               "cues": m.get("cues"), "where": "rendition " + (m.get("uri") or ""),
+                               "cue0": None if c is None else round(c - v0, 3)})
     return tracks
 
 
@@ -760,6 +806,8 @@ def j_hdr_sd(key, level):
         if got:
             ok = same_mastering(want, got) if key == "mastering" else got == want
             return verdict("kept" if ok else "lost", "same values" if ok else f"values changed: {got}")
+        if level == "stream" and ctx["hls"]:
+            return verdict("n/a", "MPEG-TS has no container field for it (players read the SEI)")
         if sdr_tonemapped(ctx):
             return verdict("converted", "SDR output (tone-mapped), none needed")
         return with_warning(ctx, verdict("lost", "absent"), "mastering", "light level", "maxcll", "hdr")
@@ -785,7 +833,8 @@ def j_range(ctx):
     fr = ctx["out"].get("frame0") or {}
     p = ctx["psnr"].get("db")
     full = v.get("color_range") == "pc" or (v.get("pix_fmt") or "").startswith("yuvj")
-    desc = f"{v.get('pix_fmt')}, range {v.get('color_range')} (frame {fr.get('color_range')}), PSNR {p}"
+    desc = (f"{v.get('pix_fmt')}, range {v.get('color_range')} (frame {fr.get('color_range')}), "
+            f"PSNR {'n/a' if p is None else format(p, '.1f')}")
     if p is None or p < PSNR_OK_DB:
         return with_warning(ctx, verdict("lost", desc + ": levels wrong"), "range")
     if full:
@@ -796,6 +845,10 @@ def j_range(ctx):
 def j_audio_count(ctx):
     want, got = len(audio_tracks(ctx["in"])), len(audio_tracks(ctx["out"]))
     if got == want:
+        renditions = [m for m in (ctx["out"].get("hls") or {}).get("media", []) if m["type"] == "AUDIO"]
+        if ctx["hls"] and got > 1 and not renditions:
+            return verdict("kept", f"{got} tracks muxed in one TS, no EXT-X-MEDIA AUDIO renditions "
+                                   "(hls.js plays the first audio PID only)")
         return verdict("kept", f"{got} tracks")
     return with_warning(ctx, verdict("lost", f"{got} of {want} tracks"), "audio")
 
@@ -817,13 +870,22 @@ def j_audio_title(ctx):
     handlers = [s["tags"].get("handler_name") for s in outs]
     if len(handlers) == len(want) and all(w is None or w == h for w, h in zip(want, handlers)):
         return verdict("kept", f"as handler_name {handlers}")
-    return with_warning(ctx, verdict("lost", f"titles {got} instead of {want}"), "audio", "title")
+    return with_warning(ctx, verdict("lost", f"titles {got} instead of {want}"), "track title", "audio title",
+                        "titles")
+
+
+def j_audio_default(ctx):
+    want = [bool(s["disposition"].get("default")) for s in audio_tracks(ctx["in"])]
+    got = [bool(s["disposition"].get("default")) for s in audio_tracks(ctx["out"])]
+    if got == want:
+        return verdict("kept", f"default flags {got}")
+    return with_warning(ctx, verdict("lost", f"default flags {got} instead of {want}"), "default", "disposition")
 
 
 def j_subtitle(which):
     """Input subtitle track `which` (0: SRT, 1: ASS): its counterpart in the output, by order."""
     def judge(ctx):
-        src = [s for s in ctx["in"]["streams"] if s["type"] == "subtitle"][which]
+        src = subtitle_tracks(ctx["in"], False)[which]
         tracks = subtitle_tracks(ctx["out"], ctx["hls"])
         if len(tracks) <= which:
             detail = f"{len(tracks)} subtitle track(s) in the output"
@@ -837,23 +899,18 @@ def j_subtitle(which):
             problems.append(f"language {t['language']} instead of {src['language']}")
         if not t["cues"] or int(t["cues"]) < 2:
             problems.append(f"{t['cues']} cues")
+        if t["cue0"] is None or src["cue0"] is None or abs(t["cue0"] - src["cue0"]) > 0.1:
+            problems.append(f"first cue at {t['cue0']} s after the first frame instead of {src['cue0']} s")
         if problems:
             return with_warning(ctx, verdict("lost", f"{t['codec']} track: " + ", ".join(problems)), "subtitle")
+        timing = f"first cue +{t['cue0']:.3f} s"
         if t["codec"] == src["codec"]:
-            return verdict("kept", f"{t['codec']} {t['language']}, {t['cues']} cues")
-        return verdict("converted", f"{src['codec']}->{t['codec']} {t['language']}, {t['cues']} cues")
+            return verdict("kept", f"{t['codec']} {t['language']}, {t['cues']} cues, {timing}")
+        v = verdict("converted", f"{src['codec']}->{t['codec']} {t['language']}, {t['cues']} cues, {timing}")
+        if src["codec"] in ("ass", "ssa"):  # styling is lost on the way: pvt should say so
+            return with_warning(ctx, v, "styling", "ass")
+        return v
     return judge
-
-
-def j_bitmap_sub(ctx):
-    src = [s for s in ctx["in"]["streams"] if s["type"] == "subtitle"][0]
-    tracks = subtitle_tracks(ctx["out"], ctx["hls"])
-    if not tracks:
-        return with_warning(ctx, verdict("lost", "no subtitle track"), "bitmap", "subtitle", "dvd")
-    t = tracks[0]
-    if t["codec"] == src["codec"] and t["cues"] and int(t["cues"]) >= 2:
-        return verdict("kept", f"{t['codec']} {t['language']}, {t['cues']} packets")
-    return with_warning(ctx, verdict("lost", f"{t['codec']} {t['language']}, {t['cues']} packets"), "bitmap", "subtitle")
 
 
 def j_chapters(ctx):
@@ -895,15 +952,17 @@ def j_rich_subs(ctx):
 
 
 def combine(ctx, parts):
-    order = ["lost", "converted", "kept"]
+    order = ["lost", "converted", "kept", "n/a"]
     worst = min(parts, key=lambda v: order.index(v["status"]))
     strip = lambda d: re.sub(r"; (warned|no warning)", "", d or "")
-    out = verdict(worst["status"], "; ".join(strip(p["detail"]) for p in parts if p["status"] == worst["status"]))
-    warnings = [p["warning"] for p in parts if p.get("warning")]
+    chosen = [p for p in parts if p["status"] == worst["status"]]
+    out = verdict(worst["status"], "; ".join(strip(p["detail"]) for p in chosen))
+    warnings = [p["warning"] for p in chosen if p.get("warning")]
     if warnings:
         out["warning"] = warnings[0]
-    if ctx.get("tool") == "pvt" and out["status"] in ("converted", "lost"):
-        out["detail"] += "; warned" if warnings else "; no warning"
+        out["detail"] += "; warned"
+    elif any("no warning" in (p["detail"] or "") for p in chosen):
+        out["detail"] += "; no warning"
     return out
 
 
@@ -927,12 +986,13 @@ PROPERTIES = [
     ("2 audio tracks: count", "audio2", j_audio_count),
     ("2 audio tracks: languages eng,fra", "audio2", j_audio_lang),
     ("2 audio tracks: title of track 2", "audio2", j_audio_title),
+    ("2 audio tracks: default flag on track 1 only", "audio2", j_audio_default),
     ("SRT subtitle (eng)", "subs", j_subtitle(0)),
     ("ASS subtitle (fra)", "subs", j_subtitle(1)),
     ("chapters (2)", "chapters", j_chapters),
     ("global title", "chapters", j_title),
     ("font attachment (Matroska)", "attachment", j_attachment),
-    ("bitmap subtitle (dvd_subtitle)", "dvdsub", j_bitmap_sub),
+    ("bitmap subtitle (dvd_subtitle)", "dvdsub", j_subtitle(0)),
     ("rich: audio eng + fra(title)", "rich", j_rich_audio),
     ("rich: SRT + ASS subtitles", "rich", j_rich_subs),
     ("rich: chapters (2)", "rich", j_chapters),
@@ -1021,12 +1081,12 @@ def short_cell(v):
         return "**fails**"
     d = v.get("detail") or ""
     notes = []
-    for key in ("matrix", "pixels", "tone-mapped", "square pixels", "scaled to limited", "->", "warned",
-                "no warning", "not in index.m3u8", "wrong orientation", "EXT-X-SESSION-DATA"):
+    for key in ("matrix", "pixels", "tone-mapped", "square pixels", "scaled to limited", "->", "muxed in one TS",
+                "warned", "no warning", "not in index.m3u8", "wrong orientation", "EXT-X-SESSION-DATA"):
         if key in d:
             if key == "->":
-                m = re.search(r"(\S+->\S+)", d)
-                notes.append(m.group(1).rstrip(",;") if m else key)
+                convs = list(dict.fromkeys(m.rstrip(",;") for m in re.findall(r"(\S+->\S+)", d)))
+                notes.append(", ".join(convs))
             elif key == "matrix":
                 notes.append("matrix")
             else:
@@ -1150,7 +1210,7 @@ def main():
     tools = Tools(ffmpeg, ffprobe, str(pvt))
 
     host = {"cores": os.cpu_count(), "platform": platform.platform(),
-            "ffmpeg": run([ffmpeg, "-version"])["stdout"].splitlines()[0],
+            "ffmpeg": " ".join(run([ffmpeg, "-version"])["stdout"].split()[:3]),
             "pvt": run([pvt, "--version"])["stdout"].strip(), "pvt_sha256": sha256(pvt), "pvt_source": a.pvt}
 
     inputs = Inputs(tools, root)

@@ -207,6 +207,8 @@ Runner add_transcode_command(CLI::App& app) {
   cmd->add_option("--max-memory", a->max_memory,
                   "memory all workers may use at once, e.g. 4G (default: half the available memory)");
   cmd->add_flag("--json", a->json, "print the job summary as JSON");
+  cmd->add_option("--timeline", o.timeline_svg,
+                  "draw each worker's segments over time into this SVG file (the same data is in --json)");
   cmd->add_option("--progress", a->progress, "progress on stderr: auto (bar on a terminal), bar, json, none");
   return [a] {
     TranscodeOptions opts = a->options;
@@ -218,6 +220,7 @@ Runner add_transcode_command(CLI::App& app) {
     opts.streams = parse_stream_list(a->streams);
     ProgressDisplay display(parse_progress_mode(a->progress));
     std::signal(SIGINT, on_signal);
+    std::signal(SIGPIPE, SIG_IGN);  // a worker that died shows up as EPIPE on its input pipe, not a kill
     std::signal(SIGTERM, on_signal);
     opts.note = [&](const std::string& line) { display.note(line); };
     TranscodeSummary summary;

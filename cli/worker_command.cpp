@@ -1,26 +1,32 @@
-// `pvt worker DESCRIPTOR.json`: the process the job's pool starts for each segment.
+// `pvt worker DESCRIPTOR.json`: one segment. `pvt worker --serve`: the process the job's pool keeps per
+// slot, which encodes segment after segment so the start-up (process, libraries, input open, demuxer
+// index, decoder) is paid once per worker, not once per segment.
 #include <sys/prctl.h>
 
 #include <csignal>
-#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "error.hpp"
 #include "segment_descriptor.hpp"
 #include "segment_worker.hpp"
 
 namespace pvt::cli {
 
 Runner add_worker_command(CLI::App& app) {
-  auto* cmd =
-      app.add_subcommand("worker", "Encode one segment from a JSON descriptor (started by transcode)");
+  auto* cmd = app.add_subcommand("worker", "Encode segments from JSON descriptors (started by transcode)");
   auto path = std::make_shared<std::string>();
-  cmd->add_option("descriptor", *path, "segment descriptor (JSON)")->required();
-  return [path] {
+  auto serve_mode = std::make_shared<bool>(false);
+  cmd->add_option("descriptor", *path, "segment descriptor (JSON)");
+  cmd->add_flag("--serve", *serve_mode, "read 'ATTEMPT DESCRIPTOR' lines from stdin, one segment each");
+  return [path, serve_mode] {
     // A worker never outlives the job that started it.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    const SegmentDescriptor d = read_descriptor(*path);
-    const WorkerStats stats = run_segment_worker(d);
-    write_json_file(d.stats, nlohmann::json(stats));
+    if (*serve_mode) {
+      serve_segments();
+      return 0;
+    }
+    if (path->empty()) throw Error(ErrorCode::kUsage, "pvt worker: give a descriptor, or --serve");
+    run_descriptor(*path);
     return 0;
   };
 }

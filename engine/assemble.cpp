@@ -271,6 +271,10 @@ AVStream* new_stream(AVFormatContext* out, const AVCodecParameters* par, AVRatio
 AVStream* add_video_stream(AVFormatContext* out, const AVCodecParameters* par, const AssemblyInput& in,
                            const Source& src) {
   AVStream* vs = new_stream(out, par, in.video_time_base);
+  // HEVC in MP4 as hvc1 (parameter sets in the sample entry, as Apple's players require; the in-band
+  // copies x265 repeats are identical), not FFmpeg's default hev1.
+  if (par->codec_id == AV_CODEC_ID_HEVC && std::string(out->oformat->name) == "mp4")
+    vs->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
   const AVStream* iv = src.stream(in.source_video);
   if (const AVDictionaryEntry* e = av_dict_get(iv->metadata, "language", nullptr, 0))
     av_dict_set(&vs->metadata, "language", e->value, 0);
@@ -299,7 +303,7 @@ AssemblyResult assemble_file(const AssemblyInput& in, const std::string& muxer, 
   for (std::size_t i = 0; i < in.audio.size(); ++i) {
     auto a = std::make_unique<AudioPackets>(in.audio[i], in.origin, in.video_time_base);
     AVStream* st = new_stream(out.get(), a->stream()->codecpar, a->time_base());
-    copy_stream_tags(src.stream(in.audio[i].input_stream), st);
+    copy_stream_tags(src.stream(in.audio[i].input_stream), st, muxer == "mp4");
     lanes.emplace_back();
     lanes.back().source = a.get();
     lanes.back().out = st;
@@ -309,7 +313,7 @@ AssemblyResult assemble_file(const AssemblyInput& in, const std::string& muxer, 
   for (const auto& s : in.subtitles) {
     auto p = std::make_unique<SubtitlePackets>(s, in.origin, in.video_time_base);
     AVStream* st = new_stream(out.get(), s.par.get(), s.time_base);
-    copy_stream_tags(src.stream(s.input_stream), st);
+    copy_stream_tags(src.stream(s.input_stream), st, muxer == "mp4");
     lanes.emplace_back();
     lanes.back().source = p.get();
     lanes.back().out = st;
@@ -376,8 +380,10 @@ std::string audio_codec_string(const AVCodecParameters* p) {
   }
 }
 
-// A WebVTT file per subtitle track, in the TS segments' timeline: X-TIMESTAMP-MAP (written by FFmpeg's
-// WebVTT muxer as MPEGTS:0) is not needed because cue times are made relative to the same zero.
+// A WebVTT file per subtitle track, in the TS segments' timeline: cue times get the same shift as the TS
+// timestamps, so cue time 0 is TS timestamp 0. FFmpeg's WebVTT muxer writes no X-TIMESTAMP-MAP, and none
+// is needed: without one a client must map cue time 0 to MPEG-2 timestamp 0 (RFC 8216, 3.5), which is
+// what MPEGTS:0,LOCAL:00:00:00.000 would say.
 void write_webvtt(const SubtitleTrack& t, const AssemblyInput& in, std::int64_t shift_us,
                   const std::string& path) {
   auto out = open_output("webvtt", path);

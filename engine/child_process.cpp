@@ -19,14 +19,23 @@ extern char** environ;
 namespace pvt {
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-                           const std::string& stderr_path) {
+                           const std::string& stderr_path, bool stdin_pipe) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0)
     throw Error(ErrorCode::kInternal, std::string("pipe: ") + std::strerror(errno));
+  int in_fds[2] = {-1, -1};
+  if (stdin_pipe && pipe2(in_fds, O_CLOEXEC) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    throw Error(ErrorCode::kInternal, std::string("pipe: ") + std::strerror(errno));
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (stdin_pipe)
+    posix_spawn_file_actions_adddup2(&actions, in_fds[0], STDIN_FILENO);
+  else
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   if (!stderr_path.empty())
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -44,8 +53,12 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vect
   const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
+  if (in_fds[0] >= 0) close(in_fds[0]);
+  in_fd_ = in_fds[1];
   if (rc != 0) {
     close(fds[0]);
+    if (in_fd_ >= 0) close(in_fd_);
+    in_fd_ = -1;
     throw Error(ErrorCode::kInternal, "cannot start " + argv[0] + ": " + std::strerror(rc));
   }
   out_fd_ = fds[0];
@@ -58,6 +71,26 @@ ChildProcess::~ChildProcess() {
     wait();
   }
   if (out_fd_ >= 0) close(out_fd_);
+  if (in_fd_ >= 0) close(in_fd_);
+}
+
+bool ChildProcess::write_line(const std::string& line) {
+  if (in_fd_ < 0) return false;
+  const std::string text = line + "\n";
+  std::size_t done = 0;
+  while (done < text.size()) {
+    // MSG_NOSIGNAL is for sockets; a pipe whose reader died raises SIGPIPE, which pvt ignores (EPIPE).
+    const ssize_t n = ::write(in_fd_, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void ChildProcess::close_stdin() {
+  if (in_fd_ >= 0) close(in_fd_);
+  in_fd_ = -1;
 }
 
 std::vector<std::string> ChildProcess::read_lines(bool& eof) {

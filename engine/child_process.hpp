@@ -16,8 +16,9 @@ class ChildProcess {
  public:
   // argv[0] is the executable path. extra_env entries ("NAME=value") are added to this process's
   // environment. stderr_path: file that receives the child's stderr ("" keeps the parent's).
+  // stdin_pipe: the child reads its stdin from a pipe the parent writes (write_line), else /dev/null.
   ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-               const std::string& stderr_path);
+               const std::string& stderr_path, bool stdin_pipe = false);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -26,6 +27,11 @@ class ChildProcess {
   int stdout_fd() const { return out_fd_; }
   // Reads what is available on stdout (non-blocking) and returns complete lines; sets eof at the end.
   std::vector<std::string> read_lines(bool& eof);
+  // Writes one line to the child's stdin pipe; false when the child is gone (EPIPE) or has no pipe.
+  bool write_line(const std::string& line);
+  // Closes the stdin pipe: the child reads end of input.
+  void close_stdin();
+  bool running() const { return !reaped_; }
   void kill(int signal);
   // Blocks until the child exits; returns its exit code, or 128 + signal when killed by a signal.
   int wait();
@@ -36,6 +42,7 @@ class ChildProcess {
  private:
   pid_t pid_ = -1;
   int out_fd_ = -1;
+  int in_fd_ = -1;
   bool reaped_ = false;
   int status_ = 0;
   std::int64_t exit_maxrss_ = 0;

@@ -83,8 +83,11 @@ void copy_chapters(const AVFormatContext* in, AVFormatContext* out, std::int64_t
   }
 }
 
-void copy_stream_tags(const AVStream* in, AVStream* out) {
+void copy_stream_tags(const AVStream* in, AVStream* out, bool title_as_handler) {
   copy_tags(in->metadata, &out->metadata);
+  // MP4 has no track title; its handler name is what players (and ffprobe) show as the track's name.
+  if (const AVDictionaryEntry* t = av_dict_get(in->metadata, "title", nullptr, 0); t && title_as_handler)
+    av_dict_set(&out->metadata, "handler_name", t->value, 0);
   out->disposition = in->disposition & ~AV_DISPOSITION_ATTACHED_PIC;
 }
 

@@ -23,7 +23,8 @@ void copy_global_metadata(const AVFormatContext* in, AVFormatContext* out);
 void copy_chapters(const AVFormatContext* in, AVFormatContext* out, std::int64_t origin_us);
 
 // Language, title and disposition (and other tags, less statistics the muxer recomputes).
-void copy_stream_tags(const AVStream* in, AVStream* out);
+// title_as_handler: also write the title as the handler name (MP4's only place for a track name).
+void copy_stream_tags(const AVStream* in, AVStream* out, bool title_as_handler = false);
 
 // Display matrix and HDR10 metadata on the output's video stream.
 void set_video_side_data(const AVStream* in, AVStream* out, const VideoSideData& want);

@@ -326,6 +326,10 @@ OutputPlan plan_output(const MediaInfo& info, const OutputChoices& c) {
     }
     p.streams.push_back(ch);
   }
+  if (p.format == "hls" && p.kept("audio") > 1)
+    p.warnings.push_back(std::to_string(p.kept("audio")) +
+                         " audio tracks go into every HLS segment with their languages, but most players "
+                         "(hls.js, Safari) play the first one only; MP4/MKV keep them selectable");
   p.chapters = info.chapters > 0 && p.format != "hls";
   if (info.chapters > 0 && p.format == "hls")
     p.warnings.push_back(std::to_string(info.chapters) +

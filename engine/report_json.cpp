@@ -222,6 +222,10 @@ json summary_fields(const TranscodeSummary& s) {
                     {"detected_cuts", r.detected_cuts},
                     {"decoded_frames", r.decoded_frames},
                     {"analysis_kernel", r.analysis_kernel},
+                    {"slot", r.slot},
+                    {"worker_pid", r.worker_pid},
+                    {"started", r.started_s},
+                    {"finished", r.finished_s},
                     {"reused", r.reused},
                     {"peak_rss_bytes", r.peak_rss_bytes}});
   return {{"version", kSummaryVersion},

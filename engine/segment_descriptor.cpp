@@ -145,7 +145,8 @@ void to_json(json& j, const WorkerStats& s) {
            {"detected_cuts", s.detected_cuts},
            {"mean_spatial", s.mean_spatial},
            {"mean_temporal", s.mean_temporal},
-           {"analysis_kernel", s.analysis_kernel}};
+           {"analysis_kernel", s.analysis_kernel},
+           {"worker_pid", s.worker_pid}};
 }
 
 void from_json(const json& j, WorkerStats& s) {
@@ -166,6 +167,7 @@ void from_json(const json& j, WorkerStats& s) {
   get_finite(j, "mean_spatial", s.mean_spatial, kBad);
   get_finite(j, "mean_temporal", s.mean_temporal, kBad);
   j.at("analysis_kernel").get_to(s.analysis_kernel);
+  get_integer(j, "worker_pid", s.worker_pid, ErrorCode::kInput);
 }
 
 namespace {

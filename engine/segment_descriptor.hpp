@@ -18,7 +18,8 @@ namespace pvt {
 // encoder.fallback_from names the hardware backend whose session failed before this segment went to the CPU.
 // Version 4: video_filter (rotation, tone-map), encoder.master_display and encoder.max_cll (HDR10 SEI).
 inline constexpr int kDescriptorVersion = 4;
-inline constexpr int kWorkerStatsVersion = 2;
+// Version 3 (stats): worker_pid, the process that encoded it (long-lived workers encode several segments).
+inline constexpr int kWorkerStatsVersion = 3;
 
 struct EncoderSettings {
   std::string backend = "x264";  // x264, x265, nvenc, vaapi, qsv, videotoolbox (resolved, not auto)
@@ -82,6 +83,7 @@ struct WorkerStats {
   double mean_spatial = 0;
   double mean_temporal = 0;
   std::string analysis_kernel;  // the kernels that measured the window ("cpu" after a GPU fell back)
+  int worker_pid = 0;
   bool operator==(const WorkerStats&) const = default;
 };
 

@@ -35,19 +35,28 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
   Plan plan;
   plan.basis = analysis ? "analysis" : "index";
   const double duration = info.video_duration_s();
-  double target = options.target_s;
-  if (options.shrink_for_workers && options.workers > 0) {
-    const double per_worker = duration / (2.0 * options.workers);
-    if (per_worker < target) target = std::max(std::min(options.shortest_s, target), per_worker);
-  }
-  const double scale = target / options.target_s;
-  plan.target_s = target;
-  plan.min_s = options.min_s > 0 ? options.min_s * scale : target / 2;
-  plan.max_s = options.max_s > 0 ? options.max_s * scale : target * 1.5;
-  if (plan.min_s > plan.max_s) throw Error(ErrorCode::kUsage, "minimum segment length exceeds the maximum");
-
   const int n = static_cast<int>(info.frames.size());
   auto t = [&](int f) { return f < n ? info.seconds(info.frames[f].pts - info.start_pts()) : duration; };
+  const auto demand = frame_demand(info, analysis);
+  // What a frame costs a worker to encode: the planner's estimate (benchmarks/plan_balance.py compares it
+  // with the measured CPU time per segment).
+  std::vector<double> cum(static_cast<std::size_t>(n) + 1, 0);
+  for (int f = 0; f < n; ++f) cum[f + 1] = cum[f] + 0.5 + 0.5 * demand[f];
+
+  const bool balance = options.shrink_for_workers && options.workers > 0;
+  double target = options.target_s;
+  plan.min_s = options.min_s > 0 ? options.min_s : (balance ? std::min(1.0, target / 2) : target / 2);
+  plan.max_s = options.max_s > 0 ? options.max_s : target * 1.5;
+  if (plan.min_s > plan.max_s) throw Error(ErrorCode::kUsage, "minimum segment length exceeds the maximum");
+  int wanted = 1;
+  if (balance) {
+    wanted = options.workers * std::max(1, options.segments_per_worker);
+    wanted = std::max(wanted, static_cast<int>(std::ceil(duration / plan.max_s)));
+    wanted = std::min(wanted, std::max(1, static_cast<int>(duration / (2 * plan.min_s))));
+    target = duration / wanted;
+    plan.target_cost = cum[n] / wanted;
+  }
+  plan.target_s = target;
 
   // Candidate strength per frame: scene cuts beat keyframes; the plain length cut gets no bonus.
   std::map<int, double> bonus;
@@ -60,27 +69,58 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
       scene_score[c.frame] = c.score;
     }
 
+  // The last `workers` shares of the cost go in half-size segments: whatever the estimate missed, the
+  // workers' last pieces are short, so they finish together.
+  // Only where there are pieces to spare (three or more per worker): with fewer, halving the tail would
+  // add IDRs (and short rate-control windows) for little gain.
+  const bool split_tail = balance && wanted >= 3 * options.workers;
+  const double tail_from = split_tail ? cum[n] - plan.target_cost * options.workers : cum[n] + 1;
+  // Pieces the rest is cut into, and so each one's share: whole targets until the tail, then halves.
+  auto pieces_left = [&](int pos) {
+    const double rest = cum[n] - cum[pos];
+    const double unit = cum[pos] >= tail_from ? plan.target_cost / 2 : plan.target_cost;
+    return std::max(1L, std::lround(rest / unit));
+  };
+  auto cost_share = [&](int pos) {
+    return cum[pos] >= tail_from ? (cum[n] - cum[pos]) / static_cast<double>(pieces_left(pos))
+                                 : plan.target_cost;
+  };
+  auto more_to_cut = [&](int pos) {
+    if (duration - t(pos) > plan.max_s) return true;
+    return balance && pieces_left(pos) > 1 && duration - t(pos) >= 2 * plan.min_s;
+  };
+
   std::vector<std::pair<int, std::string>> starts{{0, "start"}};
   int pos = 0;
-  while (duration - t(pos) > plan.max_s) {
+  while (more_to_cut(pos)) {
     const double lo = t(pos) + plan.min_s;
     const double hi = std::min(t(pos) + plan.max_s, duration - plan.min_s);
-    const double want = t(pos) + target;
+    // Where the cut would ideally fall: the target length, or the frame where the cost share is reached.
+    const double want_cost = cum[pos] + cost_share(pos);
+    int want_frame = pos + 1;
+    if (balance)
+      while (want_frame < n - 1 && cum[want_frame] < want_cost) ++want_frame;
+    const double want = balance ? t(want_frame) : t(pos) + target;
+    auto distance = [&](int f) {
+      return balance ? std::abs(cum[f] - want_cost) / plan.target_cost : std::abs(t(f) - want) / target;
+    };
     int best = -1;
     double best_value = -1e9;
     for (auto it = bonus.lower_bound(pos + 1); it != bonus.end() && t(it->first) <= hi; ++it) {
       if (t(it->first) < lo) continue;
-      const double value = it->second - std::abs(t(it->first) - want) / target;
+      const double value = it->second - distance(it->first);
       if (value > best_value) {
         best_value = value;
         best = it->first;
       }
     }
     std::string reason;
-    if (best < 0) {
-      // No candidate in the window: the frame nearest the target length.
+    if (best < 0 || (balance && best_value < 0)) {
+      // No candidate in the window (or, balancing, none near enough): the frame nearest the target,
+      // within the bounds.
       best = pos + 1;
-      while (best < n - 1 && t(best) < want) ++best;
+      while (best < n - 1 && (t(best) < std::max(want, lo))) ++best;
+      while (best > pos + 1 && t(best) > hi) --best;
       reason = "length";
     } else {
       reason = scene_score.count(best) ? "scene" : "keyframe";
@@ -90,7 +130,6 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
     pos = best;
   }
 
-  const auto demand = frame_demand(info, analysis);
   double total_weight = 0;
   for (std::size_t s = 0; s < starts.size(); ++s) {
     Segment seg;
@@ -103,11 +142,10 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
     seg.seek_keyframe = keyframe_at_or_before(info, seg.start_frame);
     seg.start_s = t(seg.start_frame);
     seg.duration_s = info.seconds(seg.end_pts - seg.start_pts);
-    for (int f = seg.start_frame; f < seg.end_frame; ++f) {
-      seg.cost += 0.5 + 0.5 * demand[f];
-      // Bits grow sub-linearly with complexity (as x264's qcompress assumes).
+    seg.cost = cum[seg.end_frame] - cum[seg.start_frame];
+    // Bits grow sub-linearly with complexity (as x264's qcompress assumes).
+    for (int f = seg.start_frame; f < seg.end_frame; ++f)
       seg.complexity += std::pow(std::max(demand[f], 0.05), 0.6);
-    }
     // Frames decoded only to be dropped (a cut between keyframes) cost decode time too.
     seg.cost += 0.15 * (seg.start_frame - seg.seek_keyframe);
     if (analysis)

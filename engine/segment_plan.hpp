@@ -19,12 +19,14 @@ struct PlanOptions {
   double target_s = 10;
   double min_s = 0;  // 0: target / 2
   double max_s = 0;  // 0: target * 1.5
-  // Worker count the plan should keep busy; when > 0 and `shrink_for_workers`, the target shrinks (down
-  // to `shortest_s`) so there are at least two segments per worker. Used for MP4, where segments are an
-  // internal unit; HLS segments are what the user asked for.
+  // Worker count the plan should keep busy. When > 0 and `shrink_for_workers` (file outputs, where
+  // segments are an internal unit; HLS segments are what the user asked for), segments are balanced by
+  // estimated cost instead of length: `segments_per_worker` of equal cost per worker (so estimation errors
+  // even out), the last `workers` shares split in halves (so the last wave ends together), within
+  // [min, max] seconds (min defaults to 1 s here, so a heavy scene can be split finely).
   int workers = 0;
   bool shrink_for_workers = false;
-  double shortest_s = 2;
+  int segments_per_worker = 4;
   std::int64_t total_bits = 0;  // bitrate mode: the whole file's video budget, shared by complexity
 };
 
@@ -51,7 +53,8 @@ struct Plan {
   double target_s = 0;
   double min_s = 0;
   double max_s = 0;
-  std::string basis;  // "analysis" (decoded scene cuts) or "index" (keyframes and packet sizes)
+  double target_cost = 0;  // balanced plans: the cost each segment aims at (0: cut by length)
+  std::string basis;       // "analysis" (decoded scene cuts) or "index" (keyframes and packet sizes)
 };
 
 Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOptions& options);

@@ -1,6 +1,7 @@
 #include "segment_worker.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +10,8 @@
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
@@ -240,7 +243,30 @@ void corrupt_output_fault(const SegmentDescriptor& d) {
 
 }  // namespace
 
-WorkerStats run_segment_worker(const SegmentDescriptor& d) {
+namespace {
+
+// The input, opened for this segment or kept from the session's last one.
+FrameReader& open_reader(const SegmentDescriptor& d, WorkerSession* session,
+                         std::unique_ptr<FrameReader>& own) {
+  const FrameReader::Options options{.threads = d.encoder.threads, .fast_decode = false};
+  if (!session) {
+    own = std::make_unique<FrameReader>(d.input, d.video_stream, options);
+    return *own;
+  }
+  if (!session->reader || session->input != d.input || session->stream != d.video_stream ||
+      session->threads != d.encoder.threads) {
+    session->reader.reset();  // the old one's file and decoder go first
+    session->reader = std::make_unique<FrameReader>(d.input, d.video_stream, options);
+    session->input = d.input;
+    session->stream = d.video_stream;
+    session->threads = d.encoder.threads;
+  }
+  return *session->reader;
+}
+
+}  // namespace
+
+WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* session) {
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
   apply_fault_injection(d);
@@ -248,7 +274,10 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   const std::string part = d.output + ".part";
   std::filesystem::remove(part);
 
-  FrameReader reader(d.input, d.video_stream, {.threads = d.encoder.threads, .fast_decode = false});
+  std::unique_ptr<FrameReader> own_reader;
+  FrameReader& reader = open_reader(d, session, own_reader);
+  // A session's reader may be anywhere, so it always seeks (or rewinds to the start of the file).
+  const std::int64_t decoded_before = reader.decoded_frames();
   std::vector<SeekPoint> entry;
   if (d.seek_keyframe > 0) entry.push_back({d.seek_pts, d.seek_dts});
   reader.start_at(d.start_pts, entry);
@@ -457,15 +486,37 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d) {
   rename_or_throw(part, d.output);
   corrupt_output_fault(d);
 
-  stats.decoded_frames = reader.decoded_frames();
+  stats.decoded_frames = reader.decoded_frames() - decoded_before;
   stats.bytes = writer->bytes();
   stats.first_pts = d.start_pts;
   stats.analysis_kernel = analyzer->name();
+  stats.worker_pid = static_cast<int>(getpid());
   stats.mean_spatial = measured ? spatial_sum / measured : 0;
   stats.mean_temporal = measured ? temporal_sum / measured : 0;
   stats.encode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stats.cpu_seconds = cpu_seconds() - cpu0;
   return stats;
+}
+
+int run_descriptor(const std::string& descriptor_path, WorkerSession* session) {
+  const SegmentDescriptor d = read_descriptor(descriptor_path);
+  const WorkerStats stats = run_segment_worker(d, session);
+  write_json_file(d.stats, nlohmann::json(stats));
+  return d.segment;
+}
+
+void serve_segments() {
+  WorkerSession session;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    const auto space = line.find(' ');
+    if (space == std::string::npos) throw Error(ErrorCode::kUsage, "worker --serve: expected 'ATTEMPT PATH'");
+    // The attempt number drives the fault-injection hooks, as PVT_WORKER_ATTEMPT does for one segment.
+    setenv("PVT_WORKER_ATTEMPT", line.substr(0, space).c_str(), 1);
+    const int segment = run_descriptor(line.substr(space + 1), &session);
+    std::printf("{\"done\":%d}\n", segment);
+    std::fflush(stdout);
+  }
 }
 
 }  // namespace pvt

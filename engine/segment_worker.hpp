@@ -8,8 +8,10 @@
 // Progress goes to stdout as JSON lines ({"frames":N}); errors to stderr, one line.
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "frame_reader.hpp"
 #include "segment_descriptor.hpp"
 
 namespace pvt {
@@ -22,6 +24,25 @@ namespace pvt {
 // commas ("crash:1:1,hang:2:1"). The attempt number comes from PVT_WORKER_ATTEMPT, set by the scheduler.
 void apply_fault_injection(const SegmentDescriptor& d);
 
-WorkerStats run_segment_worker(const SegmentDescriptor& d);
+// What a long-lived worker (`pvt worker --serve`) keeps from one segment to the next: the open input with
+// its demuxer index and decoder, reused when the next segment reads the same stream with the same threads
+// (it seeks; the decoder is flushed).
+struct WorkerSession {
+  std::unique_ptr<FrameReader> reader;
+  std::string input;
+  int stream = -1;
+  int threads = 0;
+};
+
+// session: null for a one-segment worker.
+WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* session = nullptr);
+
+// One descriptor: run it and write its WorkerStats. Returns the segment number.
+int run_descriptor(const std::string& descriptor_path, WorkerSession* session = nullptr);
+
+// `worker --serve` (pvt and pvt-mcp alike): reads "ATTEMPT DESCRIPTOR" lines from stdin until its end and
+// prints {"done":SEGMENT} on stdout after each segment. A failure throws as a one-segment worker's would
+// (the caller prints its line and exits with its code): the pool starts a fresh worker for what follows.
+void serve_segments();
 
 }  // namespace pvt

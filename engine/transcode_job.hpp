@@ -55,6 +55,7 @@ struct TranscodeOptions {
   int max_attempts = 2;           // a failed segment is retried once
   double worker_timeout_s = 120;  // a worker with no progress for this long is killed and retried; 0: never
   std::int64_t max_memory = 0;    // bytes all workers may use at once; 0: half the available memory
+  std::string timeline_svg;       // non-empty: draw each worker's segments over time into this SVG file
   // Set to true (from any thread) to cancel: workers are killed, temporary output removed, and
   // transcode throws Error(kInterrupted). Null: only SIGINT/SIGTERM (g_stop_requested) cancel.
   // A cancel through this flag also discards the job state (the user asked for the job to go away);
@@ -102,6 +103,12 @@ struct SegmentReport {
   std::string analysis_kernel;  // what measured the worker's window
   bool reused = false;          // finished by an earlier run of the job (resume), checksum verified
   std::int64_t peak_rss_bytes = 0;
+  // The timeline: which slot ran it (hardware sessions first, then CPU workers), which worker process,
+  // and when, in seconds since the encode stage began. Reused segments have slot -1.
+  int slot = -1;
+  int worker_pid = 0;
+  double started_s = 0;
+  double finished_s = 0;
 };
 
 struct TranscodeSummary {

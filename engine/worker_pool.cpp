@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -24,6 +26,10 @@ struct Slot {
   bool hardware = false;
   bool busy = false;
   int failures = 0;  // consecutive failed sessions; two retire a hardware slot
+  // The slot's long-lived `pvt worker --serve`, started with its first segment and kept for the next
+  // ones; gone after a failure (the next segment gets a fresh process).
+  std::unique_ptr<ChildProcess> worker;
+  bool alive() const { return worker && worker->running(); }
 };
 
 struct Queued {
@@ -39,7 +45,8 @@ using Clock = std::chrono::steady_clock;
 struct Running {
   Queued q;
   std::size_t slot = 0;
-  std::unique_ptr<ChildProcess> child;
+  ChildProcess* child = nullptr;  // the slot's worker
+  Clock::time_point started = Clock::now();
   Clock::time_point last_progress = Clock::now();
   int frames = -1;  // the latest progress report: frames into the encoder, packets out of it
   int packets = -1;
@@ -83,6 +90,10 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
   for (const auto& h : spec.hardware)
     for (int i = 0; i < h.sessions; ++i) slots.push_back({h.backend, true});
   for (int i = 0; i < std::max(1, spec.cpu); ++i) slots.push_back({spec.cpu_backend, false});
+  const auto pool_start = Clock::now();
+  auto seconds_since_start = [&](Clock::time_point t) {
+    return std::chrono::duration<double>(t - pool_start).count();
+  };
 
   auto hardware_alive = [&] {
     return std::any_of(slots.begin(), slots.end(),
@@ -99,18 +110,55 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
   };
 
   auto stop_all = [&] {
-    for (auto& r : running) r.child->kill(SIGKILL);
-    running.clear();  // destructors reap
+    for (auto& slot : slots)
+      if (slot.worker) slot.worker->kill(SIGKILL);
+    running.clear();
+    for (auto& slot : slots) slot.worker.reset();  // destructors reap
   };
 
   // Memory: one more worker may start while the budget holds it at the largest peak measured so far
-  // (running workers' high-water marks included), or at the estimate before any was measured.
+  // (running workers' high-water marks included), or at the estimate before any was measured. Idle
+  // workers kept for their next segment hold memory too: every live worker counts.
   std::int64_t peak_seen = 0;
-  auto memory_allows_another = [&] {
-    if (running.empty() || limits.memory_budget <= 0) return true;
-    for (const auto& r : running) peak_seen = std::max(peak_seen, r.child->peak_rss_bytes());
+  auto memory_allows = [&](const Slot& candidate) {
+    if (limits.memory_budget <= 0) return true;
+    int live = 0;
+    for (const auto& slot : slots) {
+      if (!slot.alive()) continue;
+      ++live;
+      peak_seen = std::max(peak_seen, slot.worker->peak_rss_bytes());
+    }
+    const int after = live + (candidate.alive() ? 0 : 1);
+    if (after <= 1) return true;  // one worker always runs, whatever the budget
     const std::int64_t per_worker = std::max(peak_seen, limits.worker_memory);
-    return static_cast<std::int64_t>(running.size() + 1) * per_worker <= limits.memory_budget;
+    return static_cast<std::int64_t>(after) * per_worker <= limits.memory_budget;
+  };
+
+  // Hands the task to the slot's worker, starting one when the slot has none (or its worker is gone).
+  // Its stderr goes to the slot's log beside the segments (the last line of a failed worker is its error).
+  auto hand_over = [&](Slot& slot, std::size_t index, const Queued& q) {
+    const std::string line = std::to_string(q.attempts) + " " + q.task.descriptor_path;
+    for (int tries = 0; tries < 2; ++tries) {
+      if (!slot.alive()) {
+        slot.worker.reset();
+        const auto log = std::filesystem::path(q.task.log_path).parent_path() /
+                         ("worker_" + std::to_string(index) + ".log");
+        slot.worker =
+            std::make_unique<ChildProcess>(std::vector<std::string>{worker_executable, "worker", "--serve"},
+                                           std::vector<std::string>{}, log.string(), true);
+      }
+      if (slot.worker->write_line(line)) return;
+      slot.worker->kill(SIGKILL);  // an idle worker that died meanwhile: a fresh one takes the task
+      slot.worker.reset();
+    }
+    throw Error(ErrorCode::kInternal,
+                "cannot hand segment " + std::to_string(q.task.segment) + " to a worker");
+  };
+
+  // The slot's log (an idle or finished worker's), for the last line a failed worker wrote.
+  auto slot_log = [&](std::size_t index, const PoolTask& task) {
+    return (std::filesystem::path(task.log_path).parent_path() / ("worker_" + std::to_string(index) + ".log"))
+        .string();
   };
 
   while (!queue.empty() || !running.empty()) {
@@ -121,9 +169,10 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
     for (std::size_t s = 0; s < slots.size() && !queue.empty(); ++s) {
       Slot& slot = slots[s];
       if (slot.busy || (slot.hardware && slot.failures >= 2)) continue;
-      if (!memory_allows_another()) {
+      if (!memory_allows(slot)) {
+        // A slot whose worker is already alive may still take it (no new process): look on.
         if (cb.run_stats) ++cb.run_stats->held_back_for_memory;
-        break;
+        continue;
       }
       const int at = pick(slot);
       if (at < 0) continue;
@@ -132,10 +181,8 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
       if (cb.before_start) cb.before_start(q.task, slot.backend, q.fallback_from);
       ++q.attempts;
       if (!slot.hardware) ++q.cpu_attempts;
-      Running r{q, s, nullptr};
-      r.child = std::make_unique<ChildProcess>(
-          std::vector<std::string>{worker_executable, "worker", q.task.descriptor_path},
-          std::vector<std::string>{"PVT_WORKER_ATTEMPT=" + std::to_string(q.attempts)}, q.task.log_path);
+      hand_over(slot, s, q);
+      Running r{q, s, slot.worker.get()};
       slot.busy = true;
       running.push_back(std::move(r));
       if (cb.run_stats)
@@ -157,8 +204,10 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
       auto& r = running[i];
       const PoolTask& task = r.q.task;
       bool eof = false;
+      bool finished = false;  // the worker said {"done":...}: the segment is written
       for (const auto& line : r.child->read_lines(eof)) {
         const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_object() && j.contains("done")) finished = true;
         if (!j.is_object() || !j.contains("frames") || !j["frames"].is_number_integer()) continue;
         const int frames = j["frames"].get<int>();
         const int packets =
@@ -170,7 +219,7 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         if (cb.on_progress) cb.on_progress(task.segment, frames);
       }
       std::string watchdog;
-      if (!eof && limits.watchdog_s > 0 &&
+      if (!finished && !eof && limits.watchdog_s > 0 &&
           Clock::now() - r.last_progress > std::chrono::duration<double>(limits.watchdog_s)) {
         char msg[96];
         std::snprintf(msg, sizeof msg, "no progress for %.0f s (watchdog); worker killed", limits.watchdog_s);
@@ -178,18 +227,31 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         r.child->kill(SIGKILL);
         eof = true;
       }
-      if (!eof) {
+      if (!finished && !eof) {
         ++i;
         continue;
       }
-      const int code = r.child->wait();
+      // Done: the worker stays for the next segment. Ended: it exited (or was killed) mid-segment.
+      const int code = finished ? 0 : r.child->wait();
       const std::int64_t peak = r.child->peak_rss_bytes();
       peak_seen = std::max(peak_seen, peak);
       if (cb.run_stats) cb.run_stats->peak_rss_bytes = std::max(cb.run_stats->peak_rss_bytes, peak);
       Slot& slot = slots[r.slot];
       slot.busy = false;
+      const std::string log_path = slot_log(r.slot, task);
+      // PVT_WORKER_PER_SEGMENT=1 (benchmarks/worker_startup.py): a fresh process for every segment, as
+      // before long-lived workers, so the start-up they save can be measured side by side.
+      static const bool one_per_segment = std::getenv("PVT_WORKER_PER_SEGMENT") != nullptr;
+      if (finished && one_per_segment) {
+        slot.worker->close_stdin();
+        slot.worker->wait();
+      }
+      if (!finished || one_per_segment) slot.worker.reset();
       std::string failure;
       PoolResult result;
+      result.slot = static_cast<int>(r.slot);
+      result.start_s = seconds_since_start(r.started);
+      result.end_s = seconds_since_start(Clock::now());
       result.attempts = r.q.attempts;
       result.fallback_from = r.q.fallback_from;
       result.fallback_reason = r.q.fallback_reason;
@@ -200,7 +262,7 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         // Killed by a signal (a crash): whatever it last wrote is not its error.
         failure = "worker crashed (" + std::string(strsignal(code - 128)) + ")";
       } else if (code != 0) {
-        failure = last_line(task.log_path);
+        failure = last_line(log_path);
         if (failure.empty()) failure = "worker exited with status " + std::to_string(code);
       } else {
         try {
@@ -248,6 +310,12 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
       }
     }
   }
+  // Idle workers read the end of their input and exit.
+  for (auto& slot : slots)
+    if (slot.worker) {
+      slot.worker->close_stdin();
+      slot.worker->wait();
+    }
   return results;
 }
 

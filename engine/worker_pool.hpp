@@ -1,4 +1,5 @@
-// Runs segment workers as separate processes (`pvt worker DESCRIPTOR.json`) on a fixed set of slots,
+// Runs segment workers as separate processes on a fixed set of slots, one long-lived `pvt worker --serve`
+// per slot that takes segment after segment (start-up paid once per worker, not per segment),
 // most expensive first so the longest segment never starts last. A slot is a CPU worker or one hardware
 // encode session (NVENC, VAAPI, ...): whichever slot frees first takes the longest waiting segment. A
 // worker that fails on a hardware slot is re-queued on the CPU (its session closed with its process;
@@ -27,7 +28,7 @@ struct PoolTask {
   int expected_frames = 0;
   std::string descriptor_path;
   std::string stats_path;
-  std::string log_path;  // the worker's stderr
+  std::string log_path;  // beside it the slots' worker logs (worker_N.log: their stderr) are written
 };
 
 struct PoolResult {
@@ -36,6 +37,11 @@ struct PoolResult {
   std::string fallback_from;        // the hardware backend whose session failed; empty: none
   std::string fallback_reason;      // the failed worker's one-line error
   std::int64_t peak_rss_bytes = 0;  // the successful worker's peak resident memory
+  // Where and when the successful attempt ran: the slot (hardware sessions first, then CPU workers) and
+  // its seconds since the pool started, for the job's timeline.
+  int slot = -1;
+  double start_s = 0;
+  double end_s = 0;
 };
 
 struct PoolLimits {

@@ -43,14 +43,16 @@ void on_signal(int sig) {
   pvt::g_stop_requested = true;
 }
 
-// Exactly what `pvt worker` does (cli/worker_command.cpp), with the same exit codes.
+// Exactly what `pvt worker` does (cli/worker_command.cpp), with the same exit codes: one descriptor, or
+// --serve (the pool's long-lived worker).
 int run_worker(const std::string& descriptor) {
   // A worker never outlives the server that started it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   try {
-    const pvt::SegmentDescriptor d = pvt::read_descriptor(descriptor);
-    const pvt::WorkerStats stats = pvt::run_segment_worker(d);
-    pvt::write_json_file(d.stats, nlohmann::json(stats));
+    if (descriptor == "--serve")
+      pvt::serve_segments();
+    else
+      pvt::run_descriptor(descriptor);
     return 0;
   } catch (const pvt::Error& e) {
     std::fprintf(stderr, "pvt-mcp: error: %s\n", e.what());
@@ -87,7 +89,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "worker") {
     if (args.size() != 2) {
-      std::fprintf(stderr, "pvt-mcp: error: usage: pvt-mcp worker DESCRIPTOR.json\n");
+      std::fprintf(stderr, "pvt-mcp: error: usage: pvt-mcp worker DESCRIPTOR.json|--serve\n");
       return 2;
     }
     return run_worker(args[1]);

@@ -364,6 +364,9 @@ TEST_P(Hdr10, HevcKeepsTenBitsPqAndTheStaticMetadataInStreamAndContainer) {
   EXPECT_TRUE(has_side_data(f, "Mastering display metadata")) << f.dump();
   EXPECT_TRUE(has_side_data(f, "Content light level metadata")) << f.dump();
   // ... and in the container where it has a place (MP4 mdcv/clli, Matroska colour elements).
+  if (format == "mp4") {
+    EXPECT_EQ(video_stream(probe(out.file)).value("codec_tag_string", ""), "hvc1");
+  }
   if (format != "hls") {
     const json v = video_stream(probe(out.file));
     EXPECT_TRUE(has_side_data(v, "Mastering display metadata")) << v.dump();
@@ -449,7 +452,8 @@ TEST(Fidelity, Mp4KeepsEveryAudioTrackSubtitlesAsMovTextChaptersAndTitle) {
   ASSERT_EQ(audio.size(), 2u);
   EXPECT_EQ(tag(audio[0], "language"), "eng");
   EXPECT_EQ(tag(audio[1], "language"), "fra");
-  EXPECT_EQ(audio[1].value("codec_name", ""), "opus");  // MP4 carries Opus: copied, not re-encoded
+  EXPECT_EQ(audio[1].value("codec_name", ""), "opus");      // MP4 carries Opus: copied, not re-encoded
+  EXPECT_EQ(tag(audio[1], "handler_name"), "Commentaire");  // MP4's only place for a track's name
   const auto subs = streams_of(p, "subtitle");
   ASSERT_GE(subs.size(), 2u);
   EXPECT_EQ(subs[0].value("codec_name", ""), "mov_text");
@@ -492,6 +496,7 @@ TEST(Fidelity, HlsCarriesEveryAudioLanguageAndWebVttRenditions) {
   const auto r = transcode(Inputs::get("rich.mkv"), dir / "hls");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("chapters are dropped"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("play the first one only"), std::string::npos) << r.err;
   const auto audio = streams_of(probe(dir / "hls/segment_00000.ts"), "audio");
   ASSERT_EQ(audio.size(), 2u);
   EXPECT_EQ(tag(audio[0], "language"), "eng");

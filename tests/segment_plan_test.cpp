@@ -118,6 +118,35 @@ TEST(SegmentPlan, ShrinksSegmentsToKeepEveryWorkerBusy) {
   EXPECT_EQ(plan_segments(m, nullptr, o).segments.size(), 4u);
 }
 
+TEST(SegmentPlan, FileOutputsBalanceSegmentsByCostNotLength) {
+  // 60 s; the second half costs three times as much per frame (packets 5x the size).
+  const MediaInfo m = synthetic(25 * 60, 25, [](int i) { return i < 750 ? 1000 : 5000; });
+  PlanOptions o;
+  o.workers = 2;
+  o.shrink_for_workers = true;
+  const Plan p = plan_segments(m, nullptr, o);
+  expect_contiguous_cover(p, 25 * 60);
+  ASSERT_GE(p.segments.size(), 8u);  // four per worker, the tail split finer
+  EXPECT_GT(p.target_cost, 0);
+  double light_s = 0, heavy_s = 0;
+  int light = 0, heavy = 0;
+  for (std::size_t i = 0; i < p.segments.size(); ++i) {
+    const auto& s = p.segments[i];
+    // Every segment near its share: the target, or half of it in the tail (keyframes every second allow
+    // cutting within 1/25 of the cost of a light second, a bit more of a heavy one).
+    const bool tail = s.cost < 0.75 * p.target_cost;
+    EXPECT_NEAR(s.cost / (tail ? p.target_cost / 2 : p.target_cost), 1.0, 0.3)
+        << "segment " << i << ": frames " << s.start_frame << "+" << s.frame_count() << " cost " << s.cost
+        << " of " << p.target_cost;
+    (s.end_frame <= 750 ? light_s : heavy_s) += s.duration_s;
+    (s.end_frame <= 750 ? light : heavy) += 1;
+  }
+  // The heavy half is cut into shorter pieces than the light half.
+  ASSERT_GT(light, 0);
+  ASSERT_GT(heavy, 0);
+  EXPECT_LT(heavy_s / heavy, 0.8 * light_s / light);
+}
+
 TEST(SegmentPlan, BitBudgetsSumToTheTotalAndFollowComplexity) {
   // Second half of the clip has packets four times larger: it must get more bits per second.
   const MediaInfo m = synthetic(25 * 40, 25, [](int i) { return i < 500 ? 1000 : 4000; });

@@ -2,6 +2,8 @@
 // and HLS outputs that ffprobe reads, quality, bitrate mode, progress and the JSON summary.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -64,11 +66,11 @@ TEST(TranscodeIntegration, FullAnalysisPlansAtSceneCuts) {
                                  "2", "--workers", "2", "--preset", "ultrafast"});
   ASSERT_FALSE(j.is_null());
   EXPECT_EQ(j.at("plan_basis"), "analysis");
-  std::vector<int> starts;
-  for (const auto& s : j.at("segments")) starts.push_back(s.at("start_frame"));
-  EXPECT_EQ(starts, (std::vector<int>{0, 50, 100, 150}));
-  for (std::size_t i = 1; i < j.at("segments").size(); ++i)
-    EXPECT_EQ(j.at("segments")[i].at("starts_at"), "scene");
+  // Every scene cut starts a segment; the cost balance may split the heavy last scene once more.
+  std::map<int, std::string> starts;
+  for (const auto& s : j.at("segments")) starts[s.at("start_frame")] = s.at("starts_at");
+  for (int cut : test::kSceneClipCuts) EXPECT_EQ(starts[cut], "scene") << cut;
+  EXPECT_LE(starts.size(), 6u);
   EXPECT_EQ(test::ffprobe_frames(out), 200);
 }
 

@@ -137,11 +137,21 @@ setInterval(() => {
 if (!state.hlsSupported) {
   finish('hls-unsupported');
 } else {
-  const hls = window.hls = new Hls();
+  const hls = window.hls = new Hls({ debug: params.get('debug') === '1' });
   hls.on(Hls.Events.ERROR, (event, data) => {
     state.hlsErrors.push({ type: data.type, details: data.details, fatal: data.fatal,
       reason: data.reason ?? (data.error ? String(data.error) : undefined) });
     if (data.fatal) finish('hls-fatal');
+  });
+  // Subtitles on, as a viewer would turn them on once the menu lists them: hls.js then loads the
+  // rendition's playlist and cues. Not from inside the SUBTITLE_TRACKS_UPDATED handler itself: hls.js
+  // dispatches that event from the level switch and then makes its own initial choice (the DEFAULT=YES
+  // rendition, none here, as the source's track is not default), which would undo a choice made in the
+  // handler; and during startLoad() it fires before the subtitle-track controller may load playlists.
+  hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => {
+    setTimeout(() => {
+      if (hls.subtitleTracks.length > 0 && hls.subtitleTrack < 0) hls.subtitleTrack = 0;
+    }, 0);
   });
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
     video.playbackRate = Number(params.get('rate') || 1);
@@ -180,6 +190,7 @@ function startServer(mediaRoot) {
       res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch (e) {
+      if (process.env.PVT_BROWSER_DEBUG === '1') console.log('http', e.status ?? e.code, req.url);
       res.writeHead(e.status ?? (e.code === 'ENOENT' ? 404 : 500), { 'Content-Type': 'text/plain' });
       res.end(String(e.message));
     }
@@ -245,7 +256,8 @@ async function makeSubtitledClip(dir) {
 
 let workDir;
 cases.push({ name: 'subtitled.mkv (generated, SRT: a WebVTT rendition)', source: () => makeSubtitledClip(workDir),
-  expectSize: { width: 320, height: 180 }, expectCues: 2 });
+  expectSize: { width: 320, height: 180 }, expectCues: 2, firstCueAt: 0.5,
+  rate: 1 /* real time: hls.js loads subtitle fragments as playback reaches them */ });
 cases.push({ name: 'rotated.mp4 (generated, display matrix 90)', source: () => makeRotatedClip(workDir),
   expectSize: { width: 180, height: 320 } });
 cases.push({ name: 'anamorphic.mp4 (generated, 2:1 pixels)', source: () => makeAnamorphicClip(workDir),
@@ -315,7 +327,7 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
       let state;
       try {
         const playlist = `/media/${encodeURIComponent(path.basename(outDir))}/index.m3u8`;
-        await page.goto(`${origin}/player.html?src=${encodeURIComponent(playlist)}&rate=${playbackRate}`);
+        await page.goto(`${origin}/player.html?src=${encodeURIComponent(playlist)}&rate=${c.rate ?? playbackRate}&debug=${process.env.PVT_BROWSER_DEBUG ?? 0}`);
         try {
           await page.waitForFunction('window.playback && window.playback.outcome !== null',
             { timeout: playTimeoutMs, polling: 250 });
@@ -327,7 +339,9 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
           const buffered = [];
           for (let i = 0; i < v.buffered.length; i++) buffered.push([v.buffered.start(i), v.buffered.end(i)]);
           const cues = Array.from(v.textTracks).map((t) => (t.cues ? t.cues.length : 0));
-          return { ...window.playback, subtitleTracks: window.hls ? window.hls.subtitleTracks.length : 0, cues,
+          const firstCue = Array.from(v.textTracks).flatMap((t) => (t.cues ? Array.from(t.cues) : []))
+            .map((c) => c.startTime).sort((a, b) => a - b)[0] ?? null;
+          return { ...window.playback, subtitleTracks: window.hls ? window.hls.subtitleTracks.length : 0, cues, firstCue,
             duration: v.duration, currentTime: v.currentTime, videoWidth: v.videoWidth,
             videoHeight: v.videoHeight, readyState: v.readyState, networkState: v.networkState, buffered,
             playbackRate: v.playbackRate, quality: v.getVideoPlaybackQuality?.() &&
@@ -339,9 +353,10 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
       const wall = (Date.now() - t0) / 1000;
       const line = `${c.name}: source ${src.duration.toFixed(3)} s (video ${src.video.toFixed(3)}, audio ${src.audio.toFixed(3)}, format ${src.format.toFixed(3)}), `
         + `player ${state.duration.toFixed(3)} s, ${state.videoWidth}x${state.videoHeight} (expected ${expected.width}x${expected.height}), `
-        + `${state.outcome ?? `no outcome after ${playTimeoutMs / 1000} s`}, wall ${wall.toFixed(1)} s`;
+        + `${state.outcome ?? `no outcome after ${playTimeoutMs / 1000} s`}, wall ${wall.toFixed(1)} s`
+        + (c.expectCues ? `, cues ${JSON.stringify(state.cues)}, first at ${state.firstCue} s, video from ${state.buffered[0]?.[0]} s` : '');
       t.diagnostic(line);
-      const context = `\nplayer state: ${JSON.stringify(state)}\n${logs.slice(-20).join('\n')}`;
+      const context = `\nplayer state: ${JSON.stringify(state)}\n${logs.slice(-(Number(process.env.PVT_BROWSER_LOG_LINES) || 20)).join('\n')}`;
 
       assert.ok(state.hlsSupported, `Hls.isSupported() is false in ${chromium}: no MSE with H.264/AAC${context}`);
       const fatal = state.hlsErrors.filter((e) => e.fatal);
@@ -356,6 +371,10 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
         // The master playlist's rendition reached the player, and its cues were loaded into a text track.
         assert.equal(state.subtitleTracks, 1, `hls.js sees no subtitle rendition${context}`);
         assert.ok(Math.max(0, ...state.cues) >= c.expectCues, `the WebVTT cues did not load${context}`);
+        // The first cue is 0.5 s into the source: shown 0.5 s after the first video frame (within a frame).
+        const videoStart = state.buffered.length ? state.buffered[0][0] : 0;
+        assert.ok(Math.abs(state.firstCue - videoStart - c.firstCueAt) <= 0.05,
+          `the first cue shows at ${state.firstCue} s, the video starts at ${videoStart} s${context}`);
       }
     });
   }

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Start-up paid once per worker, not per segment: a long low-resolution clip at ultrafast cut into many
+short segments, so per-segment start-up (process spawn, libraries, input open, demuxer index, decoder and
+encoder set-up) is a large part of the work. Three ways, alternating in each round:
+
+  ffmpeg       plain `ffmpeg -c:v libx264` (same preset and CRF), the baseline
+  pvt          long-lived workers (`pvt worker --serve`, one per slot, reusing the open input)
+  pvt-spawn    PVT_WORKER_PER_SEGMENT=1: a fresh worker process per segment, as before
+
+Reports median wall and CPU time (user + system of the child processes) and their ratios to ffmpeg.
+Run on an otherwise idle machine.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run_timed(argv, env=None):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    r = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode != 0:
+        sys.exit(f"{argv[0]} failed ({r.returncode}): {r.stderr.strip()[-500:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, r.stdout
+
+
+def make_clip(path, seconds, size):
+    if os.path.exists(path):
+        return
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "250", path + ".part.mp4"], check=True)
+    os.replace(path + ".part.mp4", path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pvt", default=os.path.join(ROOT, "build", "cli", "pvt"))
+    ap.add_argument("--seconds", type=int, default=600, help="clip length (default 600: 15000 frames)")
+    ap.add_argument("--size", default="320x180")
+    ap.add_argument("--segment", type=float, default=2.0, help="HLS segment length (default 2 s: 300 segments)")
+    ap.add_argument("--preset", default="ultrafast")
+    ap.add_argument("--crf", type=int, default=23)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--cache-dir", default=os.path.join(HERE, ".cache"))
+    ap.add_argument("--json-out", default="")
+    a = ap.parse_args()
+    os.makedirs(a.cache_dir, exist_ok=True)
+    clip = os.path.join(a.cache_dir, f"startup_{a.size}_{a.seconds}s.mp4")
+    make_clip(clip, a.seconds, a.size)
+    rows = {"ffmpeg": [], "pvt": [], "pvt-spawn": []}
+    segments = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for rnd in range(a.rounds):
+            for name in rows:
+                out = os.path.join(tmp, f"{name}-{rnd}")
+                if name == "ffmpeg":
+                    argv = ["ffmpeg", "-v", "error", "-y", "-i", clip, "-c:v", "libx264", "-preset", a.preset, "-crf",
+                            str(a.crf), out + ".mp4"]
+                    env = None
+                else:
+                    argv = [a.pvt, "transcode", clip, "-o", out, "--preset", a.preset, "--crf", str(a.crf),
+                            "--segment-duration", str(a.segment), "--progress", "none", "--json", "-y"]
+                    env = dict(os.environ)
+                    if name == "pvt-spawn":
+                        env["PVT_WORKER_PER_SEGMENT"] = "1"
+                wall, cpu, stdout = run_timed(argv, env)
+                if name != "ffmpeg":
+                    j = json.loads(stdout)
+                    segments = len(j["segments"])
+                    pids = len({s["worker_pid"] for s in j["segments"]})
+                    rows[name].append({"wall": wall, "cpu": cpu, "processes": pids, "efficiency": j["parallel_efficiency"]})
+                else:
+                    rows[name].append({"wall": wall, "cpu": cpu})
+                print(f"round {rnd + 1} {name:9s} wall {wall:7.2f} s  cpu {cpu:7.2f} s", file=sys.stderr, flush=True)
+    med = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in rows.items()}
+    base = med["ffmpeg"]
+    print(f"\n{a.seconds} s {a.size} at {a.preset}, {segments} segments, {os.cpu_count()} cores, medians of {a.rounds} rounds\n")
+    print("| run | wall s | cpu s | wall / ffmpeg | cpu / ffmpeg | worker processes |")
+    print("|---|---|---|---|---|---|")
+    for k, v in med.items():
+        procs = v.get("processes", "")
+        print(f"| {k} | {v['wall']:.2f} | {v['cpu']:.2f} | {v['wall'] / base['wall']:.3f} | {v['cpu'] / base['cpu']:.3f} | "
+              f"{procs if procs == '' else int(procs)} |")
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            json.dump({"args": vars(a), "segments": segments, "rounds": rows, "medians": med}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

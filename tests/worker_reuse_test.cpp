@@ -1,0 +1,94 @@
+// Long-lived workers: a job's segments are encoded by one `pvt worker --serve` per slot, so the start-up
+// is paid once per worker, frame-accurately as before; a worker that dies is replaced; the timeline shows
+// who encoded what, when.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "child_process.hpp"
+#include "test_support.hpp"
+
+namespace pvt {
+namespace {
+
+std::vector<std::string> args(const test::TempDir& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> a{"transcode",
+                             test::scene_clip(),
+                             "-o",
+                             dir / "out.mp4",
+                             "--segment-duration",
+                             "1",
+                             "--min-segment",
+                             "0.5",
+                             "--preset",
+                             "ultrafast",
+                             "--progress",
+                             "none",
+                             "--json",
+                             "--workers",
+                             "2"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+std::set<int> worker_pids(const nlohmann::json& j) {
+  std::set<int> pids;
+  for (const auto& s : j.at("segments")) pids.insert(s.at("worker_pid").get<int>());
+  return pids;
+}
+
+TEST(WorkerReuse, TwoWorkersEncodeEverySegmentFrameAccurately) {
+  test::TempDir dir;
+  const auto r = test::run_pvt(args(dir, {"--timeline", dir / "timeline.svg"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_GE(j.at("segments").size(), 6u);
+  EXPECT_LE(worker_pids(j).size(), 2u) << "a process per segment instead of one per worker";
+  EXPECT_EQ(test::ffprobe_frames(dir / "out.mp4"), 200);
+  EXPECT_GT(test::psnr(dir / "out.mp4", test::scene_clip()), 30.0);
+  // The timeline: each segment on its worker's row, inside the encode stage, in order on each row.
+  std::map<int, double> row_end;
+  for (const auto& s : j.at("segments")) {
+    const double start = s.at("started"), end = s.at("finished");
+    EXPECT_LE(start, end);
+    const int slot = s.at("slot");
+    EXPECT_TRUE(slot == 0 || slot == 1) << slot;
+    EXPECT_LE(end, j.at("encode_seconds").get<double>() + 0.5);
+    row_end[slot] = std::max(row_end[slot], end);
+  }
+  std::ifstream svg(dir / "timeline.svg");
+  const std::string text((std::istreambuf_iterator<char>(svg)), {});
+  EXPECT_NE(text.find("<svg"), std::string::npos);
+  std::size_t bars = 0;
+  for (auto at = text.find("<title>segment "); at != std::string::npos;
+       at = text.find("<title>segment ", at + 1))
+    ++bars;
+  EXPECT_EQ(bars, j.at("segments").size());
+}
+
+TEST(WorkerReuse, AWorkerThatCrashesIsReplacedAndItsSegmentRetried) {
+  test::TempDir dir;
+  const auto r = test::run_pvt(args(dir), {"PVT_FAULT=crash:3:1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("segments")[3].at("attempts"), 2);
+  EXPECT_EQ(worker_pids(j).size(), 3u) << "the crashed worker's slot starts one fresh process";
+  EXPECT_EQ(test::ffprobe_frames(dir / "out.mp4"), 200);
+}
+
+TEST(WorkerReuse, ServeModeRefusesALineItCannotRead) {
+  test::TempDir dir;
+  ChildProcess worker({PVT_BINARY, "worker", "--serve"}, {}, dir / "worker.log", /*stdin_pipe=*/true);
+  ASSERT_TRUE(worker.write_line("nonsense"));
+  worker.close_stdin();
+  EXPECT_EQ(worker.wait(), 2);
+  std::ifstream log(dir / "worker.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(text.find("expected 'ATTEMPT PATH'"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace pvt
