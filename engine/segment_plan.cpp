@@ -41,7 +41,10 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
   // What a frame costs a worker to encode: the planner's estimate (benchmarks/plan_balance.py compares it
   // with the measured CPU time per segment).
   std::vector<double> cum(static_cast<std::size_t>(n) + 1, 0);
-  for (int f = 0; f < n; ++f) cum[f + 1] = cum[f] + 0.5 + 0.5 * demand[f];
+  // Weights fitted on benchmarks/plan_balance.py (x264 veryfast, 720p): the encoder's CPU follows the bits
+  // far more than the frame count (0.5 + 0.5 x demand put a noisy scene's frames at 2.6x a calm one's; they
+  // took 7.8x).
+  for (int f = 0; f < n; ++f) cum[f + 1] = cum[f] + 0.15 + 0.85 * demand[f];
 
   const bool balance = options.shrink_for_workers && options.workers > 0;
   double target = options.target_s;
