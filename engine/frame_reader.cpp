@@ -82,8 +82,11 @@ void FrameReader::seek(int candidate) {
     if (ret < 0) ret = av_seek_frame(fmt_.get(), -1, 0, AVSEEK_FLAG_BYTE);
   } else {
     const SeekPoint& k = candidates_[candidate];
-    // Index-based demuxers (MP4) seek on decode timestamps, others (Matroska) on presentation ones.
-    const std::int64_t ts = k.dts != AV_NOPTS_VALUE ? std::min(k.dts, k.pts) : k.pts;
+    // On the keyframe's presentation timestamp, in every container. Seeking MP4 on its decode timestamp
+    // (earlier by the B-frame delay) landed one keyframe early, and every segment decoded a whole GOP
+    // only to drop it (72 frames for 48 on a 1 s GOP: benchmarks/plan_balance.py). A landing too late
+    // still falls back to the previous candidate below.
+    const std::int64_t ts = k.pts;
     ret = av_seek_frame(fmt_.get(), video_stream_, ts, AVSEEK_FLAG_BACKWARD);
   }
   if (ret < 0) throw Error(ErrorCode::kInput, path_ + ": seek failed (" + av_error_text(ret) + ")");
