@@ -178,6 +178,8 @@ class SubtitlePackets : public PacketSource {
       const AVPacket* src = track_.packets[next_++].get();
       if (src->pts + std::max<std::int64_t>(src->duration, 0) < origin_) continue;
       check_av(av_packet_ref(pkt, src), ErrorCode::kInternal, "subtitle packet");
+      // An event that straddles the origin keeps its end where it was.
+      if (pkt->pts < origin_ && pkt->duration > 0) pkt->duration -= origin_ - pkt->pts;
       pkt->pts = std::max<std::int64_t>(0, pkt->pts - origin_);
       pkt->dts = pkt->pts;
       return true;

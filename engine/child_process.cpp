@@ -88,6 +88,17 @@ bool ChildProcess::write_line(const std::string& line) {
   return true;
 }
 
+bool ChildProcess::running() {
+  if (reaped_ || pid_ <= 0) return false;
+  rusage ru{};
+  const pid_t r = wait4(pid_, &status_, WNOHANG, &ru);
+  if (r == pid_) {
+    exit_maxrss_ = static_cast<std::int64_t>(ru.ru_maxrss) * 1024;
+    reaped_ = true;
+  }
+  return !reaped_;
+}
+
 void ChildProcess::close_stdin() {
   if (in_fd_ >= 0) close(in_fd_);
   in_fd_ = -1;

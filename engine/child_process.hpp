@@ -31,7 +31,9 @@ class ChildProcess {
   bool write_line(const std::string& line);
   // Closes the stdin pipe: the child reads end of input.
   void close_stdin();
-  bool running() const { return !reaped_; }
+  // False once the child has exited (reaped here without blocking: an idle worker that died is noticed
+  // before it is handed work).
+  bool running();
   void kill(int signal);
   // Blocks until the child exits; returns its exit code, or 128 + signal when killed by a signal.
   int wait();

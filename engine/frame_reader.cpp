@@ -82,11 +82,13 @@ void FrameReader::seek(int candidate) {
     if (ret < 0) ret = av_seek_frame(fmt_.get(), -1, 0, AVSEEK_FLAG_BYTE);
   } else {
     const SeekPoint& k = candidates_[candidate];
-    // On the keyframe's presentation timestamp, in every container. Seeking MP4 on its decode timestamp
-    // (earlier by the B-frame delay) landed one keyframe early, and every segment decoded a whole GOP
-    // only to drop it (72 frames for 48 on a 1 s GOP: benchmarks/plan_balance.py). A landing too late
-    // still falls back to the previous candidate below.
-    const std::int64_t ts = k.pts;
+    // Containers with an index of their own (MP4, Matroska) find the keyframe by its presentation
+    // timestamp: seeking MP4 on the decode timestamp (earlier by the B-frame delay) landed one keyframe
+    // early, and every segment decoded a whole GOP only to drop it (72 frames for 48 on a 1 s GOP:
+    // benchmarks/plan_balance.py). Those that binary-search packet timestamps (MPEG-TS/PS: read_timestamp)
+    // compare decode timestamps, so there the earlier of the two lands on the keyframe, not after it.
+    const bool searches_dts = fmt_->iformat->read_timestamp != nullptr;
+    const std::int64_t ts = k.dts != AV_NOPTS_VALUE && searches_dts ? std::min(k.dts, k.pts) : k.pts;
     ret = av_seek_frame(fmt_.get(), video_stream_, ts, AVSEEK_FLAG_BACKWARD);
   }
   if (ret < 0) throw Error(ErrorCode::kInput, path_ + ": seek failed (" + av_error_text(ret) + ")");

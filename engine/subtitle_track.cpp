@@ -96,7 +96,8 @@ SubtitleTrack convert_packets(AVFormatContext* fmt, int stream, const std::strin
   av::Packet pkt = av::make_packet();
   while (av_read_frame(fmt, pkt.get()) >= 0) {
     if (stop_requested(cancel)) throw Error(ErrorCode::kInterrupted, "subtitles cancelled");
-    if (pkt->stream_index != stream) {
+    // An event without any timestamp has no place on the timeline (copy_packets drops it too).
+    if (pkt->stream_index != stream || (pkt->pts == AV_NOPTS_VALUE && pkt->dts == AV_NOPTS_VALUE)) {
       av_packet_unref(pkt.get());
       continue;
     }

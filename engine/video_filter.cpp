@@ -57,7 +57,14 @@ void VideoFilter::build(const AVFrame* f) {
 
 AVFrame* VideoFilter::apply(AVFrame* in) {
   if (description_.empty()) return in;
-  if (!graph_) build(in);
+  // Damaged or joined input can change size or format mid-stream: a graph configured for the old
+  // frames would read past the new ones' planes, so it is built again for them.
+  if (!graph_ || in->width != width_ || in->height != height_ || in->format != format_) {
+    build(in);
+    width_ = in->width;
+    height_ = in->height;
+    format_ = in->format;
+  }
   check_av(av_buffersrc_add_frame_flags(src_, in, AV_BUFFERSRC_FLAG_KEEP_REF), ErrorCode::kEncode,
            "video filter input");
   out_ = av::make_frame();

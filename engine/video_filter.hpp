@@ -28,6 +28,7 @@ class VideoFilter {
   AVFilterContext* src_ = nullptr;
   AVFilterContext* sink_ = nullptr;
   av::Frame out_;
+  int width_ = 0, height_ = 0, format_ = -1;  // what the graph was built for
 };
 
 }  // namespace pvt

@@ -29,7 +29,7 @@ struct Slot {
   // The slot's long-lived `pvt worker --serve`, started with its first segment and kept for the next
   // ones; gone after a failure (the next segment gets a fresh process).
   std::unique_ptr<ChildProcess> worker;
-  bool alive() const { return worker && worker->running(); }
+  bool alive() const { return worker && worker->running(); }  // reaps a worker that exited
 };
 
 struct Queued {
