@@ -9,26 +9,15 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+from child_timing import run_timed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def timed(argv):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.monotonic()
-    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.monotonic() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode != 0:
-        sys.exit(f"{argv[0]} failed: {r.stderr.strip()[-400:]}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), r.stdout
 
 
 def make_clip(path, seconds, size):
@@ -68,10 +57,10 @@ def main():
     fits = []
     with tempfile.TemporaryDirectory() as tmp:
         for rnd in range(a.rounds):
-            w, c, _ = timed(["ffmpeg", "-v", "error", "-y", "-i", clip, "-c:v", "libx264", "-preset", a.preset,
+            w, c, _ = run_timed(["ffmpeg", "-v", "error", "-y", "-i", clip, "-c:v", "libx264", "-preset", a.preset,
                              os.path.join(tmp, "ff.mp4")])
             runs["ffmpeg"].append({"wall": w, "cpu": c})
-            w, c, out = timed([a.pvt, "transcode", clip, "-o", os.path.join(tmp, "pvt.mp4"), "--preset", a.preset,
+            w, c, out = run_timed([a.pvt, "transcode", clip, "-o", os.path.join(tmp, "pvt.mp4"), "--preset", a.preset,
                                "--progress", "none", "--json", "-y"])
             j = json.loads(out)
             runs["pvt"].append({"wall": w, "cpu": c, "efficiency": j["parallel_efficiency"], "segments": len(j["segments"])})
