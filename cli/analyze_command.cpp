@@ -82,6 +82,9 @@ void print_text(const MediaInfo& info, const OutputPlan& out, const Analysis& a,
                 s.duration_s, s.mean_spatial, s.mean_temporal);
   std::printf("plan (%s, target %.1f s, bounds %.1f-%.1f s): %zu segments\n", plan.basis.c_str(),
               plan.target_s, plan.min_s, plan.max_s, plan.segments.size());
+  // What the cuts cost against one single encode, so a user can weigh balance against compression.
+  std::printf("  %d cuts off the source's scene changes, an IDR each (~%.2f %% of the bits each)\n",
+              plan.paid_cuts, 100 * plan.idr_cost_share);
   for (const auto& s : plan.segments)
     std::printf("  #%-3d frame %6d +%-5d %9.3f s  %7.3f s  starts at %-8s cost %.0f\n", s.index,
                 s.start_frame, s.frame_count(), s.start_s, s.duration_s, s.cut_reason.c_str(), s.cost);

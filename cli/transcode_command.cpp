@@ -164,6 +164,10 @@ Runner add_transcode_command(CLI::App& app) {
          "--encoder-lookahead", o.encoder_lookahead,
          "the encoder's own rate-control look-ahead in frames (x264 rc-lookahead; default: the preset's)")
       ->check(CLI::Range(0, 250));
+  cmd->add_option("--preroll", o.preroll,
+                  "frames each CPU segment encodes ahead of itself and drops, so its rate control starts "
+                  "warm as in one single encode (constant quality only; default 4, 0: off)")
+      ->check(CLI::Range(0, 64));
   cmd->add_option("--analysis", o.analysis,
                   "plan from the demux index (index), from a full scene analysis first (full), or auto "
                   "(default: full when NVDEC feeds the CUDA kernels, else index)")

@@ -104,6 +104,8 @@ json plan_json(const Plan& plan) {
           {"target_duration", plan.target_s},
           {"min_duration", plan.min_s},
           {"max_duration", plan.max_s},
+          {"paid_cuts", plan.paid_cuts},
+          {"idr_cost_share", plan.idr_cost_share},
           {"segments", segs}};
 }
 

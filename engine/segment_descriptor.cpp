@@ -37,17 +37,12 @@ std::string path_from_json(const json& j, ErrorCode code) {
 }
 
 void to_json(json& j, const EncoderSettings& e) {
-  j = json{{"backend", e.backend},
-           {"codec", e.codec},
-           {"preset", e.preset},
-           {"crf", e.crf},
-           {"bitrate", e.bitrate},
-           {"threads", e.threads},
-           {"lookahead", e.lookahead},
-           {"pix_fmt", e.pix_fmt},
-           {"master_display", e.master_display},
-           {"max_cll", e.max_cll},
-           {"fallback_from", e.fallback_from}};
+  j = json{{"backend", e.backend},     {"codec", e.codec},
+           {"preset", e.preset},       {"crf", e.crf},
+           {"bitrate", e.bitrate},     {"threads", e.threads},
+           {"lookahead", e.lookahead}, {"preroll", e.preroll},
+           {"pix_fmt", e.pix_fmt},     {"master_display", e.master_display},
+           {"max_cll", e.max_cll},     {"fallback_from", e.fallback_from}};
 }
 
 void from_json(const json& j, EncoderSettings& e) {
@@ -58,6 +53,7 @@ void from_json(const json& j, EncoderSettings& e) {
   get_integer(j, "bitrate", e.bitrate, ErrorCode::kUsage);
   get_integer(j, "threads", e.threads, ErrorCode::kUsage);
   get_integer(j, "lookahead", e.lookahead, ErrorCode::kUsage);
+  get_integer(j, "preroll", e.preroll, ErrorCode::kUsage);
   j.at("pix_fmt").get_to(e.pix_fmt);
   j.at("master_display").get_to(e.master_display);
   j.at("max_cll").get_to(e.max_cll);

@@ -17,7 +17,7 @@ namespace pvt {
 // Version 3 (descriptor): encoder.backend may name a hardware backend (nvenc, vaapi, qsv, videotoolbox),
 // encoder.fallback_from names the hardware backend whose session failed before this segment went to the CPU.
 // Version 4: video_filter (rotation, tone-map), encoder.master_display and encoder.max_cll (HDR10 SEI).
-inline constexpr int kDescriptorVersion = 4;
+inline constexpr int kDescriptorVersion = 5;
 // Version 3 (stats): worker_pid, the process that encoded it (long-lived workers encode several segments).
 inline constexpr int kWorkerStatsVersion = 3;
 
@@ -30,6 +30,9 @@ struct EncoderSettings {
   std::int64_t bitrate = 0;  // bits/s for this segment (its bit budget over its duration)
   int threads = 1;           // encoder threads inside the worker
   int lookahead = -1;        // the encoder's own rate-control look-ahead (frames); -1: the preset's
+  // Frames encoded and thrown away before the segment's IDR, so the encoder's rate control meets the
+  // segment warm, as in one single encode (x264 sets an I-frame's QP from the recent P-frames'); 0: none.
+  int preroll = 0;
   std::string pix_fmt = "yuv420p";
   std::string master_display;  // HDR10 mastering display, x265/x264 syntax; empty: none
   std::string max_cll;         // "MaxCLL,MaxFALL"; empty: none

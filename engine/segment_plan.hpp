@@ -27,6 +27,10 @@ struct PlanOptions {
   int workers = 0;
   bool shrink_for_workers = false;
   int segments_per_worker = 4;
+  // Compression: the share of the video's bits that the extra IDRs of a balanced plan may cost (each
+  // segment starts with one; see cut_economy() in segment_plan.cpp). Fewer segments per worker when the
+  // cuts would cost more, never fewer than one per worker.
+  double idr_budget = 0.0075;
   std::int64_t total_bits = 0;  // bitrate mode: the whole file's video budget, shared by complexity
 };
 
@@ -55,6 +59,11 @@ struct Plan {
   double max_s = 0;
   double target_cost = 0;  // balanced plans: the cost each segment aims at (0: cut by length)
   std::string basis;       // "analysis" (decoded scene cuts) or "index" (keyframes and packet sizes)
+  // The bits one IDR at a cut the source's encoder did not choose costs, as a share of the whole video's
+  // (from the index), and how many of the plan's cuts are such: their product estimates the plan's
+  // compression penalty against one single encode.
+  double idr_cost_share = 0;
+  int paid_cuts = 0;
 };
 
 Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOptions& options);

@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -331,9 +332,18 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
     std::printf("{\"frames\":%d,\"packets\":%d}\n", stats.frames, writer ? writer->packets() : 0);
     std::fflush(stdout);
   };
+  // Pre-roll (CPU encoders, constant quality): the segment's first frames are encoded once ahead of it,
+  // stamped just before its start, and their packets dropped; see EncoderSettings::preroll.
+  const bool cpu_encoder = d.encoder.backend == "x264" || d.encoder.backend == "x265";
+  const int preroll = cpu_encoder && d.encoder.bitrate == 0 ? std::clamp(d.encoder.preroll, 0, 64) : 0;
+  std::int64_t keep_from_pts = std::numeric_limits<std::int64_t>::min();
   auto drain = [&] {
     try {
       while (encoder->receive(pkt.get())) {
+        if (pkt->pts < keep_from_pts) {
+          av_packet_unref(pkt.get());
+          continue;
+        }
         writer->write(pkt.get());
         av_packet_unref(pkt.get());
         report(false);
@@ -342,9 +352,29 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
       throw encoder_failed(e);
     }
   };
+  auto send_preroll = [&](const WindowFrame& first) {
+    const int count = std::min<int>(preroll, static_cast<int>(window.size()) + 1);
+    const std::int64_t step =
+        d.frame_rate_num > 0 && d.frame_rate_den > 0
+            ? std::max<std::int64_t>(1, av_rescale_q(1, {d.frame_rate_den, d.frame_rate_num}, tb))
+            : 1;
+    keep_from_pts = first.frame->pts;
+    for (int i = 0; i < count; ++i) {
+      av::Frame copy(av_frame_clone(i == 0 ? first.frame.get() : window[i - 1].frame.get()));
+      if (!copy) throw std::bad_alloc();
+      copy->pts = keep_from_pts - (count - i) * step;
+      try {
+        encoder->send(copy.get(), false);
+      } catch (const hw::BackendError& e) {
+        throw encoder_failed(e);
+      }
+      drain();
+    }
+  };
   auto encode_front = [&] {
     WindowFrame wf = std::move(window.front());
     window.pop_front();
+    if (stats.frames == 0 && preroll > 0) send_preroll(wf);
     const bool idr = forced.count(wf.index) > 0;
     if (idr) stats.keyframes.push_back(wf.index);
     try {
@@ -500,6 +530,11 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
 
 int run_descriptor(const std::string& descriptor_path, WorkerSession* session) {
   const SegmentDescriptor d = read_descriptor(descriptor_path);
+  // PVT_FAULT=vanish:SEG[:ATTEMPTS]: a worker kept from an earlier segment is killed as it takes this
+  // one, before a word about it, as the OOM killer might kill an idle worker.
+  if (session && session->served > 0 &&
+      fault_matches(std::getenv("PVT_FAULT"), "vanish", d.segment, current_attempt()))
+    std::raise(SIGKILL);
   const WorkerStats stats = run_segment_worker(d, session);
   write_json_file(d.stats, nlohmann::json(stats));
   return d.segment;
@@ -514,6 +549,7 @@ void serve_segments() {
     // The attempt number drives the fault-injection hooks, as PVT_WORKER_ATTEMPT does for one segment.
     setenv("PVT_WORKER_ATTEMPT", line.substr(0, space).c_str(), 1);
     const int segment = run_descriptor(line.substr(space + 1), &session);
+    ++session.served;
     std::printf("{\"done\":%d}\n", segment);
     std::fflush(stdout);
   }

@@ -270,6 +270,7 @@ nlohmann::json output_settings(const TranscodeOptions& o, const std::string& for
               {"max_segment", o.max_segment},
               {"lookahead", o.lookahead},
               {"encoder_lookahead", o.encoder_lookahead},
+              {"preroll", o.preroll},
               {"analysis", o.analysis},
               {"scene_threshold", o.scenes.threshold},
               {"min_scene_frames", o.scenes.min_scene_frames},
@@ -290,6 +291,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   if (o.lookahead < 0 || o.lookahead > 250)
     throw Error(ErrorCode::kUsage, "--lookahead must be between 0 and 250");
   if (o.encoder_lookahead > 250) throw Error(ErrorCode::kUsage, "--encoder-lookahead must be at most 250");
+  if (o.preroll < 0 || o.preroll > 64) throw Error(ErrorCode::kUsage, "--preroll must be between 0 and 64");
   if (o.worker_timeout_s < 0) throw Error(ErrorCode::kUsage, "--worker-timeout must not be negative");
   if (o.max_memory < 0) throw Error(ErrorCode::kUsage, "--max-memory must not be negative");
   if (o.resume && o.restart) throw Error(ErrorCode::kUsage, "--resume and --restart exclude each other");
@@ -565,6 +567,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
       d.encoder.crf = o.crf;
       d.encoder.threads = sum.threads_per_worker;
       d.encoder.lookahead = o.encoder_lookahead;
+      d.encoder.preroll = o.preroll;
       d.lookahead_window = o.lookahead;
       d.forced_keyframes = seg.forced_keyframes;
       d.detect_scenes = plan.basis != "analysis";  // after a full analysis the cuts are in forced_keyframes

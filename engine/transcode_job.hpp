@@ -34,6 +34,7 @@ struct TranscodeOptions {
   double max_segment = 0;         // 0: 1.5 x the target
   int lookahead = 40;             // frames each worker decodes and analyses ahead of its encoder
   int encoder_lookahead = -1;     // x264's rc-lookahead; -1: the preset's own (10 at veryfast, 40 at medium)
+  int preroll = 4;                // frames each CPU segment encodes and drops first (see EncoderSettings)
   std::string analysis = "auto";  // "index", "full", or "auto" (full when NVDEC feeds the CUDA kernels)
   std::string analysis_backend = "auto";  // kernels for the analysis and the workers: auto, cpu, cuda, vulkan
   SceneDetectorOptions scenes;

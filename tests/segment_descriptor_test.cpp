@@ -37,6 +37,7 @@ SegmentDescriptor sample() {
   d.forced_keyframes = {300, 410};
   d.lookahead_window = 25;
   d.encoder.lookahead = 60;
+  d.encoder.preroll = 6;
   d.detect_scenes = false;
   d.scene_threshold = 0.42;
   d.min_scene_frames = 7;

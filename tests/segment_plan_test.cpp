@@ -1,6 +1,7 @@
 // The planner's rules on synthetic frame tables: bounds, where cuts go, balance, bit budgets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "segment_plan.hpp"
@@ -145,6 +146,55 @@ TEST(SegmentPlan, FileOutputsBalanceSegmentsByCostNotLength) {
   ASSERT_GT(light, 0);
   ASSERT_GT(heavy, 0);
   EXPECT_LT(heavy_s / heavy, 0.8 * light_s / light);
+}
+
+TEST(SegmentPlan, CostlyCutsShrinkTheSegmentCount) {
+  // A camera clip: 60 s, a keyframe every 2 s whose packet is ten times the others. Every cut adds an
+  // IDR a single encode would not have (~0.8 % of the bits each), so the plan keeps to one cut per
+  // worker instead of four segments per worker.
+  const MediaInfo m = synthetic(25 * 60, 50, [](int i) { return i % 50 == 0 ? 10000 : 1000; });
+  PlanOptions o;
+  o.workers = 2;
+  o.shrink_for_workers = true;
+  const Plan p = plan_segments(m, nullptr, o);
+  expect_contiguous_cover(p, 25 * 60);
+  EXPECT_NEAR(p.idr_cost_share, 9000.0 / (30 * 10000 + 1470 * 1000), 1e-9);
+  EXPECT_EQ(p.segments.size(), 2u);
+  EXPECT_EQ(p.paid_cuts, 1);
+  // Halving the IDR's cost buys more pieces; a budget of zero still leaves one per worker.
+  o.idr_budget = 0;
+  EXPECT_EQ(plan_segments(m, nullptr, o).segments.size(), 2u);
+  o.idr_budget = 0.05;
+  EXPECT_GE(plan_segments(m, nullptr, o).segments.size(), 8u);
+}
+
+TEST(SegmentPlan, KeyframesOffTheSourcesIntervalAreFreeCuts) {
+  // An x264-style source: a keyframe 100 frames after the last one, or earlier at a scene change (five
+  // here). Those five cost nothing a single encode would not pay, so the plan may use them all and
+  // prefers them.
+  const std::vector<int> scene_keys{130, 370, 610, 850, 1090};
+  MediaInfo m = synthetic(25 * 60, 0);
+  m.keyframes.clear();
+  for (int i = 0, last = 0; i < static_cast<int>(m.frames.size()); ++i) {
+    const bool key = i == 0 || i - last == 100 || std::count(scene_keys.begin(), scene_keys.end(), i) > 0;
+    m.frames[i].keyframe = key;
+    m.frames[i].size = key ? 10000 : 1000;
+    if (key) {
+      m.keyframes.push_back(i);
+      last = i;
+    }
+  }
+  PlanOptions o;
+  o.workers = 2;
+  o.shrink_for_workers = true;
+  const Plan p = plan_segments(m, nullptr, o);
+  expect_contiguous_cover(p, 25 * 60);
+  int on_scene_keys = 0;
+  for (const auto& s : p.segments)
+    on_scene_keys += std::count(scene_keys.begin(), scene_keys.end(), s.start_frame) > 0;
+  EXPECT_GE(p.segments.size(), 5u);
+  EXPECT_GE(on_scene_keys, 4) << "cuts should land on the scene-change keyframes";
+  EXPECT_EQ(p.paid_cuts, static_cast<int>(p.segments.size()) - 1 - on_scene_keys);
 }
 
 TEST(SegmentPlan, BitBudgetsSumToTheTotalAndFollowComplexity) {

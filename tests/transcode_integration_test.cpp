@@ -45,6 +45,32 @@ TEST(TranscodeIntegration, Mp4HasEveryFrameAndIdrsAtEveryCutBetweenKeyframes) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"out.mp4"});  // no work files left
 }
 
+TEST(TranscodeIntegration, PrerollFramesAreEncodedButNotKept) {
+  // Pre-roll: each segment's first frames are encoded once ahead of it and dropped. The output must
+  // still hold exactly the input's frames, with an IDR at every segment's start, and differ from an
+  // encode without pre-roll (the rate control started elsewhere).
+  test::TempDir dir;
+  const std::string in = test::scene_clip();
+  std::string bytes[2];
+  for (int preroll : {0, 8}) {
+    const std::string out = dir / ("p" + std::to_string(preroll) + ".mp4");
+    const auto j = transcode_json({in, "-o", out, "--segment-duration", "2", "--preset", "veryfast",
+                                   "--preroll", std::to_string(preroll), "--workers", "2"});
+    ASSERT_FALSE(j.is_null());
+    ASSERT_GE(j.at("segments").size(), 3u);
+    EXPECT_EQ(test::ffprobe_frames(out), 200) << "preroll " << preroll;
+    EXPECT_NEAR(test::ffprobe_duration(out), 8.0, 0.04 + 1e-6);
+    const auto keys = test::ffprobe_keyframes(out);
+    ASSERT_EQ(keys.size(), 200u);
+    for (const auto& s : j.at("segments")) EXPECT_TRUE(keys[s.at("start_frame").get<int>()]);
+    EXPECT_EQ(test::ffprobe_stream(out, "v:0", "start_time").substr(0, 5), "0.000");
+    std::ifstream f(out, std::ios::binary);
+    bytes[preroll ? 1 : 0].assign(std::istreambuf_iterator<char>(f), {});
+    EXPECT_GT(test::psnr(out, in), 33.0);
+  }
+  EXPECT_NE(bytes[0], bytes[1]);
+}
+
 TEST(TranscodeIntegration, WorkersForceIdrsAtCutsTheyFindInsideASegment) {
   test::TempDir dir;
   const std::string out = dir / "one.m3u8";
