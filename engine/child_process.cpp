@@ -1,6 +1,7 @@
 #include "child_process.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -74,15 +75,47 @@ ChildProcess::~ChildProcess() {
   if (in_fd_ >= 0) close(in_fd_);
 }
 
+namespace {
+
+// SIGPIPE blocked on this thread while it writes to a child's pipe, so a child that died makes write()
+// fail with EPIPE instead of killing the caller, whatever its SIGPIPE disposition (a library user's
+// program need not ignore it). A SIGPIPE raised meanwhile is taken off the thread's pending set before the
+// old mask returns, so it is never delivered late.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigpending(&before_);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlocked() {
+    sigset_t now;
+    sigpending(&now);
+    if (sigismember(&now, SIGPIPE) && !sigismember(&before_, SIGPIPE)) {
+      const timespec zero{0, 0};
+      sigtimedwait(&pipe_, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+ private:
+  sigset_t pipe_{}, old_{}, before_{};
+};
+
+}  // namespace
+
 bool ChildProcess::write_line(const std::string& line) {
   if (in_fd_ < 0) return false;
   const std::string text = line + "\n";
+  const SigpipeBlocked no_sigpipe;
   std::size_t done = 0;
   while (done < text.size()) {
-    // MSG_NOSIGNAL is for sockets; a pipe whose reader died raises SIGPIPE, which pvt ignores (EPIPE).
     const ssize_t n = ::write(in_fd_, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
+    if (n <= 0) return false;  // EPIPE: the child is gone
     done += static_cast<std::size_t>(n);
   }
   return true;

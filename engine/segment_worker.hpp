@@ -32,6 +32,7 @@ struct WorkerSession {
   std::string input;
   int stream = -1;
   int threads = 0;
+  int served = 0;  // segments this worker has finished
 };
 
 // session: null for a one-segment worker.

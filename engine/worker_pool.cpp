@@ -37,6 +37,7 @@ struct Queued {
   int attempts = 0;        // all attempts so far (hardware and CPU)
   int cpu_attempts = 0;    // the ones that count against max_attempts
   int input_failures = 0;  // CPU attempts whose worker exited with kInput (could not read or decode)
+  bool excused = false;    // one attempt already not counted: its worker died before saying a word
   std::string fallback_from, fallback_reason;
 };
 
@@ -50,6 +51,8 @@ struct Running {
   Clock::time_point last_progress = Clock::now();
   int frames = -1;  // the latest progress report: frames into the encoder, packets out of it
   int packets = -1;
+  bool reused = false;  // handed to a worker that had served segments before
+  bool heard = false;   // the worker wrote a line about this segment
 };
 
 // The last non-empty line a worker wrote to stderr: its one-line error.
@@ -136,10 +139,12 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
 
   // Hands the task to the slot's worker, starting one when the slot has none (or its worker is gone).
   // Its stderr goes to the slot's log beside the segments (the last line of a failed worker is its error).
+  // Returns whether a worker that was already running took it.
   auto hand_over = [&](Slot& slot, std::size_t index, const Queued& q) {
     const std::string line = std::to_string(q.attempts) + " " + q.task.descriptor_path;
     for (int tries = 0; tries < 2; ++tries) {
-      if (!slot.alive()) {
+      const bool reused = slot.alive();
+      if (!reused) {
         slot.worker.reset();
         const auto log = std::filesystem::path(q.task.log_path).parent_path() /
                          ("worker_" + std::to_string(index) + ".log");
@@ -147,7 +152,7 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
             std::make_unique<ChildProcess>(std::vector<std::string>{worker_executable, "worker", "--serve"},
                                            std::vector<std::string>{}, log.string(), true);
       }
-      if (slot.worker->write_line(line)) return;
+      if (slot.worker->write_line(line)) return reused;
       slot.worker->kill(SIGKILL);  // an idle worker that died meanwhile: a fresh one takes the task
       slot.worker.reset();
     }
@@ -181,8 +186,9 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
       if (cb.before_start) cb.before_start(q.task, slot.backend, q.fallback_from);
       ++q.attempts;
       if (!slot.hardware) ++q.cpu_attempts;
-      hand_over(slot, s, q);
+      const bool reused = hand_over(slot, s, q);
       Running r{q, s, slot.worker.get()};
+      r.reused = reused;
       slot.busy = true;
       running.push_back(std::move(r));
       if (cb.run_stats)
@@ -206,6 +212,7 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
       bool eof = false;
       bool finished = false;  // the worker said {"done":...}: the segment is written
       for (const auto& line : r.child->read_lines(eof)) {
+        r.heard = true;
         const auto j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_object() && j.contains("done")) finished = true;
         if (!j.is_object() || !j.contains("frames") || !j["frames"].is_number_integer()) continue;
@@ -277,6 +284,8 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         }
       }
       Queued again = r.q;
+      // Killed (SIGKILL: the OOM killer's signal, not a crash of its own) before it said a word.
+      const bool died_silent = r.reused && !r.heard && watchdog.empty() && code == 128 + SIGKILL;
       if (!failure.empty() && !slot.hardware && code == static_cast<int>(ErrorCode::kInput))
         ++again.input_failures;
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));  // `task` referred into it
@@ -294,6 +303,13 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         ++slot.failures;
         again.fallback_from = slot.backend;
         again.fallback_reason = failure;
+        if (cb.on_progress) cb.on_progress(done.segment, 0);
+        queue.push_front(again);
+      } else if (died_silent && !again.excused) {
+        // A worker kept from an earlier segment died before it said a word about this one (killed while
+        // idle, say, by the OOM killer): not the segment's fault, so once per segment it is not counted.
+        again.excused = true;
+        --again.cpu_attempts;
         if (cb.on_progress) cb.on_progress(done.segment, 0);
         queue.push_front(again);
       } else if (again.cpu_attempts < max_attempts) {

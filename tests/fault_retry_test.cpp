@@ -73,6 +73,33 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
   return a;
 }
 
+TEST(FaultRetry, AKeptWorkerThatDiesBeforeItsNextSegmentDoesNotCostThatSegmentAnAttempt) {
+  // One worker serves every segment in turn. It is killed as it takes the second one (PVT_FAULT=vanish,
+  // as the OOM killer might kill an idle worker), and that segment's next attempt crashes: with two
+  // attempts allowed, the job still succeeds only if the first death was not charged to the segment.
+  test::TempDir dir;
+  const std::vector<std::string> hls{
+      "transcode", test::scene_clip(), "-o",        dir / "h", "--segment-duration", "2",
+      "--preset",  "ultrafast",        "--workers", "1",       "--progress",         "none",
+      "--json",    "--overwrite"};
+  const auto first = test::run_pvt(hls);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto segments = nlohmann::json::parse(first.out).at("segments");
+  ASSERT_GE(segments.size(), 3u);
+  std::vector<std::pair<double, int>> order;
+  for (const auto& s : segments) order.emplace_back(s.at("started").get<double>(), s.at("index").get<int>());
+  std::sort(order.begin(), order.end());
+  const std::string second = std::to_string(order[1].second);
+  const auto r = test::run_pvt(hls, {"PVT_FAULT=vanish:" + second + ":1,crash:" + second + ":2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("segments")[order[1].second].at("attempts"), 3);
+  EXPECT_EQ(test::ffprobe_frames(dir / "h/index.m3u8"), 200);
+  // The excuse is given once: a segment whose worker vanishes on every attempt still fails.
+  const auto again = test::run_pvt(hls, {"PVT_FAULT=vanish:" + second + ",crash:" + second});
+  EXPECT_EQ(again.exit_code, 5) << again.err;
+}
+
 TEST(FaultRetry, ACrashedWorkerIsRetried) {
   test::TempDir dir;
   const auto r = test::run_pvt(args(dir), {"PVT_FAULT=crash:1:1"});

@@ -2,6 +2,7 @@
 // is paid once per worker, frame-accurately as before; a worker that dies is replaced; the timeline shows
 // who encoded what, when.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
 #include <map>
@@ -23,6 +24,8 @@ std::vector<std::string> args(const test::TempDir& dir, std::vector<std::string>
                              "1",
                              "--min-segment",
                              "0.5",
+                             "--max-segment",  // many short segments, whatever their IDRs cost
+                             "1",
                              "--preset",
                              "ultrafast",
                              "--progress",
@@ -88,6 +91,26 @@ TEST(WorkerReuse, ServeModeRefusesALineItCannotRead) {
   std::ifstream log(dir / "worker.log");
   const std::string text((std::istreambuf_iterator<char>(log)), {});
   EXPECT_NE(text.find("expected 'ATTEMPT PATH'"), std::string::npos) << text;
+}
+
+TEST(WorkerReuse, WritingToAWorkerThatDiedFailsInsteadOfRaisingSigpipe) {
+  // The caller's SIGPIPE left at its default (which would kill the process): the pool must still learn
+  // of a dead worker from a failed write, as a library user's program need not ignore SIGPIPE.
+  struct sigaction dfl {
+  }, old{};
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGPIPE, &dfl, &old);
+  test::TempDir dir;
+  {
+    ChildProcess worker({"/bin/true"}, {}, dir / "true.log", /*stdin_pipe=*/true);
+    EXPECT_EQ(worker.wait(), 0);
+    EXPECT_FALSE(worker.write_line("1 /nowhere.task.json"));
+    EXPECT_FALSE(worker.write_line("2 /nowhere.task.json"));
+  }
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_FALSE(sigismember(&pending, SIGPIPE)) << "a SIGPIPE left pending would be delivered later";
+  sigaction(SIGPIPE, &old, nullptr);
 }
 
 }  // namespace
