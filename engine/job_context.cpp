@@ -10,6 +10,17 @@
 namespace pvt {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The job folder's names for segment `index`: "seg_00042" (+ .mp4, .json, .log, .task.json).
+std::string segment_name(int index) {
+  char name[32];
+  std::snprintf(name, sizeof name, "seg_%05d", index);
+  return name;
+}
+
+}  // namespace
+
 double seconds_since(JobClock::time_point t) {
   return std::chrono::duration<double>(JobClock::now() - t).count();
 }
@@ -39,12 +50,6 @@ void JobContext::emit(const std::string& stage) {
 
 std::filesystem::path JobContext::segment_path(int index, const std::string& suffix) const {
   return dir.dir() / (segment_name(index) + suffix);
-}
-
-std::string segment_name(int index) {
-  char name[32];
-  std::snprintf(name, sizeof name, "seg_%05d", index);
-  return name;
 }
 
 std::vector<std::string> resumable_files(const std::vector<FinishedSegment>& finished) {

@@ -54,9 +54,6 @@ struct JobContext {
   const ProgressFn& progress_fn_;
 };
 
-// The job folder's names for segment `index`: "seg_00042" (+ .mp4, .json, .log, .task.json).
-std::string segment_name(int index);
-
 // What a job folder keeps for a resume: job.json and each finished segment's file, stats and log.
 std::vector<std::string> resumable_files(const std::vector<FinishedSegment>& finished);
 

@@ -17,8 +17,8 @@
 
 namespace pvt {
 
-// The data flow of DESIGN.md, one stage a call. Nothing is written before the job context exists; from
-// then on every failure goes through job_failed, which decides what stays on disk to resume from.
+// The data flow of DESIGN.md, one stage a call. The probe writes nothing; the job context opens the job
+// folder, and from then on every failure goes through job_failed, which decides what stays to resume from.
 TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress, const WarnFn& warn,
                            SavedJob* saved) {
   const auto started = JobClock::now();
