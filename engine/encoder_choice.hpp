@@ -4,12 +4,12 @@
 
 #include <string>
 
-#include "worker_pool.hpp"
+#include "segment_task.hpp"
 
 namespace pvt {
 
 struct EncoderChoice {
-  PoolSlots slots;          // cpu count is left to the caller (workers)
+  EncoderSlots slots;       // cpu count is left to the caller (workers)
   std::string description;  // "x264", "nvenc (2 sessions) + x264"
 };
 

@@ -33,7 +33,7 @@ struct Slot {
 };
 
 struct Queued {
-  PoolTask task;
+  SegmentTask task;
   int attempts = 0;        // all attempts so far (hardware and CPU)
   int cpu_attempts = 0;    // the ones that count against max_attempts
   int input_failures = 0;  // CPU attempts whose worker exited with kInput (could not read or decode)
@@ -74,17 +74,17 @@ bool is_out_of_space(const std::string& message) {
   return false;
 }
 
-std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolSlots& spec,
-                                        const PoolLimits& limits, const std::string& worker_executable,
-                                        const PoolCallbacks& cb) {
+std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const EncoderSlots& spec,
+                                           const PoolLimits& limits, const std::string& worker_executable,
+                                           const PoolCallbacks& cb) {
   const int max_attempts = limits.max_attempts;
   std::stable_sort(tasks.begin(), tasks.end(),
-                   [](const PoolTask& a, const PoolTask& b) { return a.cost > b.cost; });
+                   [](const SegmentTask& a, const SegmentTask& b) { return a.cost > b.cost; });
   std::deque<Queued> queue;
   for (auto& t : tasks) queue.push_back({t, 0, 0, {}, {}});
   int max_segment = 0;
   for (const auto& t : tasks) max_segment = std::max(max_segment, t.segment);
-  std::vector<PoolResult> results(static_cast<std::size_t>(max_segment) + 1);
+  std::vector<SegmentResult> results(static_cast<std::size_t>(max_segment) + 1);
   std::vector<Running> running;
 
   // Hardware sessions first: when a hardware and a CPU slot are both free, the longest segment goes to
@@ -161,7 +161,7 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
   };
 
   // The slot's log (an idle or finished worker's), for the last line a failed worker wrote.
-  auto slot_log = [&](std::size_t index, const PoolTask& task) {
+  auto slot_log = [&](std::size_t index, const SegmentTask& task) {
     return (std::filesystem::path(task.log_path).parent_path() / ("worker_" + std::to_string(index) + ".log"))
         .string();
   };
@@ -208,7 +208,7 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
 
     for (std::size_t i = 0; i < running.size();) {
       auto& r = running[i];
-      const PoolTask& task = r.q.task;
+      const SegmentTask& task = r.q.task;
       bool eof = false;
       bool finished = false;  // the worker said {"done":...}: the segment is written
       for (const auto& line : r.child->read_lines(eof)) {
@@ -255,7 +255,7 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
       }
       if (!finished || one_per_segment) slot.worker.reset();
       std::string failure;
-      PoolResult result;
+      SegmentResult result;
       result.slot = static_cast<int>(r.slot);
       result.start_s = seconds_since_start(r.started);
       result.end_s = seconds_since_start(Clock::now());
@@ -289,13 +289,14 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
       if (!failure.empty() && !slot.hardware && code == static_cast<int>(ErrorCode::kInput))
         ++again.input_failures;
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));  // `task` referred into it
-      const PoolTask& done = again.task;
+      const SegmentTask& done = again.task;
       if (failure.empty()) {
         slot.failures = 0;
         results[done.segment] = result;
         if (cb.on_progress) cb.on_progress(done.segment, done.expected_frames);
         if (cb.on_done) cb.on_done(done, result);
       } else if (is_out_of_space(failure)) {
+        if (cb.on_failed) cb.on_failed(done, failure, false);
         stop_all();
         throw Error(ErrorCode::kOutput, "segment " + std::to_string(done.segment) + ": " + failure);
       } else if (slot.hardware) {
@@ -303,21 +304,22 @@ std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolS
         ++slot.failures;
         again.fallback_from = slot.backend;
         again.fallback_reason = failure;
-        if (cb.on_progress) cb.on_progress(done.segment, 0);
+        if (cb.on_failed) cb.on_failed(done, failure, true);
         queue.push_front(again);
       } else if (died_silent && !again.excused) {
         // A worker kept from an earlier segment died before it said a word about this one (killed while
         // idle, say, by the OOM killer): not the segment's fault, so once per segment it is not counted.
         again.excused = true;
         --again.cpu_attempts;
-        if (cb.on_progress) cb.on_progress(done.segment, 0);
+        if (cb.on_failed) cb.on_failed(done, failure, true);
         queue.push_front(again);
       } else if (again.cpu_attempts < max_attempts) {
-        if (cb.on_progress) cb.on_progress(done.segment, 0);
+        if (cb.on_failed) cb.on_failed(done, failure, true);
         queue.push_front(again);  // retry next, before fresh work
       } else {
         const std::string msg = "segment " + std::to_string(done.segment) + " failed after " +
                                 std::to_string(again.attempts) + " attempts: " + failure;
+        if (cb.on_failed) cb.on_failed(done, failure, false);
         stop_all();
         // Workers that exited with kInput on every CPU attempt could not read or decode their part of the
         // input: the job fails as an input error, and its message can say so.

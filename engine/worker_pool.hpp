@@ -18,50 +18,15 @@
 #include <vector>
 
 #include "cancellation.hpp"
-#include "segment_descriptor.hpp"
+#include "segment_task.hpp"
 
 namespace pvt {
-
-struct PoolTask {
-  int segment = 0;
-  double cost = 0;
-  int expected_frames = 0;
-  std::string descriptor_path;
-  std::string stats_path;
-  std::string log_path;  // beside it the slots' worker logs (worker_N.log: their stderr) are written
-};
-
-struct PoolResult {
-  WorkerStats stats;
-  int attempts = 0;
-  std::string fallback_from;        // the hardware backend whose session failed; empty: none
-  std::string fallback_reason;      // the failed worker's one-line error
-  std::int64_t peak_rss_bytes = 0;  // the successful worker's peak resident memory
-  // Where and when the successful attempt ran: the slot (hardware sessions first, then CPU workers) and
-  // its seconds since the pool started, for the job's timeline.
-  int slot = -1;
-  double start_s = 0;
-  double end_s = 0;
-};
 
 struct PoolLimits {
   int max_attempts = 2;            // CPU attempts per segment
   double watchdog_s = 120;         // kill a worker that reports no progress for this long; 0: never
   std::int64_t memory_budget = 0;  // bytes all running workers may use together; 0: no limit
   std::int64_t worker_memory = 0;  // expected peak of one worker until one has been measured
-};
-
-struct HardwareSlots {
-  std::string backend;  // "nvenc", ...
-  int sessions = 0;
-};
-
-struct PoolSlots {
-  int cpu = 1;                          // CPU worker slots
-  std::string cpu_backend = "x264";     // what a CPU slot runs (x265 for hevc)
-  std::vector<HardwareSlots> hardware;  // hardware sessions
-  // With an explicit hardware encoder the CPU slots only take segments that fell back.
-  bool cpu_fallback_only = false;
 };
 
 // What the pool did, for the job report.
@@ -74,14 +39,17 @@ struct PoolRunStats {
 struct PoolCallbacks {
   // Called just before a task's worker starts on a slot running `backend` (e.g. to write its descriptor
   // with the backend and a fresh bit budget); fallback_from is set when a hardware session failed it.
-  std::function<void(const PoolTask&, const std::string& backend, const std::string& fallback_from)>
+  std::function<void(const SegmentTask&, const std::string& backend, const std::string& fallback_from)>
       before_start;
   // Frames encoded so far by a running worker (its latest report).
   std::function<void(int segment, int frames)> on_progress;
-  std::function<void(const PoolTask&, const PoolResult&)> on_done;
+  std::function<void(const SegmentTask&, const SegmentResult&)> on_done;
+  // An attempt failed for `reason`. retrying: the task is queued again and its frames start over;
+  // otherwise the pool throws next.
+  std::function<void(const SegmentTask&, const std::string& reason, bool retrying)> on_failed;
   // Checks a worker's output after it exited 0 with the right frame count; a non-empty answer is the
   // failure (the segment is retried), e.g. a segment file that does not demux to its frames.
-  std::function<std::string(const PoolTask&)> check_output;
+  std::function<std::string(const SegmentTask&)> check_output;
   // Called about ten times a second while waiting, e.g. to redraw a progress bar.
   std::function<void()> on_tick;
   // When set and true, the pool stops its workers and throws Error(kInterrupted): a job's own cancel.
@@ -90,9 +58,9 @@ struct PoolCallbacks {
 };
 
 // Results are indexed by segment number (entries of segments not in `tasks` stay default).
-std::vector<PoolResult> run_worker_pool(std::vector<PoolTask> tasks, const PoolSlots& slots,
-                                        const PoolLimits& limits, const std::string& worker_executable,
-                                        const PoolCallbacks& callbacks);
+std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const EncoderSlots& slots,
+                                           const PoolLimits& limits, const std::string& worker_executable,
+                                           const PoolCallbacks& callbacks);
 
 // Is this failure a full disk or a file-size limit (retrying cannot help)?
 bool is_out_of_space(const std::string& message);

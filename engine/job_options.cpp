@@ -1,0 +1,66 @@
+#include "job_options.hpp"
+
+#include "analysis_backend.hpp"
+#include "error.hpp"
+
+namespace pvt {
+
+EncoderChoice check_options(const TranscodeOptions& o) {
+  if (o.crf < 0 || o.crf > 51) throw Error(ErrorCode::kUsage, "--crf must be between 0 and 51");
+  if (o.bitrate < 0) throw Error(ErrorCode::kUsage, "--bitrate must be positive");
+  if (o.lookahead < 0 || o.lookahead > 250)
+    throw Error(ErrorCode::kUsage, "--lookahead must be between 0 and 250");
+  if (o.encoder_lookahead > 250) throw Error(ErrorCode::kUsage, "--encoder-lookahead must be at most 250");
+  if (o.preroll < 0 || o.preroll > 64) throw Error(ErrorCode::kUsage, "--preroll must be between 0 and 64");
+  if (o.worker_timeout_s < 0) throw Error(ErrorCode::kUsage, "--worker-timeout must not be negative");
+  if (o.max_memory < 0) throw Error(ErrorCode::kUsage, "--max-memory must not be negative");
+  if (o.resume && o.restart) throw Error(ErrorCode::kUsage, "--resume and --restart exclude each other");
+  EncoderChoice encoders = choose_encoders(o.encoder, o.codec, o.hw_sessions);
+  if (o.analysis != "auto" && o.analysis != "index" && o.analysis != "full")
+    throw Error(ErrorCode::kUsage, "--analysis must be auto, index or full");
+  validate_analysis_backend(o.analysis_backend);
+  return encoders;
+}
+
+OutputChoices output_choices(const TranscodeOptions& o, const std::string& format) {
+  OutputChoices c;
+  c.format = format;
+  c.codec = o.codec;
+  c.bit_depth = o.bit_depth;
+  c.tonemap = o.tonemap;
+  c.audio = o.audio;
+  c.audio_tracks = o.audio_tracks;
+  c.subtitles = o.subtitles;
+  c.streams = o.streams;
+  return c;
+}
+
+// The options that shape the output: a resumed job must be run with the same ones. Worker and thread
+// counts, kernels and progress are not among them (they change how fast, not what).
+nlohmann::json output_settings(const TranscodeOptions& o, const std::string& format) {
+  using nlohmann::json;
+  return json{{"format", format},
+              {"codec", o.codec},
+              {"encoder", o.encoder},
+              {"preset", o.preset},
+              {"crf", o.bitrate > 0 ? json() : json(o.crf)},
+              {"bitrate", o.bitrate},
+              {"segment_duration", o.segment_duration},
+              {"min_segment", o.min_segment},
+              {"max_segment", o.max_segment},
+              {"lookahead", o.lookahead},
+              {"encoder_lookahead", o.encoder_lookahead},
+              {"preroll", o.preroll},
+              {"analysis", o.analysis},
+              {"scene_threshold", o.scenes.threshold},
+              {"min_scene_frames", o.scenes.min_scene_frames},
+              {"audio", audio_mode_name(o.audio)},
+              {"audio_bitrate", o.audio_bitrate},
+              {"bit_depth", o.bit_depth},
+              {"tonemap", o.tonemap},
+              {"audio_tracks", o.audio_tracks},
+              {"subtitles", o.subtitles},
+              {"streams", o.streams}};
+}
+
+}  // namespace pvt

@@ -1,0 +1,93 @@
+#include "job_report.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "atomic_file.hpp"
+#include "job_context.hpp"
+#include "timeline_svg.hpp"
+
+namespace pvt {
+
+namespace {
+
+SegmentReport segment_report(const Segment& seg, const SegmentResult& r, const SegmentDescriptor& d,
+                             bool reused) {
+  SegmentReport sr;
+  sr.index = seg.index;
+  sr.start_frame = seg.start_frame;
+  sr.frames = seg.frame_count();
+  sr.start_s = seg.start_s;
+  sr.duration_s = seg.duration_s;
+  sr.cut_reason = seg.cut_reason;
+  sr.backend = r.stats.backend;
+  sr.attempts = r.attempts;
+  sr.fallback_from = r.fallback_from;
+  sr.fallback_reason = r.fallback_reason;
+  sr.encode_seconds = r.stats.encode_seconds;
+  sr.cpu_seconds = r.stats.cpu_seconds;
+  sr.bytes = r.stats.bytes;
+  sr.target_bitrate = d.encoder.bitrate;
+  sr.keyframes = static_cast<int>(r.stats.keyframes.size());
+  sr.detected_cuts = static_cast<int>(r.stats.detected_cuts.size());
+  sr.decoded_frames = r.stats.decoded_frames;
+  sr.analysis_kernel = r.stats.analysis_kernel;
+  sr.reused = reused;
+  sr.peak_rss_bytes = r.peak_rss_bytes;
+  if (!reused) {  // the timeline is this run's
+    sr.slot = r.slot;
+    sr.worker_pid = r.stats.worker_pid;
+    sr.started_s = r.start_s;
+    sr.finished_s = r.end_s;
+  }
+  return sr;
+}
+
+}  // namespace
+
+TranscodeSummary start_summary(const TranscodeOptions& o, const ProbeResult& probe,
+                               const WorkerBudget& budget, bool resuming) {
+  TranscodeSummary sum;
+  sum.input = o.input;
+  sum.output = probe.target.final_path;
+  sum.format = probe.target.format;
+  sum.frames = static_cast<std::int64_t>(probe.info.frames.size());
+  sum.duration_s = probe.info.video_duration_s();
+  sum.input_truncated = probe.info.truncated;
+  sum.cores = budget.cores;
+  sum.resumed = resuming;
+  sum.memory_budget = budget.memory_budget;
+  sum.threads_per_worker = budget.threads_per_worker;
+  sum.encoder = probe.encoders.description;
+  sum.codec = o.codec;
+  for (const auto& h : probe.encoders.slots.hardware) sum.hardware_sessions += h.sessions;
+  return sum;
+}
+
+TranscodeSummary finish_summary(JobContext& job, const Plan& plan, const ScheduleResult& encoded) {
+  TranscodeSummary& sum = job.summary;
+  for (const auto& f : sum.files)
+    sum.output_bytes += static_cast<std::int64_t>(std::filesystem::file_size(f));
+  std::int64_t video_bytes = 0;
+  for (const auto& seg : plan.segments) {
+    const SegmentResult& r = encoded.results[seg.index];
+    const bool reused = encoded.reused[seg.index];
+    sum.segments.push_back(segment_report(seg, r, encoded.descriptors[seg.index], reused));
+    if (!reused) {
+      sum.worker_cpu_s += r.stats.cpu_seconds;
+      sum.peak_worker_rss_bytes = std::max(sum.peak_worker_rss_bytes, r.peak_rss_bytes);
+    }
+    video_bytes += r.stats.bytes;
+  }
+  sum.video_bitrate = sum.duration_s > 0 ? static_cast<double>(video_bytes) * 8 / sum.duration_s : 0;
+  sum.wall_s = seconds_since(job.started);
+  sum.speed = sum.wall_s > 0 ? sum.duration_s / sum.wall_s : 0;
+  sum.fps = sum.wall_s > 0 ? static_cast<double>(sum.frames) / sum.wall_s : 0;
+  sum.parallel_efficiency = sum.encode_s > 0 ? sum.worker_cpu_s / (sum.encode_s * sum.cores) : 0;
+  if (!job.options.timeline_svg.empty()) write_file_atomically(job.options.timeline_svg, timeline_svg(sum));
+  job.progress.frames_done = sum.frames;
+  job.emit("done");
+  return sum;
+}
+
+}  // namespace pvt

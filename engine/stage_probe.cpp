@@ -1,0 +1,39 @@
+#include "stage_probe.hpp"
+
+#include "job_options.hpp"
+
+namespace pvt {
+
+namespace {
+
+// Hardware sessions take 8-bit 4:2:0 surfaces here: a deeper or wider picture is encoded on the CPU,
+// every segment alike, so the segments join.
+void keep_hardware_to_8bit(EncoderChoice& encoders, const OutputPlan& output, const WarnFn& warn) {
+  if (output.video.pix_fmt == "yuv420p" || encoders.slots.hardware.empty()) return;
+  if (warn)
+    warn("hardware encoders take 8-bit 4:2:0 here; " + output.video.pix_fmt + " is encoded on the CPU");
+  encoders.slots.hardware.clear();
+  encoders.slots.cpu_fallback_only = false;
+  encoders.description = encoders.slots.cpu_backend;
+}
+
+}  // namespace
+
+ProbeResult probe_stage(const TranscodeOptions& o, const WarnFn& warn) {
+  ProbeResult p;
+  p.encoders = check_options(o);
+  p.target = resolve_output(o);
+  p.info = probe_media(o.input);
+  if (p.info.truncated && warn)
+    warn(o.input + ": " + p.info.truncation_reason + "; transcoding the " +
+         std::to_string(p.info.frames.size()) + " frames that could be read");
+  p.output = plan_output(p.info, output_choices(o, p.target.format));
+  for (const auto& w : p.output.warnings)
+    if (warn) warn(o.input + ": " + w);
+  for (const auto& n : p.output.notes)
+    if (o.note) o.note(n);
+  keep_hardware_to_8bit(p.encoders, p.output, warn);
+  return p;
+}
+
+}  // namespace pvt

@@ -1,0 +1,77 @@
+#include "stage_verify.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "atomic_file.hpp"
+
+namespace pvt {
+namespace fs = std::filesystem;
+
+namespace {
+
+OutputExpectation expectation(const JobContext& job, const ProbeResult& probe, const Assembly& assembled) {
+  const MediaInfo& info = probe.info;
+  OutputExpectation expect;
+  expect.frames = job.summary.frames;
+  expect.duration_s = job.summary.duration_s;
+  expect.tolerance_s = info.seconds(info.frames.back().duration);
+  for (const auto& f : info.frames)
+    expect.tolerance_s = std::max(expect.tolerance_s, info.seconds(f.duration));
+  expect.audio = !assembled.input.audio.empty();
+  expect.fidelity = expected_fidelity(info, probe.output);
+  return expect;
+}
+
+// An audio track that yielded no packet at all (damaged) is not a reason to fail the video: say so.
+void forgive_unreadable_audio(JobContext& job, const Assembly& assembled, OutputExpectation& expect) {
+  const auto& audio = assembled.input.audio;
+  for (std::size_t i = audio.size(); i-- > 0;) {
+    if (assembled.result.audio_packets_per_track[i] > 0) continue;
+    if (job.warn)
+      job.warn(job.options.input + ": audio stream " + std::to_string(audio[i].input_stream) +
+               " could not be read (damaged?); the output has no such track");
+    if (expect.fidelity.audio)
+      expect.fidelity.audio->erase(expect.fidelity.audio->begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  if (!audio.empty() && assembled.result.audio_packets == 0) {
+    expect.audio = false;
+    expect.fidelity.audio.reset();
+    expect.fidelity.av_start_offset_s.reset();
+    job.summary.audio = "none (unreadable)";
+  }
+}
+
+}  // namespace
+
+void verify_stage(JobContext& job, const ProbeResult& probe, const Assembly& assembled) {
+  job.emit("verify");
+  OutputExpectation expect = expectation(job, probe, assembled);
+  forgive_unreadable_audio(job, assembled, expect);
+  job.summary.verified = verify_output(assembled.path, expect);
+}
+
+void publish_stage(JobContext& job, const OutputTarget& target, const Assembly& assembled) {
+  TranscodeSummary& sum = job.summary;
+  if (target.format != "hls") {
+    rename_or_throw(assembled.path, target.final_path);
+    sum.files.push_back(target.final_path);
+  } else {
+    std::error_code ec;
+    fs::create_directories(target.dir, ec);
+    for (const auto& f : assembled.result.files) {
+      const fs::path dest = target.dir / fs::path(f).filename();
+      rename_or_throw(f, dest.string());
+      sum.files.push_back(dest.string());
+    }
+    remove_stale_segments(target, sum.files);
+  }
+  sum.assemble_s = seconds_since(assembled.started);
+  job.dir.keep(job.options.keep_work_dir);  // done: the state has served its purpose
+  if (job.options.keep_work_dir) {
+    job.state.status = "complete";
+    job.dir.save(job.state);
+  }
+}
+
+}  // namespace pvt
