@@ -16,6 +16,15 @@
 
 namespace pvt {
 
+// Where the segments' workers run (executor.hpp): "local" (a pool of processes here) or "slurm" (a job
+// array on a cluster the user already runs; the job folder must be on storage every node sees).
+struct SlurmOptions {
+  std::string partition;           // empty: the cluster's default
+  std::string account;             // empty: the user's default
+  std::string time_limit;          // per task, sbatch --time syntax ("30", "1:00:00"); empty: the partition's
+  std::vector<std::string> extra;  // more sbatch arguments, one element each (no shell)
+};
+
 struct TranscodeOptions {
   std::string input;
   std::string output;
@@ -53,7 +62,9 @@ struct TranscodeOptions {
   // nothing to resume; restart: discard what is there and start over.
   bool resume = false;
   bool restart = false;
-  int max_attempts = 2;           // a failed segment is retried once
+  int max_attempts = 2;            // a failed segment is retried once
+  std::string executor = "local";  // local or slurm
+  SlurmOptions slurm;
   double worker_timeout_s = 120;  // a worker with no progress for this long is killed and retried; 0: never
   std::int64_t max_memory = 0;    // bytes all workers may use at once; 0: half the available memory
   std::string timeline_svg;       // non-empty: draw each worker's segments over time into this SVG file
@@ -149,6 +160,8 @@ struct TranscodeSummary {
   int segments_encoded = 0;                // by this run
   std::int64_t peak_worker_rss_bytes = 0;  // the largest worker peak measured in this run
   std::int64_t memory_budget = 0;
+  std::string executor = "local";  // what ran the workers
+  std::string slurm_job_id;        // the Slurm job array (its first submission), when executor is slurm
   int max_concurrent_workers = 0;  // the most workers that ran at once
   int memory_waits = 0;            // times a worker start waited for the memory budget
   OutputReport verified;
