@@ -18,6 +18,7 @@ packages=(
   # The reliability tests: clang with its ASan/UBSan and libFuzzer runtimes (scripts/build-sanitized.sh,
   # scripts/test-fuzz.sh, scripts/test-corrupt.sh).
   clang libclang-rt-dev
+  slurm-wlm munge # scripts/slurm-cluster.sh, tests/slurm: a private Slurm 22.05 (ctld, slurmd, clients), munge auth
 )
 # CUDA is not a Debian package here: kernels/cuda is built when /usr/local/cuda/bin/nvcc exists.
 # The MCP tests and the MCPB bundle use Node.js + npm (tests/mcp). Any node on PATH is kept as it is
