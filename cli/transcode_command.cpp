@@ -1,6 +1,7 @@
 // `pvt transcode IN -o OUT`: the whole job, with progress on stderr and the summary on stdout.
 #include <csignal>
 #include <cstdio>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "cancellation.hpp"
@@ -34,6 +35,7 @@ struct TranscodeArgs {
   bool json = false;
   std::string progress = "auto";
   std::string max_memory;
+  std::string slurm_extra;  // --slurm-extra, split at spaces into sbatch arguments
 };
 
 std::int64_t parse_bitrate(const std::string& s, const char* option) {
@@ -208,6 +210,17 @@ Runner add_transcode_command(CLI::App& app) {
          "--worker-timeout", o.worker_timeout_s,
          "kill and retry a worker that makes no progress for this many seconds (default 120, 0: never)")
       ->check(CLI::Range(0.0, 86400.0));
+  cmd->add_option("--executor", o.executor,
+                  "where the workers run: local (processes here) or slurm (one job array; the output folder, "
+                  "the input and pvt must be at the same paths on every node)")
+      ->check(CLI::IsMember({"local", "slurm"}));
+  cmd->add_option("--slurm-partition", o.slurm.partition,
+                  "Slurm partition for the array (default: the cluster's)");
+  cmd->add_option("--slurm-account", o.slurm.account, "Slurm account to charge");
+  cmd->add_option("--slurm-time", o.slurm.time_limit,
+                  "time limit per task, sbatch syntax (e.g. 30, 1:00:00)");
+  cmd->add_option("--slurm-extra", a->slurm_extra,
+                  "more sbatch arguments, split at spaces (e.g. \"--qos=low --constraint=avx2\")");
   cmd->add_option("--max-memory", a->max_memory,
                   "memory all workers may use at once, e.g. 4G (default: half the available memory)");
   cmd->add_flag("--json", a->json, "print the job summary as JSON");
@@ -220,6 +233,8 @@ Runner add_transcode_command(CLI::App& app) {
     opts.audio_bitrate = parse_bitrate(a->audio_bitrate, "--audio-bitrate");
     opts.audio = parse_audio_mode(a->audio);
     opts.max_memory = parse_size(a->max_memory, "--max-memory");
+    std::istringstream extra(a->slurm_extra);
+    for (std::string arg; extra >> arg;) opts.slurm.extra.push_back(arg);
     opts.bit_depth = a->bit_depth == "auto" ? 0 : std::stoi(a->bit_depth);
     opts.streams = parse_stream_list(a->streams);
     ProgressDisplay display(parse_progress_mode(a->progress));

@@ -198,4 +198,14 @@ std::string current_executable() {
   return p.string();
 }
 
+std::string last_error_line(const std::string& log_path) {
+  std::ifstream in(log_path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  const std::string prefix = "pvt: error: ";
+  if (last.rfind(prefix, 0) == 0) last = last.substr(prefix.size());
+  return last;
+}
+
 }  // namespace pvt

@@ -54,4 +54,8 @@ class ChildProcess {
 // Path of the running executable (/proc/self/exe), so the job can start `pvt worker` from the same build.
 std::string current_executable();
 
+// The last non-empty line a pvt child wrote to its stderr log, "pvt: error: " taken off: its one-line
+// error. Empty when there is none.
+std::string last_error_line(const std::string& log_path);
+
 }  // namespace pvt

@@ -65,6 +65,7 @@ class SegmentReports {
 struct ExecutorStats {
   int max_running = 0;           // the most workers that ran at once
   int held_back_for_memory = 0;  // times a free slot waited because the memory budget was full
+  std::string job_id;            // a cluster's id for the run (the first Slurm array); empty locally
 };
 
 class SegmentExecutor {

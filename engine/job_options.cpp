@@ -15,6 +15,16 @@ EncoderChoice check_options(const TranscodeOptions& o) {
   if (o.worker_timeout_s < 0) throw Error(ErrorCode::kUsage, "--worker-timeout must not be negative");
   if (o.max_memory < 0) throw Error(ErrorCode::kUsage, "--max-memory must not be negative");
   if (o.resume && o.restart) throw Error(ErrorCode::kUsage, "--resume and --restart exclude each other");
+  if (o.executor != "local" && o.executor != "slurm")
+    throw Error(ErrorCode::kUsage, "--executor must be local or slurm");
+  const SlurmOptions& sl = o.slurm;
+  if (o.executor != "slurm" &&
+      (!sl.partition.empty() || !sl.account.empty() || !sl.time_limit.empty() || !sl.extra.empty()))
+    throw Error(ErrorCode::kUsage, "the --slurm-* options need --executor slurm");
+  // Cluster tasks encode on the CPU: GPU sessions per node are not modelled yet.
+  if (o.executor == "slurm" && o.encoder != "x264" && o.encoder != "x265")
+    throw Error(ErrorCode::kUsage, "--executor slurm encodes with x264/x265; --encoder " + o.encoder +
+                                       " is not supported there");
   EncoderChoice encoders = choose_encoders(o.encoder, o.codec, o.hw_sessions);
   if (o.analysis != "auto" && o.analysis != "index" && o.analysis != "full")
     throw Error(ErrorCode::kUsage, "--analysis must be auto, index or full");

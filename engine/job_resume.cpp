@@ -67,7 +67,10 @@ void prepare_job_folder(JobContext& job) {
     verified.push_back(f);
   }
   job.state.finished = verified;
-  job.dir.clear_except(resumable_files(job.state.finished));
+  // A cluster array the last coordinator left running writes here still: its files are what this run
+  // adopts (slurm_executor.hpp), so none is removed.
+  if (!std::filesystem::exists(job.dir.dir() / "array" / "slurm.json"))
+    job.dir.clear_except(resumable_files(job.state.finished));
   if (job.options.note)
     job.options.note("resuming the interrupted job: " + std::to_string(job.state.finished.size()) + " of " +
                      std::to_string(job.state.plan.size()) + " segments are finished (checksums verified)");

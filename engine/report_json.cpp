@@ -268,6 +268,8 @@ json summary_fields(const TranscodeSummary& s) {
           {"segments_encoded", s.segments_encoded},
           {"peak_worker_rss_bytes", s.peak_worker_rss_bytes},
           {"memory_budget_bytes", s.memory_budget},
+          {"executor", s.executor},
+          {"slurm_job_id", s.slurm_job_id.empty() ? json() : json(s.slurm_job_id)},
           {"max_concurrent_workers", s.max_concurrent_workers},
           {"memory_waits", s.memory_waits},
           {"verified",

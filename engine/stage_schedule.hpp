@@ -22,8 +22,9 @@ struct ScheduleResult {
   std::vector<bool> reused;                    // by segment: finished by an earlier run, not this one
 };
 
-// Where this job's workers run: the one place a cluster executor will be chosen.
-std::unique_ptr<SegmentExecutor> choose_executor(const TranscodeOptions& options, const WorkerBudget& budget);
+// Where this job's workers run: the local pool, or a Slurm array (checked here, before anything is
+// submitted: slurm_preflight).
+std::unique_ptr<SegmentExecutor> choose_executor(const JobContext& job);
 
 ScheduleResult schedule_stage(JobContext& job, const ProbeResult& probe, const JobPlan& plan,
                               SegmentExecutor& executor);

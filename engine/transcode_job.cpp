@@ -30,7 +30,7 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
     const JobPlan plan = plan_stage(job, probe, analyzed);
     // Audio and subtitles are made ready on their own thread while the workers encode.
     SideTracksJob side_tracks(probe.info, probe.output, o.audio_bitrate, job.dir.dir().string());
-    const auto executor = choose_executor(o, job.budget);
+    const auto executor = choose_executor(job);
     const ScheduleResult encoded = schedule_stage(job, probe, plan, *executor);
     const Assembly assembled = assemble_stage(job, probe, plan.plan, encoded, side_tracks.join());
     verify_stage(job, probe, assembled);

@@ -55,16 +55,6 @@ struct Running {
   bool heard = false;   // the worker wrote a line about this segment
 };
 
-// The last non-empty line a worker wrote to stderr: its one-line error.
-std::string last_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  const std::string prefix = "pvt: error: ";
-  if (last.rfind(prefix, 0) == 0) last = last.substr(prefix.size());
-  return last;
-}
 
 }  // namespace
 
@@ -269,7 +259,7 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
         // Killed by a signal (a crash): whatever it last wrote is not its error.
         failure = "worker crashed (" + std::string(strsignal(code - 128)) + ")";
       } else if (code != 0) {
-        failure = last_line(log_path);
+        failure = last_error_line(log_path);
         if (failure.empty()) failure = "worker exited with status " + std::to_string(code);
       } else {
         try {

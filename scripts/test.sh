@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command (and CI's): install what is needed, build with the tests, run them all:
-# ctest, then the MCP server's end-to-end tests and its bundle (scripts/test-mcp.sh), then the HLS output
+# ctest, then a private Slurm cluster's tests (tests/slurm: the cluster script, then --executor slurm),
+# then the MCP server's end-to-end tests and its bundle (scripts/test-mcp.sh), then the HLS output
 # played to its end in headless Chromium through hls.js (scripts/test-browser.sh), then the
 # reliability checks in one clang ASan+UBSan build (build-san/): every libFuzzer target for a bounded
 # time (scripts/test-fuzz.sh) and the 60-file corrupt-input subset (scripts/test-corrupt.sh; the full
@@ -10,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh -DPVT_BUILD_TESTS=ON
 (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)")
+bash tests/slurm/smoke_test.sh
+bash tests/slurm/executor_test.sh
 bash scripts/test-mcp.sh
 bash scripts/test-browser.sh
 bash scripts/test-fuzz.sh "${PVT_FUZZ_SECONDS:-10}"

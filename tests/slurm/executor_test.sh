@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# `pvt transcode --executor slurm` against a real Slurm (scripts/slurm-cluster.sh: two slurmd nodes on
+# this host, its own munge, ports from 17000). Checks:
+#   1. the output is frame for frame the local pool's (framemd5, same --threads-per-worker);
+#   2. a task that crashes (PVT_FAULT) is resubmitted, only its index, and the job completes; one that
+#      crashes every time fails the job naming the segment;
+#   3. SIGINT scancels the array: no task left in squeue, the job state kept;
+#   4. the coordinator SIGKILLed leaves the array running; the same command again adopts it (the same
+#      Slurm job, no task run twice), both while tasks run and after they all finished;
+#   5. bad input, one line each and exit 2 before anything is submitted: no sbatch on PATH, a
+#      controller that does not answer, a partition that does not exist, a job folder on tmpfs.
+# Prints "SKIP: <reason>" and passes without Slurm/munge or root. About a minute.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+pvt=$root/build/cli/pvt
+
+for bin in slurmctld slurmd sbatch squeue scancel sinfo munged ffmpeg; do
+  if ! command -v "$bin" >/dev/null 2>&1; then
+    echo "SKIP: $bin not installed (scripts/install-deps.sh installs slurm-wlm and munge)"
+    exit 0
+  fi
+done
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (the test cluster runs with SlurmUser=root)"; exit 0; }
+[ -x "$pvt" ] || { echo "executor_test: FAIL: $pvt not built" >&2; exit 1; }
+
+export PVT_SLURM_PORT_BASE=${PVT_SLURM_PORT_BASE:-17000}
+dir=$(mktemp -d /var/tmp/pvt-slurm-exec.XXXXXX) # not /tmp: it may be tmpfs, which two nodes refuse
+started=0
+cleanup() {
+  local rc=$?
+  [ "$started" = 1 ] && { bash scripts/slurm-cluster.sh stop "$dir/cluster" || rc=1; }
+  if [ $rc -eq 0 ]; then rm -rf "$dir"; else echo "executor_test: FAILED; files kept in $dir" >&2; fi
+  exit $rc
+}
+trap cleanup EXIT
+fail() {
+  echo "executor_test: FAIL: $*" >&2
+  exit 1
+}
+say() { echo "executor_test: $*"; }
+
+conf=$(bash scripts/slurm-cluster.sh start "$dir/cluster" | grep '^SLURM_CONF=' | tail -n 1)
+started=1
+export "${conf?}"
+out=$dir/out
+mkdir -p "$out"
+
+# The test clip: four 2 s scenes, one keyframe (workers seek, decode and drop), 200 frames.
+clip=$dir/scenes.mp4
+ffmpeg -v error -y -f lavfi -i testsrc2=s=320x240:r=25:d=2 -f lavfi -i smptebars=s=320x240:r=25:d=2 \
+  -f lavfi -i testsrc=s=320x240:r=25:d=2 -f lavfi -i "life=s=320x240:r=25:mold=10:ratio=0.5" \
+  -filter_complex "[3:v]trim=end_frame=50,setpts=PTS-STARTPTS[l];[0:v][1:v][2:v][l]concat=n=4:v=1,format=yuv420p[v]" \
+  -map "[v]" -c:v libx264 -preset ultrafast -g 1000 -x264-params scenecut=0 "$clip"
+
+common=(--preset ultrafast --segment-duration 2 --threads-per-worker 1 --progress none)
+frames_md5() { ffmpeg -v error -i "$1" -f framemd5 - | grep -v '^#' | md5sum | cut -d' ' -f1; }
+json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
+queued() { squeue -h -o %i 2>/dev/null | wc -l; }
+
+# 1. Same output as the local pool.
+"$pvt" transcode "$clip" -o "$out/local.mp4" "${common[@]}" >/dev/null
+"$pvt" transcode "$clip" -o "$out/slurm.mp4" --executor slurm "${common[@]}" --json >"$dir/slurm.json"
+[ "$(json_get "$dir/slurm.json" "d['executor']")" = slurm ] || fail "the summary does not say executor slurm"
+[ "$(json_get "$dir/slurm.json" "d['slurm_job_id'] is not None")" = True ] || fail "no slurm_job_id"
+[ "$(frames_md5 "$out/local.mp4")" = "$(frames_md5 "$out/slurm.mp4")" ] || fail "Slurm output differs from local"
+say "1. output equals the local pool's ($(json_get "$dir/slurm.json" "len(d['segments'])") segments)"
+
+# 2. A crash is resubmitted; a crash every time fails the job naming the segment.
+PVT_FAULT=crash:1:1 "$pvt" transcode "$clip" -o "$out/crash.mp4" --executor slurm "${common[@]}" --json \
+  >"$dir/crash.json" || fail "a crash once should be retried"
+[ "$(json_get "$dir/crash.json" "[s['attempts'] for s in d['segments']]")" = "[1, 2, 1, 1]" ] ||
+  fail "attempts: $(json_get "$dir/crash.json" "[s['attempts'] for s in d['segments']]")"
+[ "$(frames_md5 "$out/crash.mp4")" = "$(frames_md5 "$out/local.mp4")" ] || fail "retried output differs"
+set +e
+err=$(PVT_FAULT=crash:2 "$pvt" transcode "$clip" -o "$out/always.mp4" --executor slurm "${common[@]}" 2>&1)
+rc=$?
+set -e
+[ $rc -eq 5 ] || fail "a segment crashing every time: exit $rc, not 5 ($err)"
+grep -q "segment 2 failed after 2 attempts: worker crashed (Segmentation fault)" <<<"$err" || fail "message: $err"
+[ "$(queued)" -eq 0 ] || fail "tasks left in the queue after a failed job"
+say "2. a crashed task is resubmitted; a task crashing every time fails the job ($err)"
+
+# 3. SIGINT cancels the array.
+PVT_FAULT=hang:0,hang:1,hang:2,hang:3 "$pvt" transcode "$clip" -o "$out/int.mp4" --executor slurm "${common[@]}" &
+coordinator=$!
+for _ in $(seq 50); do [ "$(squeue -h -t RUNNING -o %i | wc -l)" -ge 2 ] && break; sleep 0.2; done
+[ "$(squeue -h -t RUNNING -o %i | wc -l)" -ge 2 ] || fail "the array's tasks never ran"
+kill -INT $coordinator
+set +e
+wait $coordinator
+rc=$?
+set -e
+[ $rc -eq 130 ] || fail "interrupted coordinator exit $rc, not 130"
+[ "$(queued)" -eq 0 ] || fail "tasks left in squeue after SIGINT: $(squeue -h)"
+[ -f "$out/.int.mp4.pvt-job/job.json" ] || fail "the job state was not kept for a resume"
+[ ! -e "$out/int.mp4" ] || fail "an interrupted job left an output"
+say "3. SIGINT scancels the array (nothing left in squeue), the job state is kept"
+
+# 4. SIGKILL leaves the array running; the same command adopts it, running and then finished.
+for wait_for_tasks in no yes; do
+  rm -rf "$out/.kill.mp4.pvt-job" "$out/kill.mp4"
+  PVT_FAULT=slow:0,slow:1,slow:2,slow:3 "$pvt" transcode "$clip" -o "$out/kill.mp4" --executor slurm \
+    "${common[@]}" &
+  coordinator=$!
+  for _ in $(seq 50); do [ -f "$out/.kill.mp4.pvt-job/array/slurm.json" ] && break; sleep 0.1; done
+  kill -KILL $coordinator
+  wait $coordinator 2>/dev/null || true
+  [ "$(queued)" -gt 0 ] || fail "the array did not outlive its coordinator"
+  first=$(python3 -c "import json; print(json.load(open('$out/.kill.mp4.pvt-job/array/slurm.json'))['job_ids'][0])")
+  if [ $wait_for_tasks = yes ]; then
+    for _ in $(seq 100); do [ "$(queued)" -eq 0 ] && break; sleep 0.2; done
+  fi
+  PVT_FAULT=slow:0,slow:1,slow:2,slow:3 "$pvt" transcode "$clip" -o "$out/kill.mp4" --executor slurm \
+    "${common[@]}" --json >"$dir/kill.json"
+  [ "$(json_get "$dir/kill.json" "d['resumed']")" = True ] || fail "the rerun did not resume"
+  [ "$(json_get "$dir/kill.json" "d['slurm_job_id']")" = "$first" ] || fail "the rerun did not adopt job $first"
+  [ "$(json_get "$dir/kill.json" "[s['attempts'] for s in d['segments']]")" = "[1, 1, 1, 1]" ] ||
+    fail "a task ran twice: $(json_get "$dir/kill.json" "[s['attempts'] for s in d['segments']]")"
+  [ "$(frames_md5 "$out/kill.mp4")" = "$(frames_md5 "$out/local.mp4")" ] || fail "adopted output differs"
+  say "4. after SIGKILL the rerun adopts job $first (tasks finished first: $wait_for_tasks)"
+done
+
+# 5. Bad input: one line, exit 2, nothing submitted.
+expect_refusal() {
+  local what=$1 pattern=$2
+  shift 2
+  local before err rc
+  before=$(squeue -h -o %i | wc -l)
+  set +e
+  err=$("$@" 2>&1)
+  rc=$?
+  set -e
+  [ $rc -eq 2 ] || fail "$what: exit $rc, not 2 ($err)"
+  [ "$(wc -l <<<"$err")" -eq 1 ] || fail "$what: more than one line: $err"
+  grep -q "$pattern" <<<"$err" || fail "$what: $err"
+  [ "$(squeue -h -o %i | wc -l)" -eq "$before" ] || fail "$what: something was submitted"
+  say "5. $what: $err"
+}
+expect_refusal "no sbatch" "sbatch not found on PATH" \
+  env PATH=/nonexistent "$pvt" transcode "$clip" -o "$out/b.mp4" --executor slurm -y
+expect_refusal "no partition" "no partition 'nope' (it has: debug)" \
+  "$pvt" transcode "$clip" -o "$out/b.mp4" --executor slurm --slurm-partition nope -y
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then
+  expect_refusal "job folder on tmpfs" "is on tmpfs" \
+    "$pvt" transcode "$clip" -o /dev/shm/pvt-exec-test-$$.mp4 --executor slurm -y
+else
+  say "5. SKIP job folder on tmpfs: /dev/shm is not a writable tmpfs here"
+fi
+sed "s/^SlurmctldPort=.*/SlurmctldPort=$((PVT_SLURM_PORT_BASE + 99))/" "$dir/cluster/slurm.conf" >"$dir/dead.conf"
+expect_refusal "controller down" "cannot reach the Slurm controller" \
+  env SLURM_CONF="$dir/dead.conf" "$pvt" transcode "$clip" -o "$out/b.mp4" --executor slurm -y
+[ ! -e "$out/b.mp4" ] || fail "a refused job left an output"
+say "PASS"
