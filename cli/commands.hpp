@@ -12,5 +12,6 @@ Runner add_analyze_command(CLI::App& app);
 Runner add_transcode_command(CLI::App& app);
 Runner add_worker_command(CLI::App& app);
 Runner add_caps_command(CLI::App& app);
+Runner add_plan_command(CLI::App& app);
 
 }  // namespace pvt::cli

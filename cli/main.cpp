@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "pvt 0.1.0");
   std::map<CLI::App*, pvt::cli::Runner> runners;
   for (auto add : {pvt::cli::add_analyze_command, pvt::cli::add_transcode_command,
-                   pvt::cli::add_worker_command, pvt::cli::add_caps_command}) {
+                   pvt::cli::add_worker_command, pvt::cli::add_caps_command, pvt::cli::add_plan_command}) {
     const auto before = app.get_subcommands({}).size();
     auto runner = add(app);
     runners[app.get_subcommands({}).at(before)] = runner;

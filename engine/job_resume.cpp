@@ -1,5 +1,7 @@
 #include "job_resume.hpp"
 
+#include "plan_emit.hpp"
+
 #include <filesystem>
 #include <vector>
 
@@ -57,6 +59,8 @@ void prepare_job_folder(JobContext& job) {
     return;
   }
   job.state = *job.previous;
+  // Segments a cluster's array tasks finished since (a Kubernetes Indexed Job from `pvt plan --emit`).
+  for (auto& f : finished_array_tasks(job.dir.dir(), job.state)) job.state.finished.push_back(std::move(f));
   std::vector<FinishedSegment> verified;
   for (const auto& f : job.state.finished) {
     const std::string why = why_not_reusable(job.dir, f);

@@ -99,7 +99,7 @@ say "3. SIGINT scancels the array (nothing left in squeue), the job state is kep
 
 # 4. SIGKILL leaves the array running; the same command adopts it, running and then finished.
 for wait_for_tasks in no yes; do
-  rm -rf "$out/.kill.mp4.pvt-job" "$out/kill.mp4"
+  rm -rf "$out/.kill.mp4.pvt-job" "$out/kill.mp4"  # --keep-work below leaves it
   PVT_FAULT=slow:0,slow:1,slow:2,slow:3 "$pvt" transcode "$clip" -o "$out/kill.mp4" --executor slurm \
     "${common[@]}" &
   coordinator=$!
@@ -112,11 +112,19 @@ for wait_for_tasks in no yes; do
     for _ in $(seq 100); do [ "$(queued)" -eq 0 ] && break; sleep 0.2; done
   fi
   PVT_FAULT=slow:0,slow:1,slow:2,slow:3 "$pvt" transcode "$clip" -o "$out/kill.mp4" --executor slurm \
-    "${common[@]}" --json >"$dir/kill.json"
+    "${common[@]}" --json --keep-work >"$dir/kill.json"
   [ "$(json_get "$dir/kill.json" "d['resumed']")" = True ] || fail "the rerun did not resume"
-  [ "$(json_get "$dir/kill.json" "d['slurm_job_id']")" = "$first" ] || fail "the rerun did not adopt job $first"
+  # Nothing submitted again: the first array is the only one, and no task ran twice.
+  [ "$(json_get "$out/.kill.mp4.pvt-job/array/slurm.json" "d['job_ids']")" = "['$first']" ] ||
+    fail "the rerun submitted again: $(cat "$out/.kill.mp4.pvt-job/array/slurm.json")"
   [ "$(json_get "$dir/kill.json" "[s['attempts'] for s in d['segments']]")" = "[1, 1, 1, 1]" ] ||
     fail "a task ran twice: $(json_get "$dir/kill.json" "[s['attempts'] for s in d['segments']]")"
+  if [ $wait_for_tasks = no ]; then
+    [ "$(json_get "$dir/kill.json" "d['slurm_job_id']")" = "$first" ] || fail "the rerun did not watch job $first"
+  else
+    # All finished while no coordinator ran: the resume takes them as finished segments.
+    [ "$(json_get "$dir/kill.json" "d['segments_reused']")" = 4 ] || fail "finished tasks were not adopted"
+  fi
   [ "$(frames_md5 "$out/kill.mp4")" = "$(frames_md5 "$out/local.mp4")" ] || fail "adopted output differs"
   say "4. after SIGKILL the rerun adopts job $first (tasks finished first: $wait_for_tasks)"
 done
