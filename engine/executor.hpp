@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ class SegmentReports {
   virtual void failed(const SegmentTask& task, const std::string& reason, bool retrying) = 0;
   // About ten times a second while the run waits: lets the job redraw its progress.
   virtual void tick() = 0;
+  // A cluster executor's job id and its unfinished tasks counted by the scheduler's state names, each
+  // time it has polled the queue (for the job's status; the local pool has neither).
+  virtual void cluster_state(const std::string& /*job_id*/, const std::map<std::string, int>& /*tasks*/) {}
 };
 
 // What a run did, for the job report; zero where an executor has no such thing.

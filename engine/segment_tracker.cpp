@@ -128,6 +128,11 @@ void SegmentTracker::failed(const SegmentTask& t, const std::string& /*reason*/,
   if (retrying) progress(t.segment, 0);
 }
 
+void SegmentTracker::cluster_state(const std::string& job_id, const std::map<std::string, int>& tasks) {
+  job_.progress.cluster_job_id = job_id;
+  job_.progress.cluster_tasks = tasks;
+}
+
 void SegmentTracker::tick() {
   if (std::chrono::steady_clock::now() - last_emit_ < std::chrono::milliseconds(200)) return;
   last_emit_ = std::chrono::steady_clock::now();

@@ -65,7 +65,10 @@ std::string array_spec(std::vector<int> indices, int concurrency) {
     while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
     if (!spec.empty()) spec += ",";
     spec += std::to_string(indices[i]);
-    if (j > i) spec += "-" + std::to_string(indices[j]);
+    if (j > i) {
+      spec += '-';  // appended apart: GCC 12 warns falsely (-Wrestrict) on "-" + to_string()
+      spec += std::to_string(indices[j]);
+    }
     i = j + 1;
   }
   if (concurrency > 0) spec += "%" + std::to_string(concurrency);
@@ -206,6 +209,7 @@ class SlurmRun {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       reports_.tick();
       const auto queued = queued_tasks(job_ids_, scratch_);
+      if (queued) report_states(*queued);
       std::vector<int> resubmit;
       for (auto it = watched_.begin(); it != watched_.end();) {
         Watched& w = it->second;
@@ -223,6 +227,16 @@ class SlurmRun {
       }
       if (!resubmit.empty()) submit_tasks(resubmit);
     }
+  }
+
+  // The unfinished segments by the state of their tasks ("SUBMITTED" until squeue lists them).
+  void report_states(const Queue& queued) {
+    std::map<std::string, int> states;
+    for (const auto& [seg, w] : watched_) {
+      const auto q = queued.find(seg);
+      ++states[q != queued.end() ? q->second.state : std::string("SUBMITTED")];
+    }
+    reports_.cluster_state(job_ids_.empty() ? "" : job_ids_.front(), states);
   }
 
   ExecutorStats stats() const {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,10 @@ struct JobProgress {
   double media_duration_s = 0;  // of the whole input
   int segments_done = 0;
   int segments_total = 0;
+  // A cluster executor's view: its job (the first Slurm array) and its unfinished tasks by state
+  // (PENDING, RUNNING, ...); empty when the workers run here.
+  std::string cluster_job_id;
+  std::map<std::string, int> cluster_tasks;
 };
 
 struct SegmentReport {

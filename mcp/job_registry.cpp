@@ -77,6 +77,7 @@ JobStatus JobRegistry::submit(TranscodeOptions options, std::string output, std:
     auto job = std::make_unique<Job>();
     job->status.id = "job-" + std::to_string(next_id_++);
     job->status.input = options.input;
+    job->status.executor = options.executor;
     job->status.output = std::move(output);
     job->status.format = std::move(format);
     job->status.resumes = std::move(resumes);
@@ -121,6 +122,8 @@ void JobRegistry::run(Job* job) {
     s.frames_total = p.frames_total;
     s.segments_done = p.segments_done;
     s.segments_total = p.segments_total;
+    if (!p.cluster_job_id.empty()) s.slurm_job_id = p.cluster_job_id;
+    s.slurm_tasks = p.cluster_tasks;
     const double encoding_s = job->encode_started_s >= 0 ? p.elapsed_s - job->encode_started_s : 0;
     if (p.stage == "encode" && encoding_s > 0.5 && p.frames_done > 0) {
       s.fps = static_cast<double>(p.frames_done) / encoding_s;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -49,6 +50,9 @@ struct JobStatus {
   std::optional<double> eta_seconds;
   int segments_done = 0;
   int segments_total = 0;
+  std::string executor = "local";          // where its workers run: local or slurm
+  std::string slurm_job_id;                // the Slurm array, once submitted
+  std::map<std::string, int> slurm_tasks;  // its unfinished tasks by state (PENDING, RUNNING...)
   std::string input;
   std::string output;  // the MP4 file or the HLS playlist
   std::string format;

@@ -1,5 +1,7 @@
 #include "job_settings.hpp"
 
+#include "server_config.hpp"
+
 #include "error.hpp"
 #include "tool.hpp"
 
@@ -41,6 +43,7 @@ TranscodeOptions options_from_settings(const json& settings) {
   o.max_segment = setting(settings, "max_segment", o.max_segment);
   o.lookahead = setting(settings, "lookahead", o.lookahead);
   o.encoder_lookahead = setting(settings, "encoder_lookahead", o.encoder_lookahead);
+  o.preroll = setting(settings, "preroll", o.preroll);
   o.analysis = setting(settings, "analysis", o.analysis);
   o.scenes.threshold = setting(settings, "scene_threshold", o.scenes.threshold);
   o.scenes.min_scene_frames = setting(settings, "min_scene_frames", o.scenes.min_scene_frames);
@@ -53,6 +56,16 @@ TranscodeOptions options_from_settings(const json& settings) {
   }
   o.audio_bitrate = setting(settings, "audio_bitrate", o.audio_bitrate);
   return o;
+}
+
+void apply_executor(TranscodeOptions& o, const ServerConfig& c) {
+  o.executor = c.executor;
+  if (c.executor != "slurm") return;
+  o.slurm.partition = c.slurm_partition;
+  o.slurm.account = c.slurm_account;
+  o.slurm.time_limit = c.slurm_time;
+  o.slurm.extra = c.slurm_extra;
+  if (o.encoder == "auto") o.encoder = "x264";
 }
 
 }  // namespace pvt::mcp

@@ -15,10 +15,17 @@
 
 namespace pvt::mcp {
 
+struct ServerConfig;
+
 nlohmann::json settings_json(const TranscodeOptions& options, const std::string& format);
 
 // The options a state's settings stand for, over TranscodeOptions' defaults; input, output, workers and
 // the like are the caller's. Throws ToolError naming a setting it cannot read.
 TranscodeOptions options_from_settings(const nlohmann::json& settings);
+
+// Where the server's jobs run (its --executor and --slurm-* settings): not part of a job's settings, so
+// a job interrupted under one executor may be finished under another. With Slurm, "auto" encodes on the
+// CPU: the cluster's nodes have no hardware sessions the server could probe.
+void apply_executor(TranscodeOptions& options, const ServerConfig& config);
 
 }  // namespace pvt::mcp

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "array_task.hpp"
 #include "cancellation.hpp"
 #include "error.hpp"
 #include "job_registry.hpp"
@@ -43,16 +44,24 @@ void on_signal(int sig) {
   pvt::g_stop_requested = true;
 }
 
-// Exactly what `pvt worker` does (cli/worker_command.cpp), with the same exit codes: one descriptor, or
-// --serve (the pool's long-lived worker).
-int run_worker(const std::string& descriptor) {
-  // A worker never outlives the server that started it.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+// Exactly what `pvt worker` does (cli/worker_command.cpp), with the same exit codes: one descriptor,
+// --serve (the pool's long-lived worker), or --array-task JOBDIR (a Slurm array's task).
+int run_worker(const std::vector<std::string>& args) {
   try {
-    if (descriptor == "--serve")
+    if (args[0] == "--array-task") {
+      // A cluster scheduler's task, not the server's child: no death signal tied to a parent.
+      if (args.size() != 2)
+        throw pvt::Error(pvt::ErrorCode::kUsage, "usage: pvt-mcp worker --array-task JOBDIR");
+      return pvt::run_array_task(args[1]);
+    }
+    // A worker never outlives the server that started it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (args.size() != 1)
+      throw pvt::Error(pvt::ErrorCode::kUsage, "usage: pvt-mcp worker DESCRIPTOR.json|--serve");
+    if (args[0] == "--serve")
       pvt::serve_segments();
     else
-      pvt::run_descriptor(descriptor);
+      pvt::run_descriptor(args[0]);
     return 0;
   } catch (const pvt::Error& e) {
     std::fprintf(stderr, "pvt-mcp: error: %s\n", e.what());
@@ -88,11 +97,12 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "worker") {
-    if (args.size() != 2) {
-      std::fprintf(stderr, "pvt-mcp: error: usage: pvt-mcp worker DESCRIPTOR.json|--serve\n");
+    if (args.size() < 2) {
+      std::fprintf(stderr,
+                   "pvt-mcp: error: usage: pvt-mcp worker DESCRIPTOR.json|--serve|--array-task JOBDIR\n");
       return 2;
     }
-    return run_worker(args[1]);
+    return run_worker({args.begin() + 1, args.end()});
   }
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     std::fputs(pvt::mcp::usage_text().c_str(), stdout);

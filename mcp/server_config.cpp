@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iterator>
 #include <map>
+#include <sstream>
 
 namespace pvt::mcp {
 
@@ -29,6 +30,11 @@ constexpr OptionSpec kOptions[] = {
     {"lookahead", "PVT_LOOKAHEAD"},
     {"encoder", "PVT_ENCODER"},
     {"max-concurrent-jobs", "PVT_MAX_CONCURRENT_JOBS"},
+    {"executor", "PVT_EXECUTOR"},
+    {"slurm-partition", "PVT_SLURM_PARTITION"},
+    {"slurm-account", "PVT_SLURM_ACCOUNT"},
+    {"slurm-time", "PVT_SLURM_TIME"},
+    {"slurm-extra", "PVT_SLURM_EXTRA"},
     {"log-level", nullptr},
 };
 
@@ -166,6 +172,19 @@ ServerConfig parse_server_config(const std::vector<std::string>& args, const Get
       c.encoder = value;
     } else if (name == "max-concurrent-jobs") {
       c.max_concurrent_jobs = parse_int(label, value, 1, 64);
+    } else if (name == "executor") {
+      if (value != "local" && value != "slurm")
+        throw ConfigError(label + " takes local or slurm, not '" + value + "'");
+      c.executor = value;
+    } else if (name == "slurm-partition") {
+      c.slurm_partition = value;
+    } else if (name == "slurm-account") {
+      c.slurm_account = value;
+    } else if (name == "slurm-time") {
+      c.slurm_time = value;
+    } else if (name == "slurm-extra") {
+      std::istringstream words(value);
+      for (std::string w; words >> w;) c.slurm_extra.push_back(w);
     } else if (name == "log-level") {
       const auto level = parse_log_level(value);
       if (!level || (*level != LogLevel::kDebug && *level != LogLevel::kInfo &&
@@ -202,14 +221,18 @@ std::string usage_text() {
   return "usage: pvt-mcp --output-dir DIR [--max-workers N] [--segment-duration S] [--lookahead N]\n"
          "               [--encoder auto|x264] [--max-concurrent-jobs N] [--log-level "
          "debug|info|warning|error]\n"
-         "       pvt-mcp worker DESCRIPTOR.json\n"
+         "               [--executor local|slurm] [--slurm-partition P] [--slurm-account A] [--slurm-time "
+         "T]\n"
+         "               [--slurm-extra \"SBATCH ARGS\"]\n"
+         "       pvt-mcp worker DESCRIPTOR.json|--serve|--array-task JOBDIR\n"
          "An MCP server on stdio (newline-delimited JSON-RPC): tools to analyze videos and transcode them "
          "in\n"
          "parallel to HLS or MP4 under the output directory. Environment fallbacks: PVT_OUTPUT_DIR,\n"
-         "PVT_MAX_WORKERS, PVT_SEGMENT_DURATION, PVT_LOOKAHEAD, PVT_ENCODER, PVT_MAX_CONCURRENT_JOBS.\n"
+         "PVT_MAX_WORKERS, PVT_SEGMENT_DURATION, PVT_LOOKAHEAD, PVT_ENCODER, PVT_MAX_CONCURRENT_JOBS,\n"
+         "PVT_EXECUTOR, PVT_SLURM_PARTITION, PVT_SLURM_ACCOUNT, PVT_SLURM_TIME, PVT_SLURM_EXTRA.\n"
          "Defaults: --output-dir ~/pvt-output, --max-workers 0 (auto), --segment-duration 10, --lookahead "
          "40,\n"
-         "--encoder auto, --max-concurrent-jobs 1, --log-level info.\n";
+         "--encoder auto, --max-concurrent-jobs 1, --log-level info, --executor local.\n";
 }
 
 }  // namespace pvt::mcp

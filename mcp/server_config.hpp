@@ -21,6 +21,11 @@ struct ServerConfig {
   int lookahead = 40;
   std::string encoder = "auto";
   int max_concurrent_jobs = 1;
+  // Where the jobs' workers run: "local", or "slurm" (one job array per job; the output folder, the inputs
+  // and pvt must be at the same paths on every node) with the sbatch options below.
+  std::string executor = "local";
+  std::string slurm_partition, slurm_account, slurm_time;
+  std::vector<std::string> slurm_extra;  // split at spaces
   LogLevel log_level = LogLevel::kInfo;
 };
 

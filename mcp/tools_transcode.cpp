@@ -4,6 +4,7 @@
 // the client asked for it.
 #include <filesystem>
 
+#include "job_settings.hpp"
 #include "job_status_json.hpp"
 #include "media_input.hpp"
 #include "tool_args.hpp"
@@ -162,6 +163,7 @@ PreparedTranscode prepare_new(ToolEnv& env, const ToolArgs& args) {
   o.preset = preset.value_or(o.preset);
   o.encoder = env.config.encoder;
   o.workers = env.config.max_workers;
+  apply_executor(o, env.config);
   o.segment_duration = segment_duration.value_or(env.config.segment_duration);
   o.lookahead = env.config.lookahead;
   o.restart = args.boolean("restart").value_or(false);

@@ -88,6 +88,7 @@ PreparedTranscode prepare_resume(ToolEnv& env, const json& arguments, std::strin
   t.options.input = t.input.string();
   t.options.output = d->engine_output.string();
   t.options.workers = env.config.max_workers;
+  apply_executor(t.options, env.config);
   t.options.resume = true;  // the engine refuses rather than start over if the state vanished meanwhile
   t.final_path = d->state.output;
   t.resumes = id;

@@ -21,6 +21,7 @@
 #include "analysis_cache.hpp"
 #include "error.hpp"
 #include "job_registry.hpp"
+#include "job_settings.hpp"
 #include "json_rpc.hpp"
 #include "mcp_session.hpp"
 #include "mcp_test_support.hpp"
@@ -485,6 +486,36 @@ TEST(McpServerConfig, EnvironmentFillsAbsentOptions) {
   EXPECT_EQ(c.encoder, "x264");
   EXPECT_EQ(c.max_concurrent_jobs, 3);
   EXPECT_EQ(parse_server_config({"--max-workers", "2"}, env).max_workers, 2);  // the option wins
+}
+
+TEST(McpServerConfig, ExecutorAndSlurmSettings) {
+  const auto env = env_of({{"HOME", "/h"}, {"PVT_SLURM_ACCOUNT", "film"}});
+  auto c = parse_server_config({}, env);
+  EXPECT_EQ(c.executor, "local");
+  c = parse_server_config({"--executor", "slurm", "--slurm-partition", "gpu", "--slurm-time", "1:00:00",
+                           "--slurm-extra", "--qos=low  --constraint=avx2", "--slurm-partition", "cpu"},
+                          env);
+  EXPECT_EQ(c.executor, "slurm");
+  EXPECT_EQ(c.slurm_partition, "cpu");  // the last occurrence wins
+  EXPECT_EQ(c.slurm_account, "film");   // from the environment
+  EXPECT_EQ(c.slurm_time, "1:00:00");
+  EXPECT_EQ(c.slurm_extra, (std::vector<std::string>{"--qos=low", "--constraint=avx2"}));
+  // Empty (what a host passes for a setting left blank) is the default.
+  EXPECT_EQ(parse_server_config({"--executor", ""}, env).executor, "local");
+  try {
+    parse_server_config({"--executor", "k8s"}, env);
+    FAIL() << "k8s accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "--executor takes local or slurm, not 'k8s'");
+  }
+  // A job under Slurm gets the settings, and "auto" means the CPU encoders there.
+  TranscodeOptions o;
+  o.encoder = "auto";
+  apply_executor(o, c);
+  EXPECT_EQ(o.executor, "slurm");
+  EXPECT_EQ(o.slurm.partition, "cpu");
+  EXPECT_EQ(o.slurm.extra.size(), 2u);
+  EXPECT_EQ(o.encoder, "x264");
 }
 
 TEST(McpServerConfig, RefusesUnexpandedPlaceholdersNamingTheOption) {

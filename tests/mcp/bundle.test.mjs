@@ -67,6 +67,11 @@ describe('MCPB manifest and bundle', () => {
       lookahead_frames: ['number', 40, '--lookahead'],
       encoder: ['string', 'auto', '--encoder'],
       max_concurrent_jobs: ['number', 1, '--max-concurrent-jobs'],
+      executor: ['string', 'local', '--executor'],
+      slurm_partition: ['string', '', '--slurm-partition'],
+      slurm_account: ['string', '', '--slurm-account'],
+      slurm_time: ['string', '', '--slurm-time'],
+      slurm_extra: ['string', '', '--slurm-extra'],
     };
     assert.deepEqual(Object.keys(m.user_config).sort(), Object.keys(expected).sort());
     const args = m.server.mcp_config.args;

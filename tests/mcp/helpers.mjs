@@ -28,6 +28,11 @@ export const testSettings = {
   lookahead_frames: 40,
   encoder: 'auto',
   max_concurrent_jobs: 1,
+  executor: 'local',
+  slurm_partition: '',
+  slurm_account: '',
+  slurm_time: '',
+  slurm_extra: '',
 };
 
 export function devServerArgs(outputDir, settings = testSettings) {

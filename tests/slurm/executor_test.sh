@@ -8,7 +8,8 @@
 #   4. the coordinator SIGKILLed leaves the array running; the same command again adopts it (the same
 #      Slurm job, no task run twice), both while tasks run and after they all finished;
 #   5. bad input, one line each and exit 2 before anything is submitted: no sbatch on PATH, a
-#      controller that does not answer, a partition that does not exist, a job folder on tmpfs.
+#      controller that does not answer, a partition that does not exist, a job folder on tmpfs;
+#   6. pvt-mcp --executor slurm: get_transcode_status names the Slurm job and its task states.
 # Prints "SKIP: <reason>" and passes without Slurm/munge or root. About a minute.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -128,6 +129,20 @@ for wait_for_tasks in no yes; do
   [ "$(frames_md5 "$out/kill.mp4")" = "$(frames_md5 "$out/local.mp4")" ] || fail "adopted output differs"
   say "4. after SIGKILL the rerun adopts job $first (tasks finished first: $wait_for_tasks)"
 done
+
+# 6. The MCP server with --executor slurm: the status names the Slurm job and its tasks while it runs.
+mcp_server=$root/build/mcp/pvt-mcp
+if [ -x "$mcp_server" ]; then
+  mkdir -p "$out/mcp"
+  PVT_FAULT=slow:0,slow:1,slow:2,slow:3 python3 tests/slurm/mcp_slurm_client.py "$mcp_server" "$out/mcp" "$clip" ||
+    fail "pvt-mcp with --executor slurm"
+  frames=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 \
+    "$out/mcp/mcp.mp4")
+  [ "$frames" = 200 ] || fail "the MCP job's output has $frames frames, not 200"
+  say "6. pvt-mcp --executor slurm: the status showed the array and its tasks; 200 frames out"
+else
+  say "6. SKIP pvt-mcp: $mcp_server not built"
+fi
 
 # 5. Bad input: one line, exit 2, nothing submitted.
 expect_refusal() {
