@@ -1,9 +1,10 @@
 // The files a cluster executor and its array tasks share in the job folder (a Slurm job array; a
 // Kubernetes Indexed Job runs the same tasks). The scheduler knows nothing of pvt: it starts task i as
 // `pvt worker --array-task JOBDIR` with i in SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, and the task
-// finds its work and leaves its outcome in files, which the coordinator polls. Task i encodes segment i.
+// finds its work and leaves its outcome in files, which the coordinator polls. Task i encodes the segment
+// entry i names (a Slurm array numbers them longest first; a Kubernetes Indexed Job by segment).
 //
-//   JOBDIR/array/tasks.json           [{"segment": i, "descriptor": PATH, "attempt": N}, ...] by index
+//   JOBDIR/array/tasks.json           [{"segment": S, "descriptor": PATH, "attempt": N}, ...] by index
 //   JOBDIR/array/task_<i>.progress    the worker's latest progress line ({"frames":F,"packets":P})
 //   JOBDIR/array/task_<i>.result.json {"segment", "attempt", "exit_code", "message", "host"} at its end
 //   JOBDIR/array/task_<i>.log         the worker's stderr

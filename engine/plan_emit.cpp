@@ -342,10 +342,14 @@ std::vector<FinishedSegment> finished_array_tasks(const fs::path& job_dir, const
     return {};  // no task list: nothing ran as array tasks
   }
   std::vector<FinishedSegment> found;
-  for (const auto& seg : state.plan) {
-    if (seg.index >= static_cast<int>(entries.size()) || state.finished_segment(seg.index)) continue;
-    const ArrayTaskEntry& entry = entries[static_cast<std::size_t>(seg.index)];
-    const auto result = read_array_result(job_dir, seg.index);
+  // Array index i ran entry i's segment (a Slurm array numbers its tasks longest first).
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const ArrayTaskEntry& entry = entries[i];
+    if (entry.segment < 0 || entry.segment >= static_cast<int>(state.plan.size()) || entry.attempt <= 0 ||
+        state.finished_segment(entry.segment))
+      continue;
+    const Segment& seg = state.plan[static_cast<std::size_t>(entry.segment)];
+    const auto result = read_array_result(job_dir, static_cast<int>(i));
     if (!result || result->exit_code != 0 || result->attempt != entry.attempt || result->segment != seg.index)
       continue;
     // The task list names the files as the pods saw them; here they are the same names in the job folder.

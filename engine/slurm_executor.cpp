@@ -181,14 +181,20 @@ class SlurmRun {
     const json saved = load_state(job.dir);
     if (saved.contains("job_ids"))
       for (const auto& id : saved["job_ids"]) job_ids_.push_back(id.get<std::string>());
-    int highest = 0;
-    for (const auto& t : job.tasks) highest = std::max(highest, t.segment);
-    if (highest + 1 >= max_array_size(scratch_))
-      refuse("segment " + std::to_string(highest) +
-             " is past the cluster's MaxArraySize; use longer segments");
-    // An earlier run's entries stay: its tasks still in the queue read them when they start.
+    // An earlier run's entries stay, at their indices: its tasks still in the queue read them when they
+    // start. A fresh run numbers the tasks in the order given, longest first, and Slurm starts pending
+    // array tasks lowest index first.
     entries_ = load_entries(job.dir);
-    for (int i = static_cast<int>(entries_.size()); i <= highest; ++i) entries_.push_back({i, "", 0});
+    for (std::size_t i = 0; i < entries_.size(); ++i) index_of_[entries_[i].segment] = static_cast<int>(i);
+    for (const auto& t : job.tasks)
+      if (!index_of_.count(t.segment)) {
+        index_of_[t.segment] = static_cast<int>(entries_.size());
+        entries_.push_back({t.segment, "", 0});
+      }
+    if (static_cast<int>(entries_.size()) >= max_array_size(scratch_))
+      refuse(std::to_string(entries_.size()) +
+             " segments are more than the cluster's MaxArraySize allows; use "
+             "longer segments");
   }
 
   void start() {
@@ -233,7 +239,7 @@ class SlurmRun {
   void report_states(const Queue& queued) {
     std::map<std::string, int> states;
     for (const auto& [seg, w] : watched_) {
-      const auto q = queued.find(seg);
+      const auto q = queued.find(index_of_.at(seg));
       ++states[q != queued.end() ? q->second.state : std::string("SUBMITTED")];
     }
     reports_.cluster_state(job_ids_.empty() ? "" : job_ids_.front(), states);
@@ -260,11 +266,12 @@ class SlurmRun {
   // A task of an earlier coordinator (killed outright, its array left running): still queued, so it is
   // watched, or finished well, so its segment is taken after the job's checks.
   Adopted adopt(Watched& w, const Queue& queued) {
-    const int seg = w.task.segment;
-    const auto q = queued.find(seg);
-    const auto result = read_array_result(job_.dir, seg);
-    const int attempt = entries_[seg].attempt;
-    const bool done_well = result && result->exit_code == 0 && result->attempt == attempt && attempt > 0;
+    const int index = index_of_.at(w.task.segment);
+    const auto q = queued.find(index);
+    const auto result = read_array_result(job_.dir, index);
+    const int attempt = entries_[index].attempt;
+    const bool done_well = result && result->exit_code == 0 && result->attempt == attempt && attempt > 0 &&
+                           result->segment == w.task.segment;
     if (q == queued.end() && !done_well) return Adopted::kNo;
     w.attempts = attempt;
     reports_.started(w.task, job_.slots.cpu_backend, "");
@@ -276,32 +283,35 @@ class SlurmRun {
   }
 
   void submit_tasks(const std::vector<int>& segments) {
+    std::vector<int> indices;
     for (int seg : segments) {
+      const int index = index_of_.at(seg);
+      indices.push_back(index);
       Watched& w = watched_.at(seg);
       ++w.attempts;
       // The job rewrites the descriptor now (the backend, a bitrate budget): before the task reads it.
       reports_.started(w.task, job_.slots.cpu_backend, "");
-      entries_[seg] = {seg, w.task.descriptor_path, w.attempts};
+      entries_[index] = {seg, w.task.descriptor_path, w.attempts};
       std::error_code ec;
       for (const char* suffix : {".result.json", ".progress"})
-        fs::remove(array_task_file(job_.dir, seg, suffix), ec);
+        fs::remove(array_task_file(job_.dir, index, suffix), ec);
       w.absent_polls = 0;
       w.frames = -1;
     }
     write_array_tasks(job_.dir, entries_);
-    const std::string id = sbatch(segments);
+    const std::string id = sbatch(indices);
     job_ids_.push_back(id);
     write_file_atomically((array_dir(job_.dir) / "slurm.json").string(),
                           json{{"job_ids", job_ids_}}.dump() + "\n");
     for (int seg : segments) watched_.at(seg).job_id = id;
   }
 
-  std::string sbatch(const std::vector<int>& segments) {
+  std::string sbatch(const std::vector<int>& indices) {
     const fs::path script = write_task_script(job_.dir);
     std::vector<std::string> argv{"sbatch",
                                   "--parsable",
                                   "--job-name=" + config_.job_name,
-                                  "--array=" + array_spec(segments, config_.concurrency),
+                                  "--array=" + array_spec(indices, config_.concurrency),
                                   "--output=" + (array_dir(job_.dir) / "slurm-%A_%a.out").string(),
                                   "--cpus-per-task=" + std::to_string(std::max(1, config_.cpus_per_task)),
                                   "--chdir=" + job_.dir.string()};
@@ -322,15 +332,16 @@ class SlurmRun {
 
   Outcome poll(Watched& w, const std::optional<Queue>& queued) {
     const int seg = w.task.segment;
-    const int frames = read_array_progress(job_.dir, seg);
+    const int index = index_of_.at(seg);
+    const int frames = read_array_progress(job_.dir, index);
     if (frames >= 0 && frames != w.frames) reports_.progress(seg, w.frames = frames);
-    if (const auto result = read_array_result(job_.dir, seg); result && result->attempt == w.attempts) {
+    if (const auto result = read_array_result(job_.dir, index); result && result->attempt == w.attempts) {
       if (result->exit_code == 0 && finish(w)) return Outcome::kDone;
       if (result->exit_code != 0) return fail(w, result->message + " (on " + result->host + ")");
       return fail(w, last_failure_);
     }
     if (!queued) return Outcome::kRunning;  // the queue is unknown this round
-    const auto state = queued->find(seg);
+    const auto state = queued->find(index);
     if (state != queued->end()) {
       w.absent_polls = 0;
       if (state->second.state == "RUNNING") running_now_.insert(seg);
@@ -342,9 +353,9 @@ class SlurmRun {
     // ended on Slurm's side (cancelled, out of time, its node lost); Slurm's output file says which.
     if (++w.absent_polls < 3) return Outcome::kRunning;
     const std::string slurm_says =
-        last_line_of(array_dir(job_.dir) / ("slurm-" + w.job_id + "_" + std::to_string(seg) + ".out"));
+        last_line_of(array_dir(job_.dir) / ("slurm-" + w.job_id + "_" + std::to_string(index) + ".out"));
     return fail(
-        w, "Slurm task " + w.job_id + "_" + std::to_string(seg) + " ended without a result" +
+        w, "Slurm task " + w.job_id + "_" + std::to_string(index) + " ended without a result" +
                (slurm_says.empty() ? " (cancelled, out of time, or its node failed)" : ": " + slurm_says));
   }
 
@@ -399,7 +410,8 @@ class SlurmRun {
   SegmentReports& reports_;
   std::string scratch_;
   std::map<int, Watched> watched_;
-  std::vector<ArrayTaskEntry> entries_;
+  std::vector<ArrayTaskEntry> entries_;  // by array index
+  std::map<int, int> index_of_;          // segment -> its array index
   std::vector<std::string> job_ids_;
   std::set<int> running_now_;
   int max_running_ = 0;

@@ -1,6 +1,7 @@
 // The executor that runs the segments as one Slurm job array: task i is `pvt worker --array-task JOBDIR`
-// on segment i (array_task.hpp), so the cluster's own scheduler places, starts and kills the workers and
-// pvt only submits, watches the files the tasks leave and resubmits the indices that failed.
+// on the i-th segment by estimated cost, longest first, since Slurm starts the lowest indices first
+// (array_task.hpp). The cluster's own scheduler places, starts and kills the workers; pvt only submits,
+// watches the files the tasks leave and resubmits the indices that failed.
 //
 // The job folder must be on storage every node sees, at the same path, and so must the input and the
 // pvt executable. What can be checked is checked before anything is submitted (slurm_preflight).

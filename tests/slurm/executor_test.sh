@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `pvt transcode --executor slurm` against a real Slurm (scripts/slurm-cluster.sh: two slurmd nodes on
 # this host, its own munge, ports from 17000). Checks:
-#   1. the output is frame for frame the local pool's (framemd5, same --threads-per-worker);
+#   1. the output is frame for frame the local pool's (framemd5, same --threads-per-worker), and the array's
+#      indices go longest estimated cost first;
 #   2. a task that crashes (PVT_FAULT) is resubmitted, only its index, and the job completes; one that
 #      crashes every time fails the job naming the segment;
 #   3. SIGINT scancels the array: no task left in squeue, the job state kept;
@@ -61,7 +62,16 @@ queued() { squeue -h -o %i 2>/dev/null | wc -l; }
 
 # 1. Same output as the local pool.
 "$pvt" transcode "$clip" -o "$out/local.mp4" "${common[@]}" >/dev/null
-"$pvt" transcode "$clip" -o "$out/slurm.mp4" --executor slurm "${common[@]}" --json >"$dir/slurm.json"
+"$pvt" transcode "$clip" -o "$out/slurm.mp4" --executor slurm "${common[@]}" --json --keep-work >"$dir/slurm.json"
+# Array indices go longest estimated cost first (Slurm starts the lowest indices first).
+python3 - "$out/.slurm.mp4.pvt-job" <<'PY' || fail "array indices are not in cost order"
+import json, sys
+d = sys.argv[1]
+plan = json.load(open(d + "/job.json"))["plan"]
+order = [e["segment"] for e in json.load(open(d + "/array/tasks.json"))]
+want = [s["index"] for s in sorted(plan, key=lambda s: -s["cost"])]
+sys.exit(0 if order == want else f"tasks {order}, costs say {want}")
+PY
 [ "$(json_get "$dir/slurm.json" "d['executor']")" = slurm ] || fail "the summary does not say executor slurm"
 [ "$(json_get "$dir/slurm.json" "d['slurm_job_id'] is not None")" = True ] || fail "no slurm_job_id"
 [ "$(frames_md5 "$out/local.mp4")" = "$(frames_md5 "$out/slurm.mp4")" ] || fail "Slurm output differs from local"
