@@ -28,6 +28,26 @@ std::string available_list(const std::vector<hw::EncoderProbe>& probes, const st
 
 }  // namespace
 
+EncoderChoice cluster_encoders(const std::string& encoder, const std::string& codec) {
+  if (encoder == "auto")
+    throw Error(
+        ErrorCode::kUsage,
+        "--executor slurm: name the encoder (x264, nvenc, vaapi, qsv): auto would probe this machine, "
+        "not the cluster's nodes");
+  if (encoder == "x264" || encoder == "x265") return choose_encoders(encoder, codec, 0);
+  if (!known_encoder(encoder))
+    throw Error(ErrorCode::kUsage,
+                "--encoder must be x264, nvenc, vaapi, qsv or videotoolbox, not '" + encoder + "'");
+  if (codec != "h264" && codec != "hevc") throw Error(ErrorCode::kUsage, "--codec must be h264 or hevc");
+  EncoderChoice c;
+  c.slots.cpu_backend = hw::cpu_backend_for(codec);
+  // Not probed here: the nodes have what they have. A task whose session fails there falls back.
+  c.slots.hardware.push_back({encoder, 1});
+  c.slots.cpu_fallback_only = true;
+  c.description = encoder + " on the nodes, " + c.slots.cpu_backend + " (fallback only)";
+  return c;
+}
+
 EncoderChoice choose_encoders(const std::string& encoder, const std::string& codec, int max_hw_sessions) {
   if (codec != "h264" && codec != "hevc") throw Error(ErrorCode::kUsage, "--codec must be h264 or hevc");
   if (max_hw_sessions < 0) throw Error(ErrorCode::kUsage, "--hw-sessions must not be negative");

@@ -21,11 +21,8 @@ EncoderChoice check_options(const TranscodeOptions& o) {
   if (o.executor != "slurm" &&
       (!sl.partition.empty() || !sl.account.empty() || !sl.time_limit.empty() || !sl.extra.empty()))
     throw Error(ErrorCode::kUsage, "the --slurm-* options need --executor slurm");
-  // Cluster tasks encode on the CPU: GPU sessions per node are not modelled yet.
-  if (o.executor == "slurm" && o.encoder != "x264" && o.encoder != "x265")
-    throw Error(ErrorCode::kUsage, "--executor slurm encodes with x264/x265; --encoder " + o.encoder +
-                                       " is not supported there");
-  EncoderChoice encoders = choose_encoders(o.encoder, o.codec, o.hw_sessions);
+  EncoderChoice encoders = o.executor == "slurm" ? cluster_encoders(o.encoder, o.codec)
+                                                 : choose_encoders(o.encoder, o.codec, o.hw_sessions);
   if (o.analysis != "auto" && o.analysis != "index" && o.analysis != "full")
     throw Error(ErrorCode::kUsage, "--analysis must be auto, index or full");
   validate_analysis_backend(o.analysis_backend);

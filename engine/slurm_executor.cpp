@@ -178,6 +178,10 @@ class SlurmRun {
       : config_(config), job_(job), reports_(reports), scratch_(scratch_dir(job.dir)) {
     fs::create_directories(array_dir(job.dir));
     for (const auto& t : job.tasks) watched_[t.segment] = Watched{t};
+    // An explicit hardware encoder: every task tries it first, and one whose session fails runs again on
+    // the CPU, that failure not counted (as in the local pool).
+    if (job.slots.cpu_fallback_only && !job.slots.hardware.empty())
+      hw_backend_ = job.slots.hardware.front().backend;
     const json saved = load_state(job.dir);
     if (saved.contains("job_ids"))
       for (const auto& id : saved["job_ids"]) job_ids_.push_back(id.get<std::string>());
@@ -255,7 +259,10 @@ class SlurmRun {
  private:
   struct Watched {
     SegmentTask task;
-    int attempts = 0;
+    int attempts = 0;      // every attempt (the worker's PVT_WORKER_ATTEMPT)
+    int cpu_attempts = 0;  // the ones that count against max_attempts
+    std::string backend;   // what the running attempt encodes with
+    std::string fallback_from, fallback_reason;
     std::string job_id;  // the array submission running it now
     int absent_polls = 0;
     int frames = -1;
@@ -274,7 +281,9 @@ class SlurmRun {
                            result->segment == w.task.segment;
     if (q == queued.end() && !done_well) return Adopted::kNo;
     w.attempts = attempt;
-    reports_.started(w.task, job_.slots.cpu_backend, "");
+    w.backend = hw_backend_.empty() ? job_.slots.cpu_backend : hw_backend_;
+    if (hw_backend_.empty()) w.cpu_attempts = attempt;
+    reports_.started(w.task, w.backend, "");
     if (q != queued.end()) {
       w.job_id = q->second.job_id;
       return Adopted::kWatching;
@@ -289,8 +298,10 @@ class SlurmRun {
       indices.push_back(index);
       Watched& w = watched_.at(seg);
       ++w.attempts;
+      w.backend = w.fallback_from.empty() && !hw_backend_.empty() ? hw_backend_ : job_.slots.cpu_backend;
+      if (w.backend == job_.slots.cpu_backend) ++w.cpu_attempts;
       // The job rewrites the descriptor now (the backend, a bitrate budget): before the task reads it.
-      reports_.started(w.task, job_.slots.cpu_backend, "");
+      reports_.started(w.task, w.backend, w.fallback_from);
       entries_[index] = {seg, w.task.descriptor_path, w.attempts};
       std::error_code ec;
       for (const char* suffix : {".result.json", ".progress"})
@@ -375,13 +386,21 @@ class SlurmRun {
                         : reports_.check(w.task);
     if (!last_failure_.empty()) return false;
     r.attempts = w.attempts;
+    r.fallback_from = w.fallback_from;
+    r.fallback_reason = w.fallback_reason;
     r.slot = -1;
     reports_.finished(w.task, r);
     return true;
   }
 
   Outcome fail(Watched& w, const std::string& reason) {
-    const bool retry = w.attempts < job_.max_attempts;
+    if (w.backend != job_.slots.cpu_backend) {
+      w.fallback_from = w.backend;
+      w.fallback_reason = reason;
+      reports_.failed(w.task, reason, true);
+      return Outcome::kRetry;
+    }
+    const bool retry = w.cpu_attempts < job_.max_attempts;
     reports_.failed(w.task, reason, retry);
     if (retry) return Outcome::kRetry;
     cancel_queued();
@@ -412,6 +431,7 @@ class SlurmRun {
   std::map<int, Watched> watched_;
   std::vector<ArrayTaskEntry> entries_;  // by array index
   std::map<int, int> index_of_;          // segment -> its array index
+  std::string hw_backend_;               // the explicit hardware encoder the tasks try first; empty: none
   std::vector<std::string> job_ids_;
   std::set<int> running_now_;
   int max_running_ = 0;

@@ -4,7 +4,8 @@
 #   1. the output is frame for frame the local pool's (framemd5, same --threads-per-worker), and the array's
 #      indices go longest estimated cost first;
 #   2. a task that crashes (PVT_FAULT) is resubmitted, only its index, and the job completes; one that
-#      crashes every time fails the job naming the segment;
+#      crashes every time fails the job naming the segment; a hardware task whose session fails falls
+#      back to the CPU;
 #   3. SIGINT scancels the array: no task left in squeue, the job state kept;
 #   4. the coordinator SIGKILLed leaves the array running; the same command again adopts it (the same
 #      Slurm job, no task run twice), both while tasks run and after they all finished;
@@ -91,6 +92,21 @@ set -e
 grep -q "segment 2 failed after 2 attempts: worker crashed (Segmentation fault)" <<<"$err" || fail "message: $err"
 [ "$(queued)" -eq 0 ] || fail "tasks left in the queue after a failed job"
 say "2. a crashed task is resubmitted; a task crashing every time fails the job ($err)"
+
+# 2b. A hardware task whose session fails falls back to the CPU, uncounted (the pretend backend stands in
+# for a GPU encoder; its tasks see PVT_PRETEND_HW_SESSIONS through sbatch's exported environment).
+PVT_PRETEND_HW_SESSIONS=1 PVT_FAULT=hw-open:2 "$pvt" transcode "$clip" -o "$out/hw.mp4" --executor slurm \
+  --encoder pretend "${common[@]}" --json >"$dir/hw.json" || fail "hardware fallback on Slurm"
+[ "$(json_get "$dir/hw.json" "[(s['backend'], s['fallback_from']) for s in d['segments']][2]")" = "('x264', 'pretend')" ] ||
+  fail "segment 2 did not fall back: $(json_get "$dir/hw.json" "[(s['backend'], s['fallback_from']) for s in d['segments']]")"
+[ "$(json_get "$dir/hw.json" "sorted(set(s['backend'] for s in d['segments']))")" = "['pretend', 'x264']" ] ||
+  fail "the other segments did not run on the hardware backend"
+set +e
+err=$("$pvt" transcode "$clip" -o "$out/auto.mp4" --executor slurm --encoder auto -y 2>&1)
+rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "name the encoder" <<<"$err" || fail "--encoder auto on Slurm: exit $rc: $err"
+say "2b. a hardware task whose session fails falls back to the CPU; --encoder auto is refused ($err)"
 
 # 3. SIGINT cancels the array.
 PVT_FAULT=hang:0,hang:1,hang:2,hang:3 "$pvt" transcode "$clip" -o "$out/int.mp4" --executor slurm "${common[@]}" &
