@@ -62,7 +62,8 @@ class SegmentReports {
   virtual void tick() = 0;
   // A cluster executor's job id and its unfinished tasks counted by the scheduler's state names, each
   // time it has polled the queue (for the job's status; the local pool has neither).
-  virtual void cluster_state(const std::string& /*job_id*/, const std::map<std::string, int>& /*tasks*/) {}
+  virtual void cluster_state(const std::vector<std::string>& /*job_ids*/,
+                             const std::map<std::string, int>& /*tasks*/) {}
 };
 
 // What a run did, for the job report; zero where an executor has no such thing.

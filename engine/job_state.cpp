@@ -191,21 +191,22 @@ void from_json(const json& j, Segment& s) {
 std::string job_state_text(const JobState& s) {
   json finished = json::array();
   for (const auto& f : s.finished) finished.push_back(finished_json(f));
-  const json j{{"version", s.version},
-               {"job_id", s.job_id},
-               {"output", path_json(s.output)},
-               {"format", s.format},
-               {"input", fingerprint_json(s.input)},
-               {"settings", s.settings},
-               {"threads_per_worker", s.threads_per_worker},
-               {"plan_basis", s.plan_basis},
-               {"plan", s.plan},
-               {"finished", finished},
-               {"status", s.status},
-               {"message", s.message},
-               {"started", s.started},
-               {"updated", s.updated},
-               {"pid", s.pid}};
+  json j{{"version", s.version},
+         {"job_id", s.job_id},
+         {"output", path_json(s.output)},
+         {"format", s.format},
+         {"input", fingerprint_json(s.input)},
+         {"settings", s.settings},
+         {"threads_per_worker", s.threads_per_worker},
+         {"plan_basis", s.plan_basis},
+         {"plan", s.plan},
+         {"finished", finished},
+         {"status", s.status},
+         {"message", s.message},
+         {"started", s.started},
+         {"updated", s.updated},
+         {"pid", s.pid}};
+  if (!s.slurm_job_ids.empty()) j["slurm_job_ids"] = s.slurm_job_ids;
   return j.dump(1) + "\n";
 }
 
@@ -234,6 +235,7 @@ JobState parse_job_state(std::string_view text) {
     j.at("started").get_to(s.started);
     j.at("updated").get_to(s.updated);
     get_integer(j, "pid", s.pid, ErrorCode::kInput);
+    if (j.contains("slurm_job_ids")) j.at("slurm_job_ids").get_to(s.slurm_job_ids);
   } catch (const json::exception& e) {
     throw Error(ErrorCode::kInput, std::string("job state is malformed: ") + e.what());
   }

@@ -59,6 +59,9 @@ struct JobState {
   std::string started;             // ISO 8601 UTC
   std::string updated;
   int pid = 0;  // the process that last ran it
+  // A Slurm executor's job arrays for it, first submission first (also in array/slurm.json, which the
+  // executor reads back): a user or a status report finds the cluster's jobs here.
+  std::vector<std::string> slurm_job_ids;
   bool operator==(const JobState&) const = default;
 
   const FinishedSegment* finished_segment(int index) const;

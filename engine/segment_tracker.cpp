@@ -128,9 +128,15 @@ void SegmentTracker::failed(const SegmentTask& t, const std::string& /*reason*/,
   if (retrying) progress(t.segment, 0);
 }
 
-void SegmentTracker::cluster_state(const std::string& job_id, const std::map<std::string, int>& tasks) {
-  job_.progress.cluster_job_id = job_id;
+void SegmentTracker::cluster_state(const std::vector<std::string>& job_ids,
+                                   const std::map<std::string, int>& tasks) {
+  job_.progress.cluster_job_id = job_ids.empty() ? "" : job_ids.front();
   job_.progress.cluster_tasks = tasks;
+  // job.json names the cluster's jobs as soon as they exist, for whoever looks at the job folder.
+  if (job_ids != job_.state.slurm_job_ids) {
+    job_.state.slurm_job_ids = job_ids;
+    job_.dir.save(job_.state);
+  }
 }
 
 void SegmentTracker::tick() {

@@ -32,7 +32,8 @@ class SegmentTracker final : public SegmentReports {
   void finished(const SegmentTask& task, const SegmentResult& result) override;
   void failed(const SegmentTask& task, const std::string& reason, bool retrying) override;
   void tick() override;
-  void cluster_state(const std::string& job_id, const std::map<std::string, int>& tasks) override;
+  void cluster_state(const std::vector<std::string>& job_ids,
+                     const std::map<std::string, int>& tasks) override;
 
   std::int64_t frames_done() const;
   std::vector<SegmentDescriptor>& descriptors() { return descriptors_; }

@@ -246,7 +246,7 @@ class SlurmRun {
       const auto q = queued.find(index_of_.at(seg));
       ++states[q != queued.end() ? q->second.state : std::string("SUBMITTED")];
     }
-    reports_.cluster_state(job_ids_.empty() ? "" : job_ids_.front(), states);
+    reports_.cluster_state(job_ids_, states);
   }
 
   ExecutorStats stats() const {

@@ -73,6 +73,8 @@ order = [e["segment"] for e in json.load(open(d + "/array/tasks.json"))]
 want = [s["index"] for s in sorted(plan, key=lambda s: -s["cost"])]
 sys.exit(0 if order == want else f"tasks {order}, costs say {want}")
 PY
+[ "$(json_get "$out/.slurm.mp4.pvt-job/job.json" "d['slurm_job_ids']")" = "['$(json_get "$dir/slurm.json" "d['slurm_job_id']")']" ] ||
+  fail "job.json does not name the Slurm job"
 [ "$(json_get "$dir/slurm.json" "d['executor']")" = slurm ] || fail "the summary does not say executor slurm"
 [ "$(json_get "$dir/slurm.json" "d['slurm_job_id'] is not None")" = True ] || fail "no slurm_job_id"
 [ "$(frames_md5 "$out/local.mp4")" = "$(frames_md5 "$out/slurm.mp4")" ] || fail "Slurm output differs from local"
