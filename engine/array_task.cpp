@@ -27,22 +27,28 @@ std::string read_text(const fs::path& path) {
   return s.str();
 }
 
-// This task's index: Slurm's array index, or a Kubernetes Indexed Job's completion index.
+long index_from(const char* name, const char* v) {
+  char* end = nullptr;
+  const long i = std::strtol(v, &end, 10);
+  if (*end || i < 0 || i > 1'000'000)
+    throw Error(ErrorCode::kUsage, std::string(name) + " is not an index: " + v);
+  return i;
+}
+
+// This task's index: Slurm's array index (plus PVT_ARRAY_OFFSET, the first index of an array past the
+// cluster's MaxArraySize), or a Kubernetes Indexed Job's completion index.
 int task_index() {
+  long offset = 0;
+  if (const char* v = std::getenv("PVT_ARRAY_OFFSET"); v && *v) offset = index_from("PVT_ARRAY_OFFSET", v);
   for (const char* name : {"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"})
     if (const char* v = std::getenv(name); v && *v) {
-      char* end = nullptr;
-      const long i = std::strtol(v, &end, 10);
-      if (*end || i < 0 || i > 1'000'000)
-        throw Error(ErrorCode::kUsage, std::string(name) + " is not an index: " + v);
-      return static_cast<int>(i);
+      return static_cast<int>(index_from(name, v) + offset);
     }
   throw Error(
       ErrorCode::kUsage,
       "pvt worker --array-task: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set (run by a "
       "cluster scheduler)");
 }
-
 
 // The Slurm node's name (several may share one host), else the host's.
 std::string host_name() {

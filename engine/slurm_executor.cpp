@@ -92,11 +92,15 @@ struct QueuedTask {
 };
 using Queue = std::map<int, QueuedTask>;  // by array index
 
-// Every task of these jobs still in the queue; nullopt when squeue could not say (the controller busy or
-// gone for a moment), so no task is taken for ended on that round.
-std::optional<Queue> queued_tasks(const std::vector<std::string>& job_ids, const std::string& scratch) {
+// Every task of these jobs still in the queue, by the job's index (Slurm's plus the array's offset);
+// nullopt when squeue could not say (the controller busy or gone for a moment), so no task is taken for
+// ended on that round.
+std::optional<Queue> queued_tasks(const std::vector<std::string>& job_ids,
+                                  const std::map<std::string, int>& offsets, const std::string& scratch) {
   Queue tasks;
   for (const auto& id : job_ids) {
+    const auto off = offsets.find(id);
+    const int offset = off == offsets.end() ? 0 : off->second;
     const CommandOutput r = run_command({"squeue", "-h", "-r", "-j", id, "-o", "%i %T"}, scratch);
     // A job purged from the controller is an error here ("Invalid job id"): it has no tasks left.
     if (r.exit_code != 0 && r.err.find("Invalid job id") != std::string::npos) continue;
@@ -107,7 +111,7 @@ std::optional<Queue> queued_tasks(const std::vector<std::string>& job_ids, const
       if (us == std::string::npos || sp == std::string::npos || sp < us) continue;
       const std::string index = line.substr(us + 1, sp - us - 1);
       if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos) continue;
-      tasks[std::stoi(index)] = {id, line.substr(sp + 1)};
+      tasks[offset + std::stoi(index)] = {id, line.substr(sp + 1)};
     }
   }
   return tasks;
@@ -195,14 +199,15 @@ class SlurmRun {
         index_of_[t.segment] = static_cast<int>(entries_.size());
         entries_.push_back({t.segment, "", 0});
       }
-    if (static_cast<int>(entries_.size()) >= max_array_size(scratch_))
-      refuse(std::to_string(entries_.size()) +
-             " segments are more than the cluster's MaxArraySize allows; use "
-             "longer segments");
+    // Slurm takes array indices below MaxArraySize: a job with more segments is submitted as several
+    // arrays, each task adding its array's offset (PVT_ARRAY_OFFSET) to its index.
+    max_array_ = std::max(1, max_array_size(scratch_));
+    if (saved.contains("offsets") && saved["offsets"].is_object())
+      for (const auto& [id, off] : saved["offsets"].items()) offsets_[id] = off.get<int>();
   }
 
   void start() {
-    const Queue queued = queued_tasks(job_ids_, scratch_).value_or(Queue{});
+    const Queue queued = queued_tasks(job_ids_, offsets_, scratch_).value_or(Queue{});
     std::vector<int> submit, taken;
     for (auto& [segment, w] : watched_) {
       const Adopted a = adopt(w, queued);
@@ -218,7 +223,7 @@ class SlurmRun {
       if (stop_requested(job_.cancel)) cancel_all();
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       reports_.tick();
-      const auto queued = queued_tasks(job_ids_, scratch_);
+      const auto queued = queued_tasks(job_ids_, offsets_, scratch_);
       if (queued) report_states(*queued);
       std::vector<int> resubmit;
       for (auto it = watched_.begin(); it != watched_.end();) {
@@ -310,14 +315,21 @@ class SlurmRun {
       w.frames = -1;
     }
     write_array_tasks(job_.dir, entries_);
-    const std::string id = sbatch(indices);
-    job_ids_.push_back(id);
-    write_file_atomically((array_dir(job_.dir) / "slurm.json").string(),
-                          json{{"job_ids", job_ids_}}.dump() + "\n");
-    for (int seg : segments) watched_.at(seg).job_id = id;
+    std::map<int, std::vector<int>> by_array;  // offset -> the indices it holds, less the offset
+    for (int index : indices) by_array[index / max_array_ * max_array_].push_back(index % max_array_);
+    std::map<int, std::string> id_at;
+    for (const auto& [offset, local] : by_array) {
+      const std::string id = sbatch(local, offset);
+      job_ids_.push_back(id);
+      offsets_[id] = offset;
+      id_at[offset] = id;
+      write_file_atomically((array_dir(job_.dir) / "slurm.json").string(),
+                            json{{"job_ids", job_ids_}, {"offsets", offsets_}}.dump() + "\n");
+    }
+    for (int seg : segments) watched_.at(seg).job_id = id_at.at(index_of_.at(seg) / max_array_ * max_array_);
   }
 
-  std::string sbatch(const std::vector<int>& indices) {
+  std::string sbatch(const std::vector<int>& indices, int offset) {
     const fs::path script = write_task_script(job_.dir);
     std::vector<std::string> argv{"sbatch",
                                   "--parsable",
@@ -326,6 +338,7 @@ class SlurmRun {
                                   "--output=" + (array_dir(job_.dir) / "slurm-%A_%a.out").string(),
                                   "--cpus-per-task=" + std::to_string(std::max(1, config_.cpus_per_task)),
                                   "--chdir=" + job_.dir.string()};
+    if (offset > 0) argv.push_back("--export=ALL,PVT_ARRAY_OFFSET=" + std::to_string(offset));
     if (config_.mem_bytes > 0)
       argv.push_back("--mem=" + std::to_string(std::max<std::int64_t>(1, config_.mem_bytes >> 20)) + "M");
     const SlurmOptions& o = config_.options;
@@ -364,9 +377,11 @@ class SlurmRun {
     // ended on Slurm's side (cancelled, out of time, its node lost); Slurm's output file says which.
     if (++w.absent_polls < 3) return Outcome::kRunning;
     const std::string slurm_says =
-        last_line_of(array_dir(job_.dir) / ("slurm-" + w.job_id + "_" + std::to_string(index) + ".out"));
+        last_line_of(array_dir(job_.dir) /
+                     ("slurm-" + w.job_id + "_" + std::to_string(index - offset_of(w.job_id)) + ".out"));
     return fail(
-        w, "Slurm task " + w.job_id + "_" + std::to_string(index) + " ended without a result" +
+        w, "Slurm task " + w.job_id + "_" + std::to_string(index - offset_of(w.job_id)) +
+               " ended without a result" +
                (slurm_says.empty() ? " (cancelled, out of time, or its node failed)" : ": " + slurm_says));
   }
 
@@ -415,7 +430,7 @@ class SlurmRun {
     run_command(argv, scratch_);
     // scancel returns at once; the tasks leave the queue when their processes are gone.
     const auto deadline = Clock::now() + std::chrono::seconds(15);
-    while (queued_tasks(job_ids_, scratch_).value_or(Queue{}).size() > 0 && Clock::now() < deadline)
+    while (queued_tasks(job_ids_, offsets_, scratch_).value_or(Queue{}).size() > 0 && Clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 
@@ -431,7 +446,14 @@ class SlurmRun {
   std::map<int, Watched> watched_;
   std::vector<ArrayTaskEntry> entries_;  // by array index
   std::map<int, int> index_of_;          // segment -> its array index
-  std::string hw_backend_;               // the explicit hardware encoder the tasks try first; empty: none
+  int offset_of(const std::string& job_id) const {
+    const auto it = offsets_.find(job_id);
+    return it == offsets_.end() ? 0 : it->second;
+  }
+
+  int max_array_ = 1001;                // the cluster's MaxArraySize: indices per array
+  std::map<std::string, int> offsets_;  // each array's first index in the job
+  std::string hw_backend_;              // the explicit hardware encoder the tasks try first; empty: none
   std::vector<std::string> job_ids_;
   std::set<int> running_now_;
   int max_running_ = 0;

@@ -222,6 +222,7 @@ SlurmdTimeout=60
 InactiveLimit=0
 KillWait=5
 MinJobAge=60
+MaxArraySize=${PVT_SLURM_MAX_ARRAY_SIZE:-1001}
 $node_lines
 PartitionName=debug Nodes=$node_list Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF

@@ -11,7 +11,8 @@
 #      Slurm job, no task run twice), both while tasks run and after they all finished;
 #   5. bad input, one line each and exit 2 before anything is submitted: no sbatch on PATH, a
 #      controller that does not answer, a partition that does not exist, a job folder on tmpfs;
-#   6. pvt-mcp --executor slurm: get_transcode_status names the Slurm job and its task states.
+#   6. pvt-mcp --executor slurm: get_transcode_status names the Slurm job and its task states;
+#   7. more segments than MaxArraySize (a second cluster with MaxArraySize=3) go in several arrays.
 # Prints "SKIP: <reason>" and passes without Slurm/munge or root. About a minute.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,9 +31,11 @@ done
 export PVT_SLURM_PORT_BASE=${PVT_SLURM_PORT_BASE:-17000}
 dir=$(mktemp -d /var/tmp/pvt-slurm-exec.XXXXXX) # not /tmp: it may be tmpfs, which two nodes refuse
 started=0
+small_started=0
 cleanup() {
   local rc=$?
   [ "$started" = 1 ] && { bash scripts/slurm-cluster.sh stop "$dir/cluster" || rc=1; }
+  [ "$small_started" = 1 ] && { bash scripts/slurm-cluster.sh stop "$dir/small" || rc=1; }
   if [ $rc -eq 0 ]; then rm -rf "$dir"; else echo "executor_test: FAILED; files kept in $dir" >&2; fi
   exit $rc
 }
@@ -202,4 +205,18 @@ sed "s/^SlurmctldPort=.*/SlurmctldPort=$((PVT_SLURM_PORT_BASE + 99))/" "$dir/clu
 expect_refusal "controller down" "cannot reach the Slurm controller" \
   env SLURM_CONF="$dir/dead.conf" "$pvt" transcode "$clip" -o "$out/b.mp4" --executor slurm -y
 [ ! -e "$out/b.mp4" ] || fail "a refused job left an output"
+
+# 7. More segments than the cluster's MaxArraySize: several arrays, each task offset into the job.
+bash scripts/slurm-cluster.sh stop "$dir/cluster"
+started=0
+conf=$(PVT_SLURM_PORT_BASE=$((PVT_SLURM_PORT_BASE + 100)) PVT_SLURM_MAX_ARRAY_SIZE=3 \
+  bash scripts/slurm-cluster.sh start "$dir/small" | grep '^SLURM_CONF=' | tail -n 1)
+small_started=1
+export "${conf?}"
+"$pvt" transcode "$clip" -o "$out/many.mp4" --executor slurm "${common[@]}" --json --keep-work >"$dir/many.json" ||
+  fail "a job past MaxArraySize"
+arrays=$(json_get "$out/.many.mp4.pvt-job/job.json" "len(d['slurm_job_ids'])")
+[ "$arrays" -ge 2 ] || fail "4 segments with MaxArraySize 3 went in $arrays array(s)"
+[ "$(frames_md5 "$out/many.mp4")" = "$(frames_md5 "$out/local.mp4")" ] || fail "the several-array output differs"
+say "7. 4 segments past MaxArraySize 3: $arrays arrays, output equals the local pool's"
 say "PASS"
