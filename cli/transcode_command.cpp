@@ -1,8 +1,8 @@
 // `pvt transcode IN -o OUT`: the whole job, with progress on stderr and the summary on stdout.
 #include <csignal>
 #include <cstdio>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cancellation.hpp"
 #include "commands.hpp"
@@ -168,7 +168,8 @@ Runner add_transcode_command(CLI::App& app) {
       ->check(CLI::Range(0, 250));
   cmd->add_option("--preroll", o.preroll,
                   "frames each CPU segment encodes ahead of itself and drops, so its rate control starts "
-                  "warm as in one single encode (constant quality only; default 4, 0: off)")
+                  "warm as in one single encode (constant quality only; one frame in 60 of the segment, "
+                  "at least 2, at most this; default 4, 0: off)")
       ->check(CLI::Range(0, 64));
   cmd->add_option("--analysis", o.analysis,
                   "plan from the demux index (index), from a full scene analysis first (full), or auto "
