@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -45,7 +46,10 @@ CommandOutput run_command(const std::vector<std::string>& argv, const std::strin
     return r;
   }
   fs::create_directories(scratch);
-  const fs::path err_path = fs::path(scratch) / (".cmd-" + std::to_string(getpid()) + ".err");
+  // Unique per call: the MCP server runs jobs on several threads, and two may share a scratch folder.
+  static std::atomic<unsigned> calls{0};
+  const fs::path err_path =
+      fs::path(scratch) / (".cmd-" + std::to_string(getpid()) + "-" + std::to_string(calls++) + ".err");
   {
     ChildProcess child(args, {}, err_path.string());
     for (bool eof = false; !eof;) {

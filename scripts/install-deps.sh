@@ -9,6 +9,7 @@ packages=(
   libx264-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcli11-dev libfmt-dev
   ffmpeg  # ffprobe/ffmpeg CLIs: independent judges in tests and the baseline in benchmarks
   python3 # the benchmark scripts
+  python3-matplotlib # the benchmark scripts' plots (bd_rate.py --plot, cluster_model.py --plot)
   python3-yaml # tests/k8s_emit_test.cpp: reads back the Kubernetes manifest `pvt plan --emit` writes
   patchelf # scripts/build-bundle.sh: points the bundled pvt-mcp at its own lib/
   chromium # scripts/test-browser.sh: plays pvt's HLS output through hls.js in a real (headless) browser
