@@ -3,9 +3,13 @@
 short segments, so per-segment start-up (process spawn, libraries, input open, demuxer index, decoder and
 encoder set-up) is a large part of the work. Three ways, alternating in each round:
 
-  ffmpeg       plain `ffmpeg -c:v libx264` (same preset and CRF), the baseline
-  pvt          long-lived workers (`pvt worker --serve`, one per slot, reusing the open input)
-  pvt-spawn    PVT_WORKER_PER_SEGMENT=1: a fresh worker process per segment, as before
+  ffmpeg       plain `ffmpeg -c:v libx264` (same preset and CRF) to one MP4, the baseline
+  ffmpeg-hls   what a user would run for the same HLS: `-f hls -hls_time S` with a keyframe forced every S
+  pvt          the default: playlist segments grouped into a few work segments per worker (an IDR forced
+               at each playlist boundary), on long-lived workers
+  pvt-task-per-segment  --task-per-playlist-segment: a worker task per playlist segment, on long-lived
+               workers (`pvt worker --serve`, one per slot, reusing the open input)
+  pvt-spawn    that and PVT_WORKER_PER_SEGMENT=1: a fresh worker process per playlist segment
 
 Reports median wall and CPU time (user + system of the child processes) and their ratios to ffmpeg.
 Run on an otherwise idle machine.
@@ -50,7 +54,7 @@ def main():
     os.makedirs(a.cache_dir, exist_ok=True)
     clip = os.path.join(a.cache_dir, f"startup_{a.size}_{a.seconds}s_g{a.gop}.mp4")
     make_clip(clip, a.seconds, a.size, a.gop)
-    rows = {"ffmpeg": [], "pvt": [], "pvt-spawn": []}
+    rows = {"ffmpeg": [], "ffmpeg-hls": [], "pvt": [], "pvt-task-per-segment": [], "pvt-spawn": []}
     segments = 0
     with tempfile.TemporaryDirectory() as tmp:
         for rnd in range(a.rounds):
@@ -60,30 +64,41 @@ def main():
                     argv = ["ffmpeg", "-v", "error", "-y", "-i", clip, "-c:v", "libx264", "-preset", a.preset, "-crf",
                             str(a.crf), out + ".mp4"]
                     env = None
+                elif name == "ffmpeg-hls":
+                    os.makedirs(out, exist_ok=True)
+                    argv = ["ffmpeg", "-v", "error", "-y", "-i", clip, "-c:v", "libx264", "-preset", a.preset, "-crf",
+                            str(a.crf), "-force_key_frames", f"expr:gte(t,n_forced*{a.segment})", "-f", "hls",
+                            "-hls_time", str(a.segment), "-hls_playlist_type", "vod",
+                            "-hls_segment_filename", os.path.join(out, "s%05d.ts"), os.path.join(out, "index.m3u8")]
+                    env = None
                 else:
                     argv = [a.pvt, "transcode", clip, "-o", out, "--preset", a.preset, "--crf", str(a.crf),
                             "--segment-duration", str(a.segment), "--progress", "none", "--json", "-y"]
+                    if name != "pvt":
+                        argv.append("--task-per-playlist-segment")
                     env = dict(os.environ)
                     if name == "pvt-spawn":
                         env["PVT_WORKER_PER_SEGMENT"] = "1"
                 wall, cpu, stdout = run_timed(argv, env)
-                if name != "ffmpeg":
+                if name.startswith("pvt"):
                     j = json.loads(stdout)
-                    segments = len(j["segments"])
+                    segments = max(segments, len(j["segments"]))
                     pids = len({s["worker_pid"] for s in j["segments"]})
-                    rows[name].append({"wall": wall, "cpu": cpu, "processes": pids, "efficiency": j["parallel_efficiency"]})
+                    rows[name].append({"wall": wall, "cpu": cpu, "processes": pids, "tasks": len(j["segments"]),
+                                       "efficiency": j["parallel_efficiency"]})
                 else:
                     rows[name].append({"wall": wall, "cpu": cpu})
                 print(f"round {rnd + 1} {name:9s} wall {wall:7.2f} s  cpu {cpu:7.2f} s", file=sys.stderr, flush=True)
     med = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in rows.items()}
     base = med["ffmpeg"]
-    print(f"\n{a.seconds} s {a.size} (keyframe every {a.gop} frames) at {a.preset}, {segments} segments, {os.cpu_count()} cores, medians of {a.rounds} rounds\n")
-    print("| run | wall s | cpu s | wall / ffmpeg | cpu / ffmpeg | worker processes |")
-    print("|---|---|---|---|---|---|")
+    print(f"\n{a.seconds} s {a.size} (keyframe every {a.gop} frames) at {a.preset}, {int(a.seconds / a.segment)} playlist segments, {os.cpu_count()} cores, medians of {a.rounds} rounds\n")
+    print("| run | wall s | cpu s | wall / ffmpeg | cpu / ffmpeg | worker processes | work segments |")
+    print("|---|---|---|---|---|---|---|")
     for k, v in med.items():
         procs = v.get("processes", "")
+        tasks = v.get("tasks", "")
         print(f"| {k} | {v['wall']:.2f} | {v['cpu']:.2f} | {v['wall'] / base['wall']:.3f} | {v['cpu'] / base['cpu']:.3f} | "
-              f"{procs if procs == '' else int(procs)} |")
+              f"{procs if procs == '' else int(procs)} | {tasks if tasks == '' else int(tasks)} |")
     if a.json_out:
         with open(a.json_out, "w") as f:
             json.dump({"args": vars(a), "segments": segments, "rounds": rows, "medians": med}, f, indent=2)

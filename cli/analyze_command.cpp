@@ -149,6 +149,7 @@ Runner add_analyze_command(CLI::App& app) {
     po.target_s = a->segment_duration;
     po.workers = a->workers > 0 ? a->workers : usable_cores();
     po.shrink_for_workers = a->format != "hls";
+    po.group_playlist = a->format == "hls";
     // The plan transcode would use on this machine: from the demux index (see DESIGN: CPU-only path).
     const Plan plan = plan_segments(info, nullptr, po);
     if (a->json)

@@ -159,6 +159,9 @@ Runner add_transcode_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 3600.0));
   cmd->add_option("--max-segment", o.max_segment, "longest segment in seconds (default: 1.5x the target)")
       ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_flag("!--task-per-playlist-segment", o.group_playlist,
+                "HLS: one worker task per playlist segment (default: several in a row per task, an IDR at "
+                "each boundary, so short segments do not each pay a worker's start-up)");
   cmd->add_option("--lookahead", o.lookahead,
                   "frames each worker decodes and analyses ahead of its encoder (default 40)")
       ->check(CLI::Range(0, 250));

@@ -35,7 +35,7 @@ class PacketSource {
   virtual ~PacketSource() = default;
   virtual bool next(AVPacket* pkt) = 0;
   virtual AVRational time_base() const = 0;
-  // The segment a video packet belongs to (-1 for other streams).
+  // The playlist segment a video packet belongs to (-1 for other streams).
   virtual int segment() const { return -1; }
 };
 
@@ -43,7 +43,16 @@ class PacketSource {
 // kept strictly increasing across joins.
 class VideoPackets : public PacketSource {
  public:
-  explicit VideoPackets(const AssemblyInput& in) : in_(in) {}
+  explicit VideoPackets(const AssemblyInput& in) : in_(in), pieces_(piece_starts(in)) {}
+
+  // Where each playlist segment starts: the given ones, else each encoded segment's start.
+  static std::vector<std::int64_t> piece_starts(const AssemblyInput& in) {
+    if (!in.piece_starts.empty()) return in.piece_starts;
+    std::vector<std::int64_t> starts;
+    for (const auto& s : in.segments) starts.push_back(s.start_pts);
+    return starts;
+  }
+  const std::vector<std::int64_t>& pieces() const { return pieces_; }
 
   // The first segment's stream parameters (encoder headers): what the output's video stream declares.
   void copy_parameters(AVCodecParameters* par) {
@@ -54,7 +63,7 @@ class VideoPackets : public PacketSource {
   }
 
   AVRational time_base() const override { return in_.video_time_base; }
-  int segment() const override { return current_; }
+  int segment() const override { return piece_; }
 
   bool next(AVPacket* pkt) override {
     while (true) {
@@ -86,6 +95,7 @@ class VideoPackets : public PacketSource {
                       "segment " + std::to_string(current_) + " overlaps the previous one in time");
       }
       last_dts_ = pkt->dts;
+      track_piece(pkt);
       if (in_.frames) {
         // Encoders do not carry frame durations through; the input's frame table has them exactly (VFR too).
         auto it = std::lower_bound(in_.frames->begin(), in_.frames->end(), pkt->pts,
@@ -102,7 +112,21 @@ class VideoPackets : public PacketSource {
   int repairs() const { return repairs_; }
 
  private:
+  // A playlist segment begins at the keyframe on its start; in decode order every later packet of a
+  // closed GOP shows after it, so the packets from there on belong to it.
+  void track_piece(const AVPacket* pkt) {
+    const std::size_t next = static_cast<std::size_t>(piece_ + 1);
+    if (next >= pieces_.size() || pkt->pts < pieces_[next]) return;
+    if (pkt->pts > pieces_[next] || !(pkt->flags & AV_PKT_FLAG_KEY))
+      throw Error(ErrorCode::kEncode, "segment " + std::to_string(current_) +
+                                          " has no keyframe where playlist segment " + std::to_string(next) +
+                                          " starts");
+    ++piece_;
+  }
+
   const AssemblyInput& in_;
+  const std::vector<std::int64_t> pieces_;
+  int piece_ = -1;
   int current_ = -1;
   av::InputFormat fmt_;
   std::int64_t shift_ = 0;
@@ -433,11 +457,13 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
   // Rounded up to a whole video tick, so video timestamps shift exactly.
   shift_us = av_rescale_q(av_rescale_q_rnd(shift_us, AV_TIME_BASE_Q, vtb, AV_ROUND_UP), vtb, AV_TIME_BASE_Q);
 
-  const int n = static_cast<int>(in.segments.size());
+  const std::vector<std::int64_t>& starts = video.pieces();
+  const int n = static_cast<int>(starts.size());
+  const std::int64_t end_pts = in.segments.back().end_pts;
   std::vector<std::string> names;
   for (int s = 0; s < n; ++s) {
-    const auto& seg = in.segments[s];
-    result.segment_durations.push_back(static_cast<double>(seg.end_pts - seg.start_pts) * vtb.num / vtb.den);
+    const std::int64_t piece_end = s + 1 < n ? starts[s + 1] : end_pts;
+    result.segment_durations.push_back(static_cast<double>(piece_end - starts[s]) * vtb.num / vtb.den);
     char name[64];
     std::snprintf(name, sizeof name, "%05d.ts", s);
     names.push_back(layout.segment_prefix + name);
@@ -460,7 +486,7 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
     }
     open_file(out.get(), path, nullptr);
     // Audio belongs to the segment its timestamp falls in; the first and last segments take the edges.
-    const std::int64_t audio_end = s + 1 < n ? in.segments[s + 1].start_pts - in.origin : INT64_MAX;
+    const std::int64_t audio_end = s + 1 < n ? starts[s + 1] - in.origin : INT64_MAX;
     auto in_segment = [&](const Lane& l) {
       if (l.source == &video) return l.source->segment() == s;
       return audio_end == INT64_MAX || av_compare_ts(l.pkt->pts, l.source->time_base(), audio_end, vtb) < 0;

@@ -27,6 +27,9 @@ struct AssemblyInput {
   AVRational video_time_base{1, 1};
   double frame_rate = 0;
   std::vector<EncodedSegment> segments;             // in presentation order
+  // HLS: where each playlist segment starts (input video time base, ascending, the first at segments[0]'s
+  // start_pts); each must be a keyframe of the encoded video. Empty: one playlist segment per encoded one.
+  std::vector<std::int64_t> piece_starts;
   const std::vector<FrameEntry>* frames = nullptr;  // the input's frame table: gives each packet its duration
   std::vector<AudioTrack> audio;                    // in output order
   std::vector<SubtitleTrack> subtitles;             // in output order

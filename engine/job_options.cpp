@@ -55,6 +55,7 @@ nlohmann::json output_settings(const TranscodeOptions& o, const std::string& for
               {"segment_duration", o.segment_duration},
               {"min_segment", o.min_segment},
               {"max_segment", o.max_segment},
+              {"group_playlist", format == "hls" && o.group_playlist},
               {"lookahead", o.lookahead},
               {"encoder_lookahead", o.encoder_lookahead},
               {"preroll", o.preroll},

@@ -169,7 +169,8 @@ void to_json(json& j, const Segment& s) {
            {"cost", s.cost},
            {"complexity", s.complexity},
            {"bit_budget", s.bit_budget},
-           {"forced_keyframes", s.forced_keyframes}};
+           {"forced_keyframes", s.forced_keyframes},
+           {"piece_starts", s.piece_starts}};
 }
 
 void from_json(const json& j, Segment& s) {
@@ -186,6 +187,7 @@ void from_json(const json& j, Segment& s) {
   get_finite(j, "complexity", s.complexity, ErrorCode::kInput);
   get_integer(j, "bit_budget", s.bit_budget, ErrorCode::kInput);
   get_integers(j, "forced_keyframes", s.forced_keyframes, ErrorCode::kInput);
+  if (j.contains("piece_starts")) get_integers(j, "piece_starts", s.piece_starts, ErrorCode::kInput);
 }
 
 std::string job_state_text(const JobState& s) {

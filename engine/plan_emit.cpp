@@ -47,6 +47,7 @@ PlanOptions preview_plan_options(const TranscodeOptions& o, const std::string& f
   po.max_s = o.max_segment;
   po.workers = workers;
   po.shrink_for_workers = format != "hls" && o.bitrate == 0;
+  po.group_playlist = format == "hls" && o.group_playlist;
   return po;
 }
 

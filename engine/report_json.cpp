@@ -98,6 +98,7 @@ json plan_json(const Plan& plan) {
                     {"seek_keyframe", s.seek_keyframe},
                     {"cost", s.cost},
                     {"forced_keyframes", s.forced_keyframes},
+                    {"playlist_segments", 1 + s.piece_starts.size()},
                     {"bit_budget", s.bit_budget}});
   }
   return {{"basis", plan.basis},

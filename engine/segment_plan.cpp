@@ -6,6 +6,7 @@
 #include <set>
 
 #include "error.hpp"
+#include "segment_grouping.hpp"
 
 namespace pvt {
 
@@ -231,6 +232,8 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
       seg.bit_budget =
           static_cast<std::int64_t>(static_cast<double>(options.total_bits) * seg.complexity / total_weight);
   }
+  if (options.group_playlist && !balance)
+    return group_playlist_segments(plan, {options.workers, options.segments_per_worker});
   return plan;
 }
 

@@ -26,6 +26,9 @@ struct PlanOptions {
   // [min, max] seconds (min defaults to 1 s here, so a heavy scene can be split finely).
   int workers = 0;
   bool shrink_for_workers = false;
+  // HLS: the playlist's segments are planned by length, then grouped into work segments balanced by cost
+  // (segment_grouping.hpp), when `workers` > 0.
+  bool group_playlist = false;
   int segments_per_worker = 4;
   // Compression: the share of the video's bits that the extra IDRs of a balanced plan may cost (each
   // segment starts with one; see cut_economy() in segment_plan.cpp). Fewer segments per worker when the
@@ -48,6 +51,9 @@ struct Segment {
   double complexity = 0;              // relative bit demand (sum of per-frame complexity weights)
   std::int64_t bit_budget = 0;        // bits for this segment in bitrate mode, else 0
   std::vector<int> forced_keyframes;  // scene cuts inside the segment (absolute frame numbers)
+  // HLS work segments grouping several playlist segments: where the later ones start (absolute frame
+  // numbers, each also a forced keyframe); empty when the work segment is one playlist segment.
+  std::vector<int> piece_starts;
   int frame_count() const { return end_frame - start_frame; }
   bool operator==(const Segment&) const = default;
 };

@@ -62,8 +62,12 @@ Assembly assemble_stage(JobContext& job, const ProbeResult& probe, const Plan& p
   Assembly a;
   a.started = JobClock::now();
   a.input = assembly_input(probe.info, probe.output, std::move(side));
-  for (const auto& seg : plan.segments)
+  for (const auto& seg : plan.segments) {
     a.input.segments.push_back({encoded.descriptors[seg.index].output, seg.start_pts, seg.end_pts});
+    // Playlist segments: each work segment's start, then the boundaries grouped inside it.
+    a.input.piece_starts.push_back(seg.start_pts);
+    for (int f : seg.piece_starts) a.input.piece_starts.push_back(probe.info.frames.at(f).pts);
+  }
   const OutputTarget& target = probe.target;
   if (target.format != "hls") {
     a.path = (job.dir.dir() / ("output." + target.format + ".part")).string();

@@ -42,6 +42,8 @@ struct TranscodeOptions {
   double segment_duration = 10;
   double min_segment = 0;         // 0: half the target
   double max_segment = 0;         // 0: 1.5 x the target
+  // HLS: several playlist segments per worker task (segment_grouping.hpp); false: a task each, as before.
+  bool group_playlist = true;
   int lookahead = 40;             // frames each worker decodes and analyses ahead of its encoder
   int encoder_lookahead = -1;     // x264's rc-lookahead; -1: the preset's own (10 at veryfast, 40 at medium)
   int preroll = 4;                // frames each CPU segment encodes and drops first (see EncoderSettings)

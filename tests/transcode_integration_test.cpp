@@ -151,6 +151,40 @@ TEST(TranscodeIntegration, HlsPlaylistSegmentsMatchTheMedia) {
   for (const auto& e : entries) EXPECT_LE(std::lround(e.first), std::stoi(m[1]));
 }
 
+TEST(TranscodeIntegration, HlsGroupsPlaylistSegmentsIntoFewerWorkerTasks) {
+  // About 16 playlist segments of 0.5 s on 2 workers: 10 work segments, each forcing an IDR at the playlist
+  // boundaries inside it. The playlist must be the one a task per playlist segment makes: the same
+  // durations, every segment starting on a keyframe, with its audio.
+  test::TempDir dir;
+  const std::string in = test::scene_clip(true);
+  std::vector<std::pair<double, std::string>> lists[2];
+  for (int grouped : {1, 0}) {
+    const std::string out = dir / ("h" + std::to_string(grouped));
+    std::vector<std::string> args{in,          "-o",        out, "--segment-duration", "0.5", "--preset",
+                                  "ultrafast", "--workers", "2"};
+    if (!grouped) args.push_back("--task-per-playlist-segment");
+    const auto j = transcode_json(args);
+    ASSERT_FALSE(j.is_null());
+    lists[grouped] = read_playlist(out + "/index.m3u8");
+    EXPECT_EQ(j.at("segments").size(), grouped ? 10u : lists[grouped].size());
+    EXPECT_EQ(test::ffprobe_frames(out + "/index.m3u8"), 200);
+    for (const auto& [extinf, name] : lists[grouped]) {
+      const std::string seg = out + "/" + name;
+      const auto keys = test::ffprobe_keyframes(seg);
+      ASSERT_FALSE(keys.empty()) << name;
+      EXPECT_TRUE(keys.front()) << name << " does not start on a keyframe";
+      EXPECT_NEAR(static_cast<double>(keys.size()) / 25.0, extinf, 1e-3) << name;
+      EXPECT_EQ(test::ffprobe_stream(seg, "a:0", "codec_name"), "aac") << name;
+    }
+  }
+  ASSERT_GT(lists[1].size(), 10u);  // about 16: the scene cuts move some boundaries
+  ASSERT_EQ(lists[0].size(), lists[1].size());
+  for (std::size_t i = 0; i < lists[0].size(); ++i) {
+    EXPECT_NEAR(lists[1][i].first, lists[0][i].first, 1e-6) << i;
+    EXPECT_EQ(lists[1][i].second, lists[0][i].second);
+  }
+}
+
 TEST(TranscodeIntegration, OverwritingHlsRemovesSegmentsTheNewPlaylistDoesNotList) {
   test::TempDir dir;
   const std::string out = dir / "h";
