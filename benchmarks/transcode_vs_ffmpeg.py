@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: `pvt transcode` against plain ffmpeg + libx264.
 
-Both tools encode the same 1080p clip with the same preset and CRF, alternating
+Both tools encode the same clip with the same preset and CRF, alternating
 run by run so that drift in machine load hits both alike. The script reports
 wall time, CPU time, PSNR against the source, output size, frame count and
 pvt's parallel efficiency, then checks them against the project's targets.
 It also compares `pvt analyze` throughput with ffmpeg's scdet filter.
 
-Python 3 standard library only. See benchmarks/README.md.
+Cases (--cases, comma-separated):
+  bbb      the BBB clip upscaled to 1080p (or --input), at --presets (default medium,veryfast)
+  uneven   20 s 720p whose second half is heavy noise (plan_balance.py's clip), veryfast
+  lowres   600 s 320x180, a keyframe every 2 s (worker_startup.py's clip), ultrafast
+--bd-rate adds a BD-rate run (CRF 18/23/28/33, PSNR; bd_rate.py) per case, and
+--plot FILE.png draws the ratios (and the rate-distortion curves beside it).
+
+Python 3 standard library only (matplotlib for --plot). See benchmarks/README.md.
 """
 
 import argparse
@@ -36,7 +43,8 @@ SYNTHETIC_SECONDS = 30.0
 TARGET_RATIO = 1.0  # pvt wall time / ffmpeg wall time
 TARGET_PSNR_DB = 0.1  # |PSNR(pvt) - PSNR(ffmpeg)|
 TARGET_SIZE_PCT = 3.0  # |size(pvt) / size(ffmpeg) - 1|
-TARGET_EFFICIENCY = 0.9  # worker CPU / (wall x cores)
+TARGET_EFFICIENCY = 0.95  # worker CPU / (wall x cores)
+TARGET_CPU_RATIO = 1.05  # pvt CPU time / ffmpeg CPU time
 
 
 class BenchError(Exception):
@@ -177,6 +185,75 @@ def prepare_input(opts, ffmpeg):
 # --- the runs ----------------------------------------------------------------
 
 
+def case_clips(opts, ffmpeg):
+    """(name, clip, presets, generated) for each requested case."""
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    cache = Path(opts.cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    cases = []
+    for name in opts.cases:
+        if name == "bbb":
+            src, generated = prepare_input(opts, ffmpeg)
+            cases.append((name, src, opts.presets, generated))
+        elif name == "uneven":
+            import plan_balance
+            path = cache / "uneven-1280x720-20s.mp4"
+            plan_balance.make_clip(str(path), 20, "1280x720")
+            cases.append((name, path, ["veryfast"], True))
+        elif name == "lowres":
+            import worker_startup
+            path = cache / "startup_320x180_600s_g50.mp4"
+            worker_startup.make_clip(str(path), 600, "320x180", 50)
+            cases.append((name, path, ["ultrafast"], True))
+        else:
+            sys.exit(f"transcode_vs_ffmpeg: error: unknown case {name} (bbb, uneven, lowres)")
+    return cases
+
+
+def bd_rate_run(opts, clip, preset, workdir):
+    import bd_rate
+    bd_opts = argparse.Namespace(pvt=opts.pvt, preset=preset, crfs=[18, 23, 28, 33], variants=[("default", [])])
+    work = workdir / "bd"
+    work.mkdir(exist_ok=True)
+    return bd_rate.measure_clip(bd_opts, clip, work)
+
+
+def plot_cases(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib not installed (apt install python3-matplotlib): no plot")
+        return
+    labels, wall, cpu, eff = [], [], [], []
+    for case, r in results["cases"].items():
+        for preset, t in r["transcode"].items():
+            s = t["summary"]
+            labels.append(f"{case}\n{preset}")
+            wall.append(s["ratio_median"])
+            cpu.append(s["pvt_cpu_median"] / s["ffmpeg_cpu_median"] if s["ffmpeg_cpu_median"] else 0)
+            eff.append(s["efficiency_median"] or 0)
+    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(labels)), 4.5))
+    x = range(len(labels))
+    w = 0.27
+    ax.bar([i - w for i in x], wall, w, label="wall / ffmpeg (target <= 1.0)")
+    ax.bar(list(x), cpu, w, label="CPU / ffmpeg (target <= 1.05)")
+    ax.bar([i + w for i in x], eff, w, label="parallel efficiency (target >= 0.95)")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_xticks(list(x))
+    ax.set_xticklabels(labels)
+    ax.set_title(f"pvt vs ffmpeg, {results['cores']} cores, medians of {results['config']['runs']} rounds")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    log(f"plot written to {path}")
+    bd = [r["bd_rate"] for r in results["cases"].values() if r.get("bd_rate")]
+    if bd:
+        import bd_rate
+        bd_rate.plot(bd, str(Path(path).with_name(Path(path).stem + "-bd-rate.png")))
+
+
 def run_ffmpeg_transcode(opts, ffmpeg, src, out, preset):
     args = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-y", "-i", str(src),
             "-c:v", "libx264", "-preset", preset, "-crf", str(opts.crf), "-threads", "0",
@@ -255,6 +332,7 @@ def summarize_preset(runs, quality):
     }
     summary["targets_met"] = {
         "ratio": summary["ratio_median"] <= TARGET_RATIO,
+        "cpu": summary["pvt_cpu_median"] <= TARGET_CPU_RATIO * summary["ffmpeg_cpu_median"],
         "psnr": psnr_diff is not None and abs(psnr_diff) <= TARGET_PSNR_DB,
         "size": abs(size_diff_pct) <= TARGET_SIZE_PCT,
         "efficiency": efficiency is not None and efficiency >= TARGET_EFFICIENCY,
@@ -320,7 +398,7 @@ def print_table(preset, result, meta):
         ("CPU time (median)", fmt(s["ffmpeg_cpu_median"], ".2f", " s"),
          fmt(s["pvt_cpu_median"], ".2f", " s"),
          fmt(s["pvt_cpu_median"] / s["ffmpeg_cpu_median"] if s["ffmpeg_cpu_median"] else None, ".3f", "x"),
-         "", ""),
+         f"<= {TARGET_CPU_RATIO:.2f}", yes(met["cpu"])),
         ("PSNR", fmt(q["ffmpeg"]["psnr"], ".3f", " dB"), fmt(q["pvt"]["psnr"], ".3f", " dB"),
          fmt(s["psnr_diff_db"], "+.3f", " dB"), f"|d| <= {TARGET_PSNR_DB} dB", yes(met["psnr"])),
         ("size", f"{q['ffmpeg']['bytes']:,} B", f"{q['pvt']['bytes']:,} B",
@@ -374,7 +452,12 @@ def parse_args():
     p.add_argument("--json-out", default=str(REPO_ROOT / "benchmarks" / "results" / f"transcode_vs_ffmpeg-{host}-{cores}c.json"),
                    help="raw figures + summary as JSON (default: %(default)s)")
     p.add_argument("--workdir", help="keep outputs here (default: a temp dir, removed at the end)")
+    p.add_argument("--cases", default="bbb", help="comma-separated: bbb, uneven, lowres (default: %(default)s)")
+    p.add_argument("--bd-rate", action="store_true", help="add a BD-rate run per case (4 CRFs, PSNR)")
+    p.add_argument("--plot", help="draw the ratios into this PNG (BD-rate curves beside it)")
+    p.add_argument("--no-analyze", action="store_true", help="skip the analysis-throughput comparison")
     opts = p.parse_args()
+    opts.cases = [x.strip() for x in opts.cases.split(",") if x.strip()]
     opts.presets = [x.strip() for x in opts.presets.split(",") if x.strip()]
     if not opts.presets:
         p.error("--presets is empty")
@@ -397,38 +480,47 @@ def main():
     workdir = Path(tempfile.mkdtemp(prefix="pvt-bench-") if workdir_is_temp else opts.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        src, generated = prepare_input(opts, ffmpeg)
-        info = probe(ffprobe, src)
-        meta = {
-            "crf": opts.crf, "runs": opts.runs, "cores": opts.cores,
-            "input": {"path": str(src), "generated": generated, **info},
-        }
         results = {
-            "version": 1,
+            "version": 2,
             "benchmark": "transcode_vs_ffmpeg",
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "host": opts.host,
             "cores": opts.cores,
             "platform": platform.platform(),
             "tools": {"ffmpeg": tool_version([ffmpeg, "-version"]), "pvt": tool_version([pvt, "--version"])},
-            "config": {"crf": opts.crf, "presets": opts.presets, "runs": opts.runs, "duration": opts.duration},
-            "input": meta["input"],
+            "config": {"crf": opts.crf, "presets": opts.presets, "runs": opts.runs, "duration": opts.duration,
+                       "cases": opts.cases},
             "targets": {"ratio_max": TARGET_RATIO, "psnr_diff_db_max": TARGET_PSNR_DB,
-                        "size_diff_pct_max": TARGET_SIZE_PCT, "efficiency_min": TARGET_EFFICIENCY},
-            "transcode": {},
+                        "size_diff_pct_max": TARGET_SIZE_PCT, "efficiency_min": TARGET_EFFICIENCY,
+                        "cpu_ratio_max": TARGET_CPU_RATIO},
+            "cases": {},
         }
-        for preset in opts.presets:
-            results["transcode"][preset] = bench_preset(opts, tools, src, workdir, preset)
-        results["analyze"] = bench_analyze(opts, tools, src, info["frames"])
-
-        for preset in opts.presets:
-            print_table(preset, results["transcode"][preset], meta)
-        print_analyze_table(results["analyze"])
+        for case, src, presets, generated in case_clips(opts, ffmpeg):
+            info = probe(ffprobe, src)
+            meta = {"crf": opts.crf, "runs": opts.runs, "cores": opts.cores,
+                    "input": {"path": str(src), "generated": generated, **info}}
+            r = {"input": meta["input"], "transcode": {}}
+            for preset in presets:
+                r["transcode"][preset] = bench_preset(opts, tools, src, workdir, preset)
+                print(f"\ncase {case}:", end="")
+                print_table(preset, r["transcode"][preset], meta)
+            if opts.bd_rate:
+                log(f"[{case}] BD-rate at {presets[-1]} ...")
+                r["bd_rate"] = bd_rate_run(opts, src, presets[-1], workdir)
+                print(f"\ncase {case}: BD-rate of pvt against one ffmpeg encode at {presets[-1]}: "
+                      f"{r['bd_rate']['bd_rate_pct']['default']:+.2f} % "
+                      f"({r['bd_rate']['segments']['default']} segments)")
+            if case == "bbb" and not opts.no_analyze:
+                r["analyze"] = bench_analyze(opts, tools, src, info["frames"])
+                print_analyze_table(r["analyze"])
+            results["cases"][case] = r
 
         out = Path(opts.json_out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nraw figures and summary: {out}")
+        if opts.plot:
+            plot_cases(results, opts.plot)
     except BenchError as e:
         sys.exit(f"transcode_vs_ffmpeg: error: {e}")
     finally:

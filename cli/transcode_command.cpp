@@ -36,7 +36,23 @@ struct TranscodeArgs {
   std::string progress = "auto";
   std::string max_memory;
   std::string slurm_extra;  // --slurm-extra, split at spaces into sbatch arguments
+  std::string crf_range;    // --crf-range LO-HI
 };
+
+// "LO-HI" into the options' CRF range.
+void parse_crf_range(const std::string& s, TranscodeOptions::Quality& q) {
+  if (s.empty()) return;
+  const auto dash = s.find('-');
+  try {
+    std::size_t used = 0;
+    q.crf_lo = std::stod(s.substr(0, dash), &used);
+    if (dash == std::string::npos || used != dash) throw std::invalid_argument(s);
+    q.crf_hi = std::stod(s.substr(dash + 1), &used);
+    if (used != s.size() - dash - 1) throw std::invalid_argument(s);
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::kUsage, "--crf-range must be LO-HI, e.g. 18-36, not '" + s + "'");
+  }
+}
 
 std::int64_t parse_bitrate(const std::string& s, const char* option) {
   if (s.empty()) return 0;
@@ -108,6 +124,13 @@ void print_summary(const TranscodeSummary& s) {
   int retried = 0;
   for (const auto& seg : s.segments) retried += seg.attempts > 1 && seg.fallback_from.empty();
   if (retried) std::printf("  %d segment(s) needed a retry\n", retried);
+  if (const QualitySummary& q = s.quality; !q.metric.empty())
+    std::printf(
+        "  target %s %g (%s): %d of %d segments within %g; worst %.4f, mean %.4f; CRF %.2f-%.2f "
+        "(a fixed CRF needs %.2f); %d probe encodes, %d cached, %d segment(s) encoded again\n",
+        q.metric.c_str(), q.target, q.pool.c_str(), q.segments_within, q.segments, q.tolerance, q.worst_score,
+        q.mean_score, q.crf_min, q.crf_max, q.fixed_crf, q.probe_encodes, q.cached_probes,
+        q.reencoded_segments);
   if (s.resumed)
     std::printf("  resumed: %d segment(s) reused from the interrupted run, %d encoded now\n",
                 s.segments_reused, s.segments_encoded);
@@ -132,6 +155,26 @@ Runner add_transcode_command(CLI::App& app) {
       ->check(CLI::IsMember({"hls", "mp4", "mkv", "webm"}));
   auto* crf =
       cmd->add_option("--crf", o.crf, "constant quality, 0-51 (default 23)")->check(CLI::Range(0, 51));
+  cmd->add_option(
+      "--target-quality", o.quality.target,
+      "encode each segment to this quality instead of one CRF (e.g. 0.98 SSIM, 42 dB PSNR, 93 VMAF): "
+      "a CRF search per segment on probe encodes, the final score checked");
+  cmd->add_option("--metric", o.quality.metric,
+                  "the target's metric: ssim (default), psnr, or vmaf when FFmpeg has libvmaf");
+  cmd->add_option("--quality-pool", o.quality.pool,
+                  "how a segment's frame scores become one: mean (default), p5 (5th percentile), min");
+  cmd->add_option("--crf-range", a->crf_range, "CRFs the search may choose, LO-HI (default 10-40)");
+  cmd->add_option("--max-probes", o.quality.max_probes, "probe encodes per segment at most (default 4)");
+  cmd->add_option(
+      "--quality-tolerance", o.quality.tolerance,
+      "how far a segment's final score may miss the target before it is encoded again (default 0.002 "
+      "SSIM, 0.2 dB PSNR, 1 VMAF)");
+  cmd->add_option("--max-reencodes", o.quality.max_reencodes,
+                  "final encodes a segment may redo with a corrected CRF when it misses (default 2)");
+  cmd->add_option("--probe-cache", o.quality.probe_cache,
+                  "directory of the probe cache, reused by resumes and reruns (default "
+                  "$XDG_CACHE_HOME/pvt/quality-probes)");
+  cmd->add_flag("--no-probe-cache", o.quality.no_probe_cache, "measure every probe, keep none");
   cmd->add_option("--bitrate", a->bitrate, "target video bitrate (e.g. 2500k, 4M) instead of --crf")
       ->excludes(crf);
   cmd->add_option("--preset", o.preset, "x264 preset (default medium)")
@@ -237,6 +280,7 @@ Runner add_transcode_command(CLI::App& app) {
     opts.audio_bitrate = parse_bitrate(a->audio_bitrate, "--audio-bitrate");
     opts.audio = parse_audio_mode(a->audio);
     opts.max_memory = parse_size(a->max_memory, "--max-memory");
+    parse_crf_range(a->crf_range, opts.quality);
     std::istringstream extra(a->slurm_extra);
     for (std::string arg; extra >> arg;) opts.slurm.extra.push_back(arg);
     opts.bit_depth = a->bit_depth == "auto" ? 0 : std::stoi(a->bit_depth);

@@ -1,13 +1,17 @@
 #include "job_options.hpp"
 
+#include <cmath>
+
 #include "analysis_backend.hpp"
 #include "error.hpp"
+#include "quality_options.hpp"
 
 namespace pvt {
 
 EncoderChoice check_options(const TranscodeOptions& o) {
   if (o.crf < 0 || o.crf > 51) throw Error(ErrorCode::kUsage, "--crf must be between 0 and 51");
   if (o.bitrate < 0) throw Error(ErrorCode::kUsage, "--bitrate must be positive");
+  check_quality_options(o);
   if (o.lookahead < 0 || o.lookahead > 250)
     throw Error(ErrorCode::kUsage, "--lookahead must be between 0 and 250");
   if (o.encoder_lookahead > 250) throw Error(ErrorCode::kUsage, "--encoder-lookahead must be at most 250");
@@ -46,29 +50,40 @@ OutputChoices output_choices(const TranscodeOptions& o, const std::string& forma
 // counts, kernels and progress are not among them (they change how fast, not what).
 nlohmann::json output_settings(const TranscodeOptions& o, const std::string& format) {
   using nlohmann::json;
-  return json{{"format", format},
-              {"codec", o.codec},
-              {"encoder", o.encoder},
-              {"preset", o.preset},
-              {"crf", o.bitrate > 0 ? json() : json(o.crf)},
-              {"bitrate", o.bitrate},
-              {"segment_duration", o.segment_duration},
-              {"min_segment", o.min_segment},
-              {"max_segment", o.max_segment},
-              {"group_playlist", format == "hls" && o.group_playlist},
-              {"lookahead", o.lookahead},
-              {"encoder_lookahead", o.encoder_lookahead},
-              {"preroll", o.preroll},
-              {"analysis", o.analysis},
-              {"scene_threshold", o.scenes.threshold},
-              {"min_scene_frames", o.scenes.min_scene_frames},
-              {"audio", audio_mode_name(o.audio)},
-              {"audio_bitrate", o.audio_bitrate},
-              {"bit_depth", o.bit_depth},
-              {"tonemap", o.tonemap},
-              {"audio_tracks", o.audio_tracks},
-              {"subtitles", o.subtitles},
-              {"streams", o.streams}};
+  return json{
+      {"format", format},
+      {"codec", o.codec},
+      {"encoder", o.encoder},
+      {"preset", o.preset},
+      // A whole CRF stays an integer in job.json ("crf 23 -> 30" in a refusal, as before).
+      {"crf", o.bitrate > 0                ? json()
+              : o.crf == std::floor(o.crf) ? json(static_cast<int>(o.crf))
+                                           : json(o.crf)},
+      {"bitrate", o.bitrate},
+      {"segment_duration", o.segment_duration},
+      {"min_segment", o.min_segment},
+      {"max_segment", o.max_segment},
+      {"target_quality", o.quality.target > 0 ? json{{"metric", o.quality.metric},
+                                                     {"target", o.quality.target},
+                                                     {"pool", o.quality.pool},
+                                                     {"tolerance", quality_tolerance(o.quality)},
+                                                     {"crf_range", {o.quality.crf_lo, o.quality.crf_hi}},
+                                                     {"max_probes", o.quality.max_probes}}
+                                              : json()},
+      {"group_playlist", format == "hls" && o.group_playlist},
+      {"lookahead", o.lookahead},
+      {"encoder_lookahead", o.encoder_lookahead},
+      {"preroll", o.preroll},
+      {"analysis", o.analysis},
+      {"scene_threshold", o.scenes.threshold},
+      {"min_scene_frames", o.scenes.min_scene_frames},
+      {"audio", audio_mode_name(o.audio)},
+      {"audio_bitrate", o.audio_bitrate},
+      {"bit_depth", o.bit_depth},
+      {"tonemap", o.tonemap},
+      {"audio_tracks", o.audio_tracks},
+      {"subtitles", o.subtitles},
+      {"streams", o.streams}};
 }
 
 }  // namespace pvt

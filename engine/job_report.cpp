@@ -5,6 +5,7 @@
 
 #include "atomic_file.hpp"
 #include "job_context.hpp"
+#include "quality_options.hpp"
 #include "timeline_svg.hpp"
 
 namespace pvt {
@@ -34,6 +35,7 @@ SegmentReport segment_report(const Segment& seg, const SegmentResult& r, const S
   sr.analysis_kernel = r.stats.analysis_kernel;
   sr.reused = reused;
   sr.peak_rss_bytes = r.peak_rss_bytes;
+  sr.quality = r.stats.quality;
   if (!reused) {  // the timeline is this run's
     sr.slot = r.slot;
     sr.worker_pid = r.stats.worker_pid;
@@ -41,6 +43,39 @@ SegmentReport segment_report(const Segment& seg, const SegmentResult& r, const S
     sr.finished_s = r.end_s;
   }
   return sr;
+}
+
+QualitySummary quality_summary(const TranscodeOptions& o, const std::vector<SegmentReport>& segments) {
+  QualitySummary q;
+  if (o.quality.target <= 0) return q;
+  q.metric = o.quality.metric;
+  q.pool = o.quality.pool;
+  q.target = o.quality.target;
+  q.tolerance = quality_tolerance(o.quality);
+  double weighted = 0;
+  long frames = 0;
+  bool first = true;
+  for (const auto& s : segments) {
+    const QualityResult& r = s.quality;
+    if (r.metric.empty()) continue;
+    ++q.segments;
+    q.segments_within += r.within_tolerance;
+    q.segments_limited += r.limited_by_range;
+    q.worst_score = first ? r.score : std::min(q.worst_score, r.score);
+    q.crf_min = first ? r.crf : std::min(q.crf_min, r.crf);
+    q.crf_max = first ? r.crf : std::max(q.crf_max, r.crf);
+    first = false;
+    weighted += r.score * s.frames;
+    frames += s.frames;
+    if (!s.reused) {
+      q.probe_encodes += r.probe_encodes;
+      for (const auto& p : r.probes) q.cached_probes += p.cached;
+      q.reencoded_segments += r.final_encodes > 1;
+    }
+  }
+  q.mean_score = frames ? weighted / frames : 0;
+  q.fixed_crf = q.crf_min;
+  return q;
 }
 
 }  // namespace
@@ -80,6 +115,7 @@ TranscodeSummary finish_summary(JobContext& job, const Plan& plan, const Schedul
     video_bytes += r.stats.bytes;
   }
   sum.video_bitrate = sum.duration_s > 0 ? static_cast<double>(video_bytes) * 8 / sum.duration_s : 0;
+  sum.quality = quality_summary(job.options, sum.segments);
   sum.wall_s = seconds_since(job.started);
   sum.speed = sum.wall_s > 0 ? sum.duration_s / sum.wall_s : 0;
   sum.fps = sum.wall_s > 0 ? static_cast<double>(sum.frames) / sum.wall_s : 0;

@@ -202,6 +202,24 @@ json fallback_segments(const TranscodeSummary& s) {
   return out;
 }
 
+json quality_json(const QualitySummary& q) {
+  if (q.metric.empty()) return nullptr;
+  return {{"metric", q.metric},
+          {"pool", q.pool},
+          {"target", q.target},
+          {"tolerance", q.tolerance},
+          {"worst_score", q.worst_score},
+          {"mean_score", q.mean_score},
+          {"segments", q.segments},
+          {"segments_within_tolerance", q.segments_within},
+          {"segments_limited_by_crf_range", q.segments_limited},
+          {"probe_encodes", q.probe_encodes},
+          {"cached_probes", q.cached_probes},
+          {"reencoded_segments", q.reencoded_segments},
+          {"crf_range", {q.crf_min, q.crf_max}},
+          {"fixed_crf_for_the_same_worst_segment", q.fixed_crf}};
+}
+
 // summary_json without the text check.
 json summary_fields(const TranscodeSummary& s) {
   json segs = json::array();
@@ -230,7 +248,8 @@ json summary_fields(const TranscodeSummary& s) {
                     {"started", r.started_s},
                     {"finished", r.finished_s},
                     {"reused", r.reused},
-                    {"peak_rss_bytes", r.peak_rss_bytes}});
+                    {"peak_rss_bytes", r.peak_rss_bytes},
+                    {"quality", r.quality.metric.empty() ? json() : json(r.quality)}});
   return {{"version", kSummaryVersion},
           {"input", s.input},
           {"output", s.output},
@@ -273,6 +292,7 @@ json summary_fields(const TranscodeSummary& s) {
           {"slurm_job_id", s.slurm_job_id.empty() ? json() : json(s.slurm_job_id)},
           {"max_concurrent_workers", s.max_concurrent_workers},
           {"memory_waits", s.memory_waits},
+          {"target_quality", quality_json(s.quality)},
           {"verified",
            {{"frames", s.verified.video_frames},
             {"duration", s.verified.video_duration_s},

@@ -1,6 +1,7 @@
 #include "segment_describe.hpp"
 
 #include "job_context.hpp"
+#include "quality_options.hpp"
 
 namespace pvt {
 
@@ -43,6 +44,7 @@ SegmentDescriptor describe_segment(const JobContext& job, const ProbeResult& pro
   d.encoder.master_display = video.master_display;
   d.encoder.max_cll = video.max_cll;
   d.bit_budget = seg.bit_budget;
+  d.quality = quality_target(o, job.fingerprint, seg.start_frame, seg.end_frame);
   d.output = job.segment_path(seg.index, ".mp4").string();
   d.stats = job.segment_path(seg.index, ".json").string();
   return d;

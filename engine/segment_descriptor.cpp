@@ -49,7 +49,7 @@ void from_json(const json& j, EncoderSettings& e) {
   j.at("backend").get_to(e.backend);
   j.at("codec").get_to(e.codec);
   j.at("preset").get_to(e.preset);
-  get_integer(j, "crf", e.crf, ErrorCode::kUsage);
+  get_finite(j, "crf", e.crf, ErrorCode::kUsage);
   get_integer(j, "bitrate", e.bitrate, ErrorCode::kUsage);
   get_integer(j, "threads", e.threads, ErrorCode::kUsage);
   get_integer(j, "lookahead", e.lookahead, ErrorCode::kUsage);
@@ -58,6 +58,75 @@ void from_json(const json& j, EncoderSettings& e) {
   j.at("master_display").get_to(e.master_display);
   j.at("max_cll").get_to(e.max_cll);
   j.at("fallback_from").get_to(e.fallback_from);
+}
+
+void to_json(json& j, const QualityProbe& p) {
+  j = json{{"crf", p.crf}, {"score", p.score}, {"cached", p.cached}};
+}
+
+void from_json(const json& j, QualityProbe& p) {
+  get_finite(j, "crf", p.crf, ErrorCode::kInput);
+  get_finite(j, "score", p.score, ErrorCode::kInput);
+  if (j.contains("cached")) j.at("cached").get_to(p.cached);
+}
+
+namespace {
+
+json quality_target_json(const QualityTarget& q) {
+  return json{{"metric", q.metric},
+              {"target", q.target},
+              {"pool", q.pool},
+              {"crf_range", {q.crf_lo, q.crf_hi}},
+              {"max_probes", q.max_probes},
+              {"tolerance", q.tolerance},
+              {"max_reencodes", q.max_reencodes},
+              {"cache", path_json(q.cache)}};
+}
+
+QualityTarget quality_target_from(const json& j) {
+  constexpr ErrorCode kBad = ErrorCode::kUsage;
+  QualityTarget q;
+  j.at("metric").get_to(q.metric);
+  get_finite(j, "target", q.target, kBad);
+  j.at("pool").get_to(q.pool);
+  q.crf_lo = j.at("crf_range").at(0).get<double>();
+  q.crf_hi = j.at("crf_range").at(1).get<double>();
+  get_integer(j, "max_probes", q.max_probes, kBad);
+  get_finite(j, "tolerance", q.tolerance, kBad);
+  get_integer(j, "max_reencodes", q.max_reencodes, kBad);
+  q.cache = path_from_json(j.at("cache"), kBad);
+  return q;
+}
+
+}  // namespace
+
+void to_json(json& j, const QualityResult& r) {
+  j = json{{"metric", r.metric},
+           {"pool", r.pool},
+           {"target", r.target},
+           {"crf", r.crf},
+           {"score", r.score},
+           {"predicted", r.predicted},
+           {"probes", r.probes},
+           {"probe_encodes", r.probe_encodes},
+           {"final_encodes", r.final_encodes},
+           {"within_tolerance", r.within_tolerance},
+           {"limited_by_range", r.limited_by_range}};
+}
+
+void from_json(const json& j, QualityResult& r) {
+  constexpr ErrorCode kBad = ErrorCode::kInternal;
+  j.at("metric").get_to(r.metric);
+  j.at("pool").get_to(r.pool);
+  get_finite(j, "target", r.target, kBad);
+  get_finite(j, "crf", r.crf, kBad);
+  get_finite(j, "score", r.score, kBad);
+  get_finite(j, "predicted", r.predicted, kBad);
+  j.at("probes").get_to(r.probes);
+  get_integer(j, "probe_encodes", r.probe_encodes, kBad);
+  get_integer(j, "final_encodes", r.final_encodes, kBad);
+  j.at("within_tolerance").get_to(r.within_tolerance);
+  j.at("limited_by_range").get_to(r.limited_by_range);
 }
 
 void to_json(json& j, const SegmentDescriptor& d) {
@@ -84,6 +153,7 @@ void to_json(json& j, const SegmentDescriptor& d) {
            {"analysis_backend", d.analysis_backend},
            {"video_filter", d.video_filter},
            {"bit_budget", d.bit_budget},
+           {"quality", d.quality.enabled() ? quality_target_json(d.quality) : json()},
            {"output", path_json(d.output)},
            {"stats", path_json(d.stats)}};
 }
@@ -119,6 +189,7 @@ void from_json(const json& j, SegmentDescriptor& d) {
   j.at("analysis_backend").get_to(d.analysis_backend);
   j.at("video_filter").get_to(d.video_filter);
   get_integer(j, "bit_budget", d.bit_budget, kBad);
+  if (j.contains("quality") && !j.at("quality").is_null()) d.quality = quality_target_from(j.at("quality"));
   d.output = path_from_json(j.at("output"), kBad);
   d.stats = path_from_json(j.at("stats"), kBad);
   if (d.end_frame <= d.start_frame || d.start_frame < 0 || d.seek_keyframe > d.start_frame ||
@@ -143,6 +214,7 @@ void to_json(json& j, const WorkerStats& s) {
            {"mean_temporal", s.mean_temporal},
            {"analysis_kernel", s.analysis_kernel},
            {"worker_pid", s.worker_pid}};
+  if (!s.quality.metric.empty()) j["quality"] = s.quality;
 }
 
 void from_json(const json& j, WorkerStats& s) {
@@ -164,6 +236,7 @@ void from_json(const json& j, WorkerStats& s) {
   get_finite(j, "mean_temporal", s.mean_temporal, kBad);
   j.at("analysis_kernel").get_to(s.analysis_kernel);
   get_integer(j, "worker_pid", s.worker_pid, ErrorCode::kInput);
+  if (j.contains("quality")) j.at("quality").get_to(s.quality);
 }
 
 namespace {

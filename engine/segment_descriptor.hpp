@@ -9,6 +9,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "crf_search.hpp"
 #include "error.hpp"
 
 namespace pvt {
@@ -17,7 +18,8 @@ namespace pvt {
 // Version 3 (descriptor): encoder.backend may name a hardware backend (nvenc, vaapi, qsv, videotoolbox),
 // encoder.fallback_from names the hardware backend whose session failed before this segment went to the CPU.
 // Version 4: video_filter (rotation, tone-map), encoder.master_display and encoder.max_cll (HDR10 SEI).
-inline constexpr int kDescriptorVersion = 5;
+// Version 6: encoder.crf may be fractional; quality (target quality: the worker searches the CRF).
+inline constexpr int kDescriptorVersion = 6;
 // Version 3 (stats): worker_pid, the process that encoded it (long-lived workers encode several segments).
 inline constexpr int kWorkerStatsVersion = 3;
 
@@ -26,7 +28,7 @@ struct EncoderSettings {
   std::string codec = "h264";    // h264 or hevc
   std::string fallback_from;     // the hardware backend this segment fell back from; empty: none
   std::string preset = "medium";
-  int crf = 23;              // used when bitrate == 0
+  double crf = 23;           // used when bitrate == 0 (x264/x265 take fractions; hardware rounds)
   std::int64_t bitrate = 0;  // bits/s for this segment (its bit budget over its duration)
   int threads = 1;           // encoder threads inside the worker
   int lookahead = -1;        // the encoder's own rate-control look-ahead (frames); -1: the preset's
@@ -37,6 +39,38 @@ struct EncoderSettings {
   std::string master_display;  // HDR10 mastering display, x265/x264 syntax; empty: none
   std::string max_cll;         // "MaxCLL,MaxFALL"; empty: none
   bool operator==(const EncoderSettings&) const = default;
+};
+
+// Target quality (`--target-quality`): the worker finds the CRF that gives this segment the score asked
+// for, on probe encodes of a sample of its frames, then checks the final encode's score
+// (quality_segment.hpp).
+struct QualityTarget {
+  std::string metric;  // ssim, psnr or vmaf; empty: off (encode at encoder.crf)
+  double target = 0;
+  std::string pool = "mean";  // mean, p5 or min over the frames
+  double crf_lo = 0, crf_hi = 51;
+  int max_probes = 4;
+  double tolerance = 0;
+  int max_reencodes = 2;  // final encodes redone with a corrected CRF when the score misses
+  std::string cache;      // the segment's probe cache file (JSON; may not exist yet); empty: none
+  bool enabled() const { return !metric.empty(); }
+  bool operator==(const QualityTarget&) const = default;
+};
+
+// What the search found, in the worker's stats.
+struct QualityResult {
+  std::string metric, pool;
+  double target = 0;
+  double crf = 0;        // the final encode's
+  double score = 0;      // the final file's, measured on its own packets
+  double predicted = 0;  // what the probes predicted at the first final CRF
+  std::vector<QualityProbe> probes;
+  int probe_encodes = 0;  // probes encoded by this run (cached ones not counted)
+  int final_encodes = 0;  // 1, or more when a miss was re-encoded
+  bool within_tolerance = false;
+  // Missed because the CRF range ends there: above the target at its highest CRF, or below at its lowest.
+  bool limited_by_range = false;
+  bool operator==(const QualityResult&) const = default;
 };
 
 struct SegmentDescriptor {
@@ -65,6 +99,7 @@ struct SegmentDescriptor {
   std::string analysis_backend = "cpu";  // kernels for the window: cpu, cuda or vulkan (resolved, not auto)
   std::string video_filter;  // libavfilter chain between decoder and encoder (output_plan.hpp); empty: none
   std::int64_t bit_budget = 0;
+  QualityTarget quality;
   std::string output;  // the encoded segment (written as output + ".part", renamed when complete)
   std::string stats;   // WorkerStats JSON path
   int frame_count() const { return end_frame - start_frame; }
@@ -87,6 +122,7 @@ struct WorkerStats {
   double mean_temporal = 0;
   std::string analysis_kernel;  // the kernels that measured the window ("cpu" after a GPU fell back)
   int worker_pid = 0;
+  QualityResult quality;  // target quality only (metric empty otherwise; absent from the JSON then)
   bool operator==(const WorkerStats&) const = default;
 };
 
@@ -95,6 +131,10 @@ void from_json(const nlohmann::json& j, EncoderSettings& e);
 void to_json(nlohmann::json& j, const SegmentDescriptor& d);
 void from_json(const nlohmann::json& j, SegmentDescriptor& d);
 void to_json(nlohmann::json& j, const WorkerStats& s);
+void to_json(nlohmann::json& j, const QualityProbe& p);
+void to_json(nlohmann::json& j, const QualityResult& r);
+void from_json(const nlohmann::json& j, QualityResult& r);
+void from_json(const nlohmann::json& j, QualityProbe& p);
 void from_json(const nlohmann::json& j, WorkerStats& s);
 
 // Paths in the contracts. File names are bytes but JSON strings are UTF-8, so a path that is not valid

@@ -22,6 +22,7 @@
 #include "error.hpp"
 #include "frame_analysis.hpp"
 #include "frame_reader.hpp"
+#include "quality_segment.hpp"
 #include "scene_detector.hpp"
 #include "scene_metrics.hpp"
 #include "video_encoder.hpp"
@@ -34,6 +35,12 @@ extern "C" {
 
 namespace pvt {
 
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 namespace {
 
 struct SwsDeleter {
@@ -41,9 +48,7 @@ struct SwsDeleter {
 };
 
 double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return process_cpu_seconds();
 }
 
 // One item of PVT_FAULT ("KIND:SEG[:ATTEMPTS]") against this worker.
@@ -278,7 +283,73 @@ FrameReader& open_reader(const SegmentDescriptor& d, WorkerSession* session,
 
 }  // namespace
 
-WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* session) {
+hw::EncoderConfig encoder_config(const SegmentDescriptor& d, const AVFrame* frame) {
+  hw::EncoderConfig cfg;
+  cfg.codec = d.encoder.codec;
+  cfg.preset = d.encoder.preset;
+  cfg.crf = d.encoder.crf;
+  cfg.bitrate = d.encoder.bitrate;
+  cfg.threads = d.encoder.threads;
+  cfg.lookahead = d.encoder.lookahead;
+  cfg.width = frame->width;
+  cfg.height = frame->height;
+  cfg.pix_fmt = static_cast<AVPixelFormat>(frame->format);
+  cfg.time_base = {d.time_base_num, d.time_base_den};
+  cfg.frame_rate = {d.frame_rate_num, d.frame_rate_den};
+  // The picture as the filters left it (a tone-map makes it BT.709, a transpose turns the aspect).
+  cfg.sample_aspect_ratio = frame->sample_aspect_ratio;
+  cfg.color_range = frame->color_range;
+  cfg.color_primaries = frame->color_primaries;
+  cfg.color_trc = frame->color_trc;
+  cfg.colorspace = frame->colorspace;
+  cfg.chroma_location = frame->chroma_location;
+  cfg.master_display = d.encoder.master_display;
+  cfg.max_cll = d.encoder.max_cll;
+  return cfg;
+}
+
+namespace {
+
+AVPixelFormat encoder_pix_fmt(const SegmentDescriptor& d) {
+  const AVPixelFormat f = av_get_pix_fmt(d.encoder.pix_fmt.c_str());
+  if (f == AV_PIX_FMT_NONE) throw Error(ErrorCode::kUsage, "unknown pixel format " + d.encoder.pix_fmt);
+  return f;
+}
+
+}  // namespace
+
+std::vector<av::Frame> read_segment_frames(const SegmentDescriptor& d, WorkerSession* session,
+                                           const std::vector<int>& frames,
+                                           const std::function<void()>& progress) {
+  std::unique_ptr<FrameReader> own_reader;
+  FrameReader& reader = open_reader(d, session, own_reader);
+  std::vector<SeekPoint> entry;
+  if (d.seek_keyframe > 0) entry.push_back({d.seek_pts, d.seek_dts});
+  reader.start_at(d.start_pts, entry);
+  VideoFilter filter(d.video_filter, {d.time_base_num, d.time_base_den});
+  PixelConverter converter;
+  const AVPixelFormat target = encoder_pix_fmt(d);
+  std::vector<av::Frame> out;
+  std::size_t next = 0;
+  for (int index = d.start_frame; index < d.end_frame && next < frames.size(); ++index) {
+    AVFrame* decoded = reader.next();
+    if (!decoded || decoded->pts >= d.end_pts) break;
+    if (index % 8 == 0 && progress) progress();
+    // Every frame goes through the filter: a stateful one must see them all, as in the encode.
+    AVFrame* frame = converter.convert(filter.apply(decoded), target);
+    if (index != frames[next]) continue;
+    out.emplace_back(av_frame_clone(frame));
+    if (!out.back()) throw std::bad_alloc();
+    ++next;
+  }
+  if (next != frames.size())
+    throw Error(ErrorCode::kInput,
+                "segment " + std::to_string(d.segment) +
+                    ": the decoder gave fewer frames than the index promised (input damaged or truncated?)");
+  return out;
+}
+
+WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* session, EncodeObserver* observer) {
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
   apply_fault_injection(d);
@@ -354,6 +425,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
           av_packet_unref(pkt.get());
           continue;
         }
+        if (observer) observer->kept(pkt.get());
         writer->write(pkt.get());
         av_packet_unref(pkt.get());
         report(false);
@@ -390,6 +462,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
     try {
       if (die_mid_segment && stats.frames == d.frame_count() / 2)
         throw hw::BackendError(d.encoder.backend + ": injected session loss mid-segment (PVT_FAULT)");
+      if (observer) observer->sent(wf.frame.get());
       encoder->send(wf.frame.get(), idr);
     } catch (const hw::BackendError& e) {
       throw encoder_failed(e);
@@ -440,27 +513,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
 
     AVFrame* frame = converter.convert(filter.apply(decoded), target_fmt);
     if (!encoder) {
-      hw::EncoderConfig cfg;
-      cfg.codec = d.encoder.codec;
-      cfg.preset = d.encoder.preset;
-      cfg.crf = d.encoder.crf;
-      cfg.bitrate = d.encoder.bitrate;
-      cfg.threads = d.encoder.threads;
-      cfg.lookahead = d.encoder.lookahead;
-      cfg.width = frame->width;
-      cfg.height = frame->height;
-      cfg.pix_fmt = target_fmt;
-      cfg.time_base = tb;
-      cfg.frame_rate = {d.frame_rate_num, d.frame_rate_den};
-      // The picture as the filters left it (a tone-map makes it BT.709, a transpose turns the aspect).
-      cfg.sample_aspect_ratio = frame->sample_aspect_ratio;
-      cfg.color_range = frame->color_range;
-      cfg.color_primaries = frame->color_primaries;
-      cfg.color_trc = frame->color_trc;
-      cfg.colorspace = frame->colorspace;
-      cfg.chroma_location = frame->chroma_location;
-      cfg.master_display = d.encoder.master_display;
-      cfg.max_cll = d.encoder.max_cll;
+      const hw::EncoderConfig cfg = encoder_config(d, frame);
       try {
         if (hw::is_hardware_backend(d.encoder.backend) && hw_fault(d, "hw-open"))
           throw hw::BackendError(d.encoder.backend + ": injected session open failure (PVT_FAULT)");
@@ -470,6 +523,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
       }
       stats.backend = encoder->backend();
       writer = std::make_unique<SegmentWriter>(part, encoder->context());
+      if (observer) observer->opened(encoder->context());
       factor = kernels::reduction_factor(decoded->width, decoded->height);
     }
 
@@ -545,7 +599,8 @@ int run_descriptor(const std::string& descriptor_path, WorkerSession* session) {
   if (session && session->served > 0 &&
       fault_matches(std::getenv("PVT_FAULT"), "vanish", d.segment, current_attempt()))
     std::raise(SIGKILL);
-  const WorkerStats stats = run_segment_worker(d, session);
+  const WorkerStats stats =
+      d.quality.enabled() ? run_quality_segment(d, session) : run_segment_worker(d, session);
   write_json_file(d.stats, nlohmann::json(stats));
   return d.segment;
 }

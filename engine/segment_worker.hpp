@@ -8,11 +8,15 @@
 // Progress goes to stdout as JSON lines ({"frames":N}); errors to stderr, one line.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "av_handles.hpp"
 #include "frame_reader.hpp"
 #include "segment_descriptor.hpp"
+#include "video_encoder.hpp"
 
 namespace pvt {
 
@@ -35,8 +39,31 @@ struct WorkerSession {
   int served = 0;  // segments this worker has finished
 };
 
+// Sees the final encode (target quality measures it): the encoder once open, each segment frame as it
+// is given to the encoder (pre-roll frames not), and each packet kept for the file, in order.
+class EncodeObserver {
+ public:
+  virtual ~EncodeObserver() = default;
+  virtual void opened(const AVCodecContext* encoder) = 0;
+  virtual void sent(const AVFrame* frame) = 0;
+  virtual void kept(const AVPacket* packet) = 0;
+};
+
 // session: null for a one-segment worker.
-WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* session = nullptr);
+WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* session = nullptr,
+                               EncodeObserver* observer = nullptr);
+
+// The encoder settings the segment's frames are encoded with, for a first frame as the encoder takes it.
+hw::EncoderConfig encoder_config(const SegmentDescriptor& d, const AVFrame* frame);
+
+// The segment's frames at these absolute frame numbers (ascending), decoded and converted as the encoder
+// takes them (filters, pixel format, even size). `progress` is called every few frames.
+std::vector<av::Frame> read_segment_frames(const SegmentDescriptor& d, WorkerSession* session,
+                                           const std::vector<int>& frames,
+                                           const std::function<void()>& progress);
+
+// User + system CPU seconds of this process.
+double process_cpu_seconds();
 
 // One descriptor: run it and write its WorkerStats. Returns the segment number.
 int run_descriptor(const std::string& descriptor_path, WorkerSession* session = nullptr);

@@ -12,6 +12,7 @@
 
 #include "audio_track.hpp"
 #include "scene_detector.hpp"
+#include "segment_descriptor.hpp"
 #include "segment_plan.hpp"
 #include "verify_output.hpp"
 
@@ -31,7 +32,7 @@ struct TranscodeOptions {
   std::string output;
   std::string
       format;  // hls, mp4, mkv or webm; empty: by the output's name (.mp4/.m4v/.mov, .mkv, .webm), else hls
-  int crf = 23;
+  double crf = 23;           // fractional CRFs are x264/x265's own; hardware encoders round
   std::int64_t bitrate = 0;  // video bits/s; 0: constant quality (crf)
   std::string preset = "medium";
   std::string encoder = "x264";  // auto, x264, nvenc, vaapi, qsv, videotoolbox
@@ -40,8 +41,20 @@ struct TranscodeOptions {
   int workers = 0;               // 0: one per core, fewer if memory is short
   int threads_per_worker = 0;    // encoder/decoder threads in each worker; 0: cores / workers
   double segment_duration = 10;
-  double min_segment = 0;         // 0: half the target
-  double max_segment = 0;         // 0: 1.5 x the target
+  double min_segment = 0;  // 0: half the target
+  double max_segment = 0;  // 0: 1.5 x the target
+  // Target quality (quality_segment.hpp): target 0 is off (--crf then).
+  struct Quality {
+    double target = 0;
+    std::string metric = "ssim";      // ssim, psnr, vmaf (when the FFmpeg build has libvmaf)
+    std::string pool = "mean";        // mean, p5, min
+    double crf_lo = -1, crf_hi = -1;  // -1: the encoder's default range
+    int max_probes = 4;
+    double tolerance = -1;  // -1: 0.002 SSIM, 0.2 dB PSNR, 1 VMAF
+    int max_reencodes = 2;
+    std::string probe_cache;  // directory of the probe cache; empty: $XDG_CACHE_HOME/pvt/quality-probes
+    bool no_probe_cache = false;
+  } quality;
   // HLS: several playlist segments per worker task (segment_grouping.hpp); false: a task each, as before.
   bool group_playlist = true;
   int lookahead = 40;             // frames each worker decodes and analyses ahead of its encoder
@@ -128,6 +141,21 @@ struct SegmentReport {
   int worker_pid = 0;
   double started_s = 0;
   double finished_s = 0;
+  QualityResult quality;  // target quality: the CRF found, its probes, the score reached
+};
+
+// Target quality over the segments (quality_summary() in job_report.cpp).
+struct QualitySummary {
+  std::string metric, pool;
+  double target = 0, tolerance = 0;
+  double worst_score = 0, mean_score = 0;  // segment scores (mean weighted by frames)
+  int segments_within = 0, segments = 0;   // within the tolerance of the target
+  int segments_limited = 0;                // missed because the CRF range ends (QualityResult)
+  int probe_encodes = 0, cached_probes = 0, reencoded_segments = 0;
+  double crf_min = 0, crf_max = 0;
+  // The one CRF a fixed-CRF encode would need for every segment to reach the target (the probes'
+  // lowest per-segment CRF): what the per-segment search saves against.
+  double fixed_crf = 0;
 };
 
 struct TranscodeSummary {
@@ -173,6 +201,7 @@ struct TranscodeSummary {
   int memory_waits = 0;            // times a worker start waited for the memory budget
   OutputReport verified;
   std::vector<SegmentReport> segments;
+  QualitySummary quality;  // metric empty: no target quality
 };
 
 using ProgressFn = std::function<void(const JobProgress&)>;

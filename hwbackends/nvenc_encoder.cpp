@@ -2,6 +2,8 @@
 // wrapper registers and copies them into its own CUDA surfaces. Zero-copy NVDEC -> NVENC would need the
 // worker's decoder on the same CUDA device; it is not wired, so the CPU decode path stays unchanged.
 #include <algorithm>
+
+#include <cmath>
 #include <map>
 
 #include "lavc_encoder.hpp"
@@ -39,7 +41,7 @@ std::unique_ptr<VideoEncoder> open_nvenc_encoder(const EncoderConfig& cfg) {
   } else {
     // Constant quality: VBR with a CQ target and no bitrate ceiling, NVENC's counterpart of CRF.
     av_opt_set(c->priv_data, "rc", "vbr", 0);
-    av_opt_set_int(c->priv_data, "cq", std::clamp(cfg.crf, 1, 51), 0);
+    av_opt_set_int(c->priv_data, "cq", std::clamp(static_cast<int>(std::lround(cfg.crf)), 1, 51), 0);
     c->bit_rate = 0;
   }
   av_opt_set_int(c->priv_data, "forced-idr", 1, 0);

@@ -2,6 +2,8 @@
 // surfaces (QSV needs it fixed), software frames uploaded with av_hwframe_transfer_data.
 #include <algorithm>
 
+#include <cmath>
+
 #include "hw_frames.hpp"
 #include "lavc_encoder.hpp"
 
@@ -29,7 +31,8 @@ std::unique_ptr<VideoEncoder> open_qsv_encoder(const EncoderConfig& cfg) {
   if (cfg.bitrate > 0) {
     set_capped_bitrate(c, cfg.bitrate);
   } else {
-    c->global_quality = std::clamp(cfg.crf, 1, 51);  // ICQ where the driver has it
+    c->global_quality =
+        std::clamp(static_cast<int>(std::lround(cfg.crf)), 1, 51);  // ICQ where the driver has it
   }
   av_opt_set_int(c->priv_data, "forced_idr", 1, 0);
   if (cfg.lookahead > 0) av_opt_set_int(c->priv_data, "look_ahead_depth", std::min(cfg.lookahead, 100), 0);

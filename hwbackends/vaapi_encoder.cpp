@@ -2,6 +2,8 @@
 // doc/examples/vaapi_encode.c: a VAAPI device, a frames pool of NV12 surfaces, software frames uploaded
 // with av_hwframe_transfer_data (the worker decodes on the CPU; VAAPI decode -> encode is not wired).
 #include <algorithm>
+
+#include <cmath>
 #include <filesystem>
 
 #include "hw_frames.hpp"
@@ -81,7 +83,7 @@ std::unique_ptr<VideoEncoder> open_vaapi_encoder(const EncoderConfig& cfg) {
     set_capped_bitrate(c, cfg.bitrate);
   } else {
     av_opt_set(c->priv_data, "rc_mode", "CQP", 0);
-    av_opt_set_int(c->priv_data, "qp", std::clamp(cfg.crf, 1, 51), 0);
+    av_opt_set_int(c->priv_data, "qp", std::clamp(static_cast<int>(std::lround(cfg.crf)), 1, 51), 0);
   }
   // VAAPI turns a frame with pict_type I into an IDR itself; it has no encoder look-ahead to set.
   open_context(c, codec, codec->name);

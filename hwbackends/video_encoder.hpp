@@ -21,7 +21,7 @@ class BackendError : public std::runtime_error {
 struct EncoderConfig {
   std::string codec = "h264";
   std::string preset = "medium";
-  int crf = 23;              // constant quality when bitrate == 0
+  double crf = 23;           // constant quality when bitrate == 0 (hardware encoders round it)
   std::int64_t bitrate = 0;  // average bits/s
   int threads = 1;
   int lookahead = -1;  // frames of the encoder's own rate-control look-ahead; -1: its default

@@ -15,7 +15,8 @@ std::unique_ptr<VideoEncoder> open_videotoolbox_encoder(const EncoderConfig& cfg
   if (cfg.bitrate > 0)
     c->bit_rate = cfg.bitrate;
   else
-    c->global_quality = FF_QP2LAMBDA * (100 - 2 * cfg.crf);  // q:v 0-100; lower CRF, higher quality
+    c->global_quality =
+        static_cast<int>(FF_QP2LAMBDA * (100 - 2 * cfg.crf));  // q:v 0-100; lower CRF, higher quality
   open_context(c, codec, codec->name);
   return std::make_unique<LavcEncoder>("videotoolbox", std::move(ctx));
 }

@@ -41,6 +41,19 @@ TranscodeOptions options_from_settings(const json& settings) {
   o.segment_duration = setting(settings, "segment_duration", o.segment_duration);
   o.min_segment = setting(settings, "min_segment", o.min_segment);
   o.max_segment = setting(settings, "max_segment", o.max_segment);
+  o.group_playlist = setting(settings, "group_playlist", o.group_playlist) || o.format != "hls";
+  if (const auto tq = settings.find("target_quality"); tq != settings.end() && tq->is_object()) {
+    auto& q = o.quality;
+    q.target = setting(*tq, "target", q.target);
+    q.metric = setting(*tq, "metric", q.metric);
+    q.pool = setting(*tq, "pool", q.pool);
+    q.tolerance = setting(*tq, "tolerance", q.tolerance);
+    q.max_probes = setting(*tq, "max_probes", q.max_probes);
+    if (const auto r = tq->find("crf_range"); r != tq->end() && r->is_array() && r->size() == 2) {
+      q.crf_lo = (*r)[0].get<double>();
+      q.crf_hi = (*r)[1].get<double>();
+    }
+  }
   o.lookahead = setting(settings, "lookahead", o.lookahead);
   o.encoder_lookahead = setting(settings, "encoder_lookahead", o.encoder_lookahead);
   o.preroll = setting(settings, "preroll", o.preroll);

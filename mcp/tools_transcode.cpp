@@ -54,6 +54,22 @@ json input_schema(const ServerConfig& config) {
           {"pattern", "^[0-9]+(\\.[0-9]+)?[kKmMgG]?$"},
           {"description", "average video bitrate such as 2500k or 4M instead of crf"}}},
         {"preset", {{"type", "string"}, {"enum", kPresets}, {"default", "medium"}}},
+        {"target_quality",
+         {{"type", "number"},
+          {"exclusiveMinimum", 0},
+          {"maximum", 100},
+          {"description",
+           "encode each segment to this quality instead of one crf: SSIM such as 0.98, PSNR in dB such as "
+           "42, "
+           "VMAF such as 93 (when the server's FFmpeg has libvmaf); a CRF search per segment, the final "
+           "score "
+           "checked; excludes bitrate"}}},
+        {"metric", {{"type", "string"}, {"enum", {"ssim", "psnr", "vmaf"}}, {"default", "ssim"}}},
+        {"quality_pool",
+         {{"type", "string"},
+          {"enum", {"mean", "p5", "min"}},
+          {"default", "mean"},
+          {"description", "how a segment's frame scores become one: mean, p5 (5th percentile), min"}}},
         {"segment_duration",
          {{"type", "number"},
           {"exclusiveMinimum", 0},
@@ -141,7 +157,12 @@ PreparedTranscode prepare_new(ToolEnv& env, const ToolArgs& args) {
   const auto bitrate_arg = args.string("bitrate");
   const auto preset = args.one_of("preset", kPresets);
   const auto segment_duration = args.number("segment_duration", 0, 3600, true);
+  const auto target_quality = args.number("target_quality", 0, 100, true);
+  const auto metric = args.one_of("metric", {"ssim", "psnr", "vmaf"});
+  const auto pool = args.one_of("quality_pool", {"mean", "p5", "min"});
   if (crf && bitrate_arg) throw ToolError("Give either crf or bitrate, not both.");
+  if (target_quality && bitrate_arg) throw ToolError("Give either target_quality or bitrate, not both.");
+  if ((metric || pool) && !target_quality) throw ToolError("metric and quality_pool need target_quality.");
   const std::int64_t bitrate = bitrate_arg ? parse_bitrate(*bitrate_arg, "bitrate") : 0;
 
   PreparedTranscode t;
@@ -167,12 +188,20 @@ PreparedTranscode prepare_new(ToolEnv& env, const ToolArgs& args) {
   o.segment_duration = segment_duration.value_or(env.config.segment_duration);
   o.lookahead = env.config.lookahead;
   o.restart = args.boolean("restart").value_or(false);
+  if (target_quality) {
+    o.quality.target = *target_quality;
+    o.quality.metric = metric.value_or(o.quality.metric);
+    o.quality.pool = pool.value_or(o.quality.pool);
+  }
+  // The probe cache stays inside the output directory, like everything the server writes.
+  o.quality.probe_cache = (fs::path(env.config.output_dir) / ".pvt-cache" / "quality-probes").string();
   return t;
 }
 
 json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
   const ToolArgs args(arguments, {"input", "output", "format", "crf", "bitrate", "preset", "segment_duration",
-                                  "overwrite", "restart", "resume_job_id", "wait"});
+                                  "target_quality", "metric", "quality_pool", "overwrite", "restart",
+                                  "resume_job_id", "wait"});
   const bool overwrite = args.boolean("overwrite").value_or(false);
   const bool wait = args.boolean("wait").value_or(false);
   const auto resume_id = args.string("resume_job_id");

@@ -14,8 +14,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // Every transcode_video argument that resume_job_id replaces with the job's own.
-const char* const kReplacedByResume[] = {"input",   "output", "format",           "crf",
-                                         "bitrate", "preset", "segment_duration", "restart"};
+const char* const kReplacedByResume[] = {"input",   "output",       "format",           "crf",
+                                         "bitrate", "preset",       "segment_duration", "target_quality",
+                                         "metric",  "quality_pool", "restart"};
 
 std::string join(const std::vector<std::string>& parts, const std::string& sep) {
   std::string out;
@@ -88,6 +89,8 @@ PreparedTranscode prepare_resume(ToolEnv& env, const json& arguments, std::strin
   t.options.input = t.input.string();
   t.options.output = d->engine_output.string();
   t.options.workers = env.config.max_workers;
+  t.options.quality.probe_cache =
+      (fs::path(env.config.output_dir) / ".pvt-cache" / "quality-probes").string();
   apply_executor(t.options, env.config);
   t.options.resume = true;  // the engine refuses rather than start over if the state vanished meanwhile
   t.final_path = d->state.output;

@@ -100,8 +100,11 @@ TEST(SegmentDescriptor, RefusesNumbersThatDoNotFitTheirField) {
     j[key] = value;
     EXPECT_THROW(j.get<SegmentDescriptor>(), std::exception) << key;
   }
+  // A CRF may be fractional (target quality searches them), but it must be a finite number.
   nlohmann::json j = sample();
   j["encoder"]["crf"] = 23.5;
+  EXPECT_DOUBLE_EQ(j.get<SegmentDescriptor>().encoder.crf, 23.5);
+  j["encoder"]["crf"] = "23";
   EXPECT_THROW(j.get<SegmentDescriptor>(), Error);
 }
 

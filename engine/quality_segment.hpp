@@ -1,0 +1,30 @@
+// Target quality in the worker (`--target-quality`): the segment's CRF is searched on probe encodes of a
+// sample of its frames, the segment is encoded at the CRF the probes predict, and the final file's own
+// score is measured; a miss beyond the tolerance is encoded again with a corrected CRF (up to
+// max_reencodes times).
+//
+// The probe sample: the whole segment when it has at most 72 frames; else three windows of consecutive
+// frames centred at 1/6, 1/2 and 5/6 of it, 12 % of its frames in all (at least 36), fewer when the
+// frames would take more than 256 MiB. Each window starts with an IDR, as a segment does, and is encoded
+// with the final encode's settings (encoder, preset, threads, look-ahead, pixel format, filters) but
+// without pre-roll.
+//
+// Probes are cached in the descriptor's cache file, keyed by everything that changes their scores, so a
+// resumed job or a rerun with another target measures only what it has not measured before.
+#pragma once
+
+#include "segment_descriptor.hpp"
+#include "segment_worker.hpp"
+
+namespace pvt {
+
+WorkerStats run_quality_segment(const SegmentDescriptor& d, WorkerSession* session);
+
+// The probe sample's frames (absolute frame numbers, ascending) and where its windows start.
+struct ProbeSample {
+  std::vector<int> frames;
+  std::vector<int> window_starts;
+};
+ProbeSample probe_sample(const SegmentDescriptor& d, std::int64_t frame_bytes);
+
+}  // namespace pvt

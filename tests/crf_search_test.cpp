@@ -1,0 +1,96 @@
+// The CRF search's decisions on synthetic probe curves: interpolation, extrapolation, when it stops, the
+// correction after a missed final encode, and score pooling.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "crf_search.hpp"
+
+namespace pvt {
+namespace {
+
+// A PSNR curve falling 0.5 dB per CRF step: 45 dB at CRF 20.
+double psnr_at(double crf) {
+  return 45 - 0.5 * (crf - 20);
+}
+
+CrfSearch psnr_search(double target) {
+  CrfSearch s;
+  s.metric = "psnr";
+  s.target = target;
+  s.crf_lo = 10;
+  s.crf_hi = 40;
+  s.tolerance = 0.2;
+  s.first_crf = 23;
+  return s;
+}
+
+TEST(CrfSearch, FindsALinearCurvesTargetInTwoProbes) {
+  const CrfSearch s = psnr_search(41);  // CRF 28
+  std::vector<QualityProbe> probes;
+  while (auto c = next_probe(probes, s)) probes.push_back({*c, psnr_at(*c)});
+  EXPECT_LE(probes.size(), 3u);
+  EXPECT_NEAR(predict_crf(probes, s), 28, 0.05);
+  EXPECT_NEAR(predict_score(probes, 28, s), 41, 0.05);
+}
+
+TEST(CrfSearch, InterpolatesBetweenBracketingProbesAndStopsWhenTheyAreClose) {
+  const CrfSearch s = psnr_search(41.2);
+  const std::vector<QualityProbe> probes{{27, psnr_at(27)}, {28, psnr_at(28)}};
+  EXPECT_NEAR(predict_crf(probes, s), 27.6, 1e-9);
+  EXPECT_FALSE(next_probe(probes, s));  // bracketed 1 CRF apart: interpolation is good enough
+  const std::vector<QualityProbe> wide{{20, psnr_at(20)}, {30, psnr_at(30)}};
+  EXPECT_TRUE(next_probe(wide, s));
+}
+
+TEST(CrfSearch, SsimIsSearchedInItsDecibelDomain) {
+  CrfSearch s;
+  s.metric = "ssim";
+  s.target = 0.98;
+  s.tolerance = 0.002;
+  // SSIM dB linear in CRF: 20 dB (0.99) at CRF 20, 0.4 dB less per step.
+  auto ssim_at = [](double crf) { return 1 - std::pow(10, -(20 - 0.4 * (crf - 20)) / 10); };
+  std::vector<QualityProbe> probes;
+  while (auto c = next_probe(probes, s)) probes.push_back({*c, ssim_at(*c)});
+  const double crf = predict_crf(probes, s);
+  EXPECT_NEAR(ssim_at(crf), 0.98, 0.001);
+  EXPECT_NEAR(score_from_domain("ssim", score_domain("ssim", 0.987)), 0.987, 1e-12);
+}
+
+TEST(CrfSearch, StopsAtTheRangesEndWhenTheTargetIsOutOfReach) {
+  const CrfSearch s = psnr_search(60);  // better than CRF 10 gives
+  std::vector<QualityProbe> probes;
+  while (auto c = next_probe(probes, s)) probes.push_back({*c, psnr_at(*c)});
+  EXPECT_LE(probes.size(), 3u);
+  EXPECT_DOUBLE_EQ(predict_crf(probes, s), 10);
+}
+
+TEST(CrfSearch, NeverProbesMoreThanAllowed) {
+  CrfSearch s = psnr_search(41);
+  s.max_probes = 1;
+  std::vector<QualityProbe> probes;
+  while (auto c = next_probe(probes, s)) probes.push_back({*c, psnr_at(*c) + 0.1 * probes.size()});
+  EXPECT_EQ(probes.size(), 1u);
+}
+
+TEST(CrfSearch, ACorrectionMovesTheCrfTowardsTheTarget) {
+  const CrfSearch s = psnr_search(41);
+  const std::vector<QualityProbe> probes{{26, psnr_at(26)}, {30, psnr_at(30)}};
+  // The final encode came out 1 dB worse than the probes said: 2 CRF steps back.
+  EXPECT_NEAR(corrected_crf(probes, {{28, 40}}, s), 26, 1e-9);
+  // 0.05 dB better: still at least a quarter step up.
+  EXPECT_NEAR(corrected_crf(probes, {{28, 41.05}}, s), 28.25, 1e-9);
+  // Two finals: their own slope (1 dB per CRF here), not the probes' 0.5.
+  EXPECT_NEAR(corrected_crf(probes, {{28, 40}, {26, 42}}, s), 27, 1e-9);
+}
+
+TEST(CrfSearch, PoolsFramesAsMeanFifthPercentileOrMinimum) {
+  std::vector<double> f;
+  for (int i = 1; i <= 100; ++i) f.push_back(i);
+  EXPECT_DOUBLE_EQ(pool_scores(f, "mean"), 50.5);
+  EXPECT_DOUBLE_EQ(pool_scores(f, "p5"), 5);
+  EXPECT_DOUBLE_EQ(pool_scores(f, "min"), 1);
+}
+
+}  // namespace
+}  // namespace pvt

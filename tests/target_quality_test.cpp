@@ -1,0 +1,197 @@
+// Target quality end to end: `pvt transcode --target-quality` on a clip whose segments differ (static,
+// high-motion, noisy), each segment's score checked against ffmpeg's own ssim filter on the output; the
+// re-encode path (a probe sample made to misjudge by a test hook); the probe cache reused by a rerun and
+// by a changed target; and the one-line refusals.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "test_support.hpp"
+
+namespace pvt {
+namespace {
+
+// 9 s at 25 fps, 320x240: 3 s of still bars (a little grain), 3 s of a moving test pattern, 3 s of it under
+// heavy noise, a keyframe every 75 frames, so 3-s segments fall on the scene changes.
+const std::string& varied_clip() {
+  static test::TempDir dir;
+  static const std::string path = [] {
+    const std::string p = dir / "varied.mp4";
+    const std::string graph =
+        "smptebars=s=320x240:r=25:d=3,noise=alls=6:allf=t[a];testsrc2=s=320x240:r=25:d=3[b];"
+        "testsrc2=s=320x240:r=25:d=3,noise=alls=30:allf=t+u[c];[a][b][c]concat=n=3:v=1[v]";
+    const auto r =
+        test::run({"ffmpeg", "-v", "error", "-y", "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264",
+                   "-preset", "veryfast", "-crf", "12", "-g", "75", "-pix_fmt", "yuv420p", p});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return p;
+  }();
+  return path;
+}
+
+nlohmann::json run_json(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
+  args.insert(args.begin(), "transcode");
+  args.insert(args.end(), {"--json", "--progress", "none", "-y"});
+  const auto r = test::run_pvt(args, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code != 0) return {};
+  return nlohmann::json::parse(r.out);
+}
+
+// ffmpeg's per-frame SSIM (All) of `out` against `in`, in frame order.
+std::vector<double> ffmpeg_ssim(const std::string& out, const std::string& in, const std::string& stats) {
+  const auto r = test::run({"ffmpeg", "-hide_banner", "-nostats", "-i", out, "-i", in, "-lavfi",
+                            "[0:v][1:v]ssim=stats_file=" + stats, "-f", "null", "-"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<double> v;
+  std::ifstream f(stats);
+  static const std::regex all("All:([0-9.]+)");
+  for (std::string line; std::getline(f, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, all)) v.push_back(std::stod(m[1]));
+  }
+  return v;
+}
+
+std::vector<std::string> base_args(const std::string& out, const std::string& cache) {
+  return {varied_clip(), "-o",
+          out,           "--preset",
+          "veryfast",    "--segment-duration",
+          "3",           "--workers",
+          "2",           "--threads-per-worker",
+          "1",           "--target-quality",
+          "0.97",        "--metric",
+          "ssim",        "--probe-cache",
+          cache};
+}
+
+TEST(TargetQuality, EverySegmentReachesTheTargetAsFfmpegMeasuresIt) {
+  test::TempDir dir;
+  const std::string out = dir / "out.mp4";
+  const auto j = run_json(base_args(out, dir / "cache"));
+  ASSERT_FALSE(j.is_null());
+  const auto& tq = j.at("target_quality");
+  ASSERT_FALSE(tq.is_null());
+  EXPECT_EQ(tq.at("metric"), "ssim");
+  EXPECT_DOUBLE_EQ(tq.at("tolerance").get<double>(), 0.002);
+  const auto frames = ffmpeg_ssim(out, varied_clip(), dir / "ssim.log");
+  ASSERT_EQ(frames.size(), 225u);
+  ASSERT_GE(j.at("segments").size(), 3u);
+  std::vector<double> crfs;
+  for (const auto& s : j.at("segments")) {
+    const auto& q = s.at("quality");
+    ASSERT_FALSE(q.is_null());
+    const double score = q.at("score").get<double>();
+    EXPECT_NEAR(score, 0.97, 0.002) << "segment " << s.at("index");
+    EXPECT_TRUE(q.at("within_tolerance").get<bool>());
+    EXPECT_GE(q.at("probes").size(), 1u);
+    EXPECT_LE(q.at("probes").size(), 4u);
+    // The score pvt reports is the file's: ffmpeg's ssim over the segment's frames agrees.
+    const int first = s.at("start_frame"), n = s.at("frames");
+    double sum = 0;
+    for (int f = first; f < first + n; ++f) sum += frames[f];
+    EXPECT_NEAR(sum / n, score, 2e-4) << "segment " << s.at("index");
+    crfs.push_back(q.at("crf").get<double>());
+  }
+  // Still bars take a far higher CRF than noise for the same SSIM.
+  EXPECT_GT(*std::max_element(crfs.begin(), crfs.end()) - *std::min_element(crfs.begin(), crfs.end()), 4.0);
+  EXPECT_EQ(tq.at("segments_within_tolerance"), j.at("segments").size());
+  EXPECT_NEAR(tq.at("fixed_crf_for_the_same_worst_segment").get<double>(),
+              *std::min_element(crfs.begin(), crfs.end()), 1e-9);
+}
+
+TEST(TargetQuality, AMisjudgingProbeSampleIsCorrectedByEncodingAgain) {
+  test::TempDir dir;
+  const auto j = run_json(base_args(dir / "out.mp4", dir / "cache"), {"PVT_FAULT=probe-skew:1"});
+  ASSERT_FALSE(j.is_null());
+  const auto& seg = j.at("segments").at(1).at("quality");
+  EXPECT_GE(seg.at("final_encodes").get<int>(), 2);
+  EXPECT_NEAR(seg.at("score").get<double>(), 0.97, 0.002);
+  EXPECT_EQ(j.at("segments").at(0).at("quality").at("final_encodes"), 1);
+  EXPECT_GE(j.at("target_quality").at("reencoded_segments").get<int>(), 1);
+}
+
+TEST(TargetQuality, ProbesAreCachedForARerunAndAChangedTarget) {
+  test::TempDir dir;
+  const std::string cache = dir / "cache";
+  const auto first = run_json(base_args(dir / "a.mp4", cache));
+  ASSERT_FALSE(first.is_null());
+  const int measured = first.at("target_quality").at("probe_encodes");
+  EXPECT_GT(measured, 0);
+  EXPECT_EQ(first.at("target_quality").at("cached_probes"), 0);
+
+  const auto again = run_json(base_args(dir / "b.mp4", cache));
+  ASSERT_FALSE(again.is_null());
+  EXPECT_EQ(again.at("target_quality").at("probe_encodes"), 0);
+  EXPECT_EQ(again.at("target_quality").at("cached_probes"), measured);
+  for (std::size_t i = 0; i < again.at("segments").size(); ++i)
+    EXPECT_DOUBLE_EQ(again.at("segments")[i].at("quality").at("crf").get<double>(),
+                     first.at("segments")[i].at("quality").at("crf").get<double>());
+
+  auto changed = base_args(dir / "c.mp4", cache);
+  changed[std::find(changed.begin(), changed.end(), "0.97") - changed.begin()] = "0.975";
+  const auto other = run_json(changed);
+  ASSERT_FALSE(other.is_null());
+  EXPECT_GT(other.at("target_quality").at("cached_probes").get<int>(), 0);
+  EXPECT_LT(other.at("target_quality").at("probe_encodes").get<int>(), measured);
+  for (const auto& s : other.at("segments"))
+    EXPECT_NEAR(s.at("quality").at("score").get<double>(), 0.975, 0.002);
+}
+
+TEST(TargetQuality, AResumedJobReusesFinishedSegmentsAndCachedProbes) {
+  test::TempDir dir;
+  const std::string out = dir / "out.mp4";
+  // Segment 2 fails on every attempt after its probes: the job stops with the others finished.
+  auto args = base_args(out, dir / "cache");
+  args.insert(args.begin(), "transcode");
+  auto failing = args;
+  failing.insert(failing.end(), {"--progress", "none"});
+  const auto r = test::run_pvt(failing, {"PVT_FAULT=fail:2"});
+  ASSERT_NE(r.exit_code, 0);
+  ASSERT_FALSE(std::filesystem::exists(out));
+  args.erase(args.begin());
+  const auto j = run_json(args);
+  ASSERT_FALSE(j.is_null());
+  EXPECT_TRUE(j.at("resumed").get<bool>());
+  EXPECT_EQ(j.at("segments_reused").get<int>(), static_cast<int>(j.at("segments").size()) - 1);
+  EXPECT_EQ(j.at("target_quality").at("probe_encodes"), 0);
+  const auto& last = j.at("segments").at(2);
+  EXPECT_FALSE(last.at("reused").get<bool>());
+  EXPECT_GE(last.at("quality").at("probes").size(), 1u);
+  for (const auto& p : last.at("quality").at("probes")) EXPECT_TRUE(p.at("cached").get<bool>());
+  for (const auto& s : j.at("segments")) EXPECT_NEAR(s.at("quality").at("score").get<double>(), 0.97, 0.002);
+}
+
+TEST(TargetQuality, BadCombinationsAreOneLineErrors) {
+  test::TempDir dir;
+  const std::string in = varied_clip(), out = dir / "x.mp4";
+  struct Case {
+    std::vector<std::string> extra;
+    std::string says;
+  };
+  const std::vector<Case> cases{
+      {{"--target-quality", "0.97", "--bitrate", "1M"}, "exclude each other"},
+      {{"--target-quality", "93", "--metric", "vmaf"}, "it offers ssim, psnr"},
+      {{"--target-quality", "1.5"}, "between 0 and 1"},
+      {{"--target-quality", "42", "--metric", "psnr", "--quality-pool", "median"}, "mean, p5 or min"},
+      {{"--target-quality", "0.97", "--crf-range", "40-10"}, "--crf-range"},
+      {{"--target-quality", "0.97", "--crf-range", "abc"}, "LO-HI"},
+      {{"--target-quality", "0.97", "--max-probes", "0"}, "--max-probes"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args{"transcode", in, "-o", out};
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    const auto r = test::run_pvt(args);
+    EXPECT_EQ(r.exit_code, 2) << c.says;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+}  // namespace
+}  // namespace pvt
