@@ -97,7 +97,8 @@ Runner add_plan_command(CLI::App& app) {
   };
   shaping(cmd->add_option("--format", o.format, "hls, mp4, mkv or webm (default: by the output's name)"))
       ->check(CLI::IsMember({"hls", "mp4", "mkv", "webm"}));
-  shaping(cmd->add_option("--crf", o.crf, "constant quality, 0-51 (default 23)"))->check(CLI::Range(0, 51));
+  shaping(cmd->add_option("--crf", o.crf, "constant quality, 0-51 (default 23)"))
+      ->check(CLI::Range(0.0, 51.0));
   shaping(cmd->add_option("--preset", o.preset, "x264 preset (default medium)"))
       ->check(CLI::IsMember({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                              "slower", "veryslow", "placebo"}));

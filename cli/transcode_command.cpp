@@ -153,8 +153,8 @@ Runner add_transcode_command(CLI::App& app) {
   cmd->add_option("--format", o.format,
                   "hls, mp4, mkv or webm (default: by the name: .mp4/.m4v/.mov, .mkv, .webm; else hls)")
       ->check(CLI::IsMember({"hls", "mp4", "mkv", "webm"}));
-  auto* crf =
-      cmd->add_option("--crf", o.crf, "constant quality, 0-51 (default 23)")->check(CLI::Range(0, 51));
+  auto* crf = cmd->add_option("--crf", o.crf, "constant quality, 0-51 (default 23; x264/x265 take fractions)")
+                  ->check(CLI::Range(0.0, 51.0));
   cmd->add_option(
       "--target-quality", o.quality.target,
       "encode each segment to this quality instead of one CRF (e.g. 0.98 SSIM, 42 dB PSNR, 93 VMAF): "

@@ -26,7 +26,7 @@ struct AssemblyInput {
   int source_video = -1;  // its video stream
   AVRational video_time_base{1, 1};
   double frame_rate = 0;
-  std::vector<EncodedSegment> segments;             // in presentation order
+  std::vector<EncodedSegment> segments;  // in presentation order
   // HLS: where each playlist segment starts (input video time base, ascending, the first at segments[0]'s
   // start_pts); each must be a keyframe of the encoded video. Empty: one playlist segment per encoded one.
   std::vector<std::int64_t> piece_starts;

@@ -4,7 +4,7 @@
 // Scores fall as the CRF rises. The search interpolates in a domain where that fall is close to linear:
 // PSNR and VMAF as they are, SSIM as -10 log10(1 - SSIM) ("SSIM dB"). Between two probes that bracket the
 // target it interpolates; otherwise it extrapolates along the slope of the two probes nearest the target,
-// or, with one probe, along a typical slope for x264/x265 (about 0.45 dB per CRF step).
+// or, with one probe, along a typical slope for x264/x265 (crf_search.cpp).
 #pragma once
 
 #include <optional>
@@ -33,7 +33,7 @@ struct CrfSearch {
 double predict_crf(const std::vector<QualityProbe>& probes, const CrfSearch& s);
 
 // The next CRF to probe, or nullopt when the probes pin the target down (one is within half the
-// tolerance, two at most 1.5 CRF apart bracket it, the target lies beyond the range's end that was
+// tolerance, two at most 2 CRF apart bracket it, the target lies beyond the range's end that was
 // probed, a new probe would land within 0.1 of an old one) or max_probes are spent.
 std::optional<double> next_probe(const std::vector<QualityProbe>& probes, const CrfSearch& s);
 

@@ -179,20 +179,28 @@ CrfSearch search_of(const SegmentDescriptor& d) {
 
 }  // namespace
 
+// The sample's shape. Measured on the shared BBB and car clips at veryfast (SSIM 0.97 and 0.985, the
+// first final's score against the probes' prediction): three windows of 12 % missed by 0.002-0.005 and
+// sent 6 of 7 BBB segments to a second encode; four windows of 25 % missed by 0.0016 at most there.
+constexpr double kSampleShare = 0.25;
+constexpr int kSampleMinFrames = 48;
+constexpr int kSampleWindows = 4;
+
 ProbeSample probe_sample(const SegmentDescriptor& d, std::int64_t frame_bytes) {
   ProbeSample s;
   const int n = d.frame_count();
-  if (n <= 72) {
+  if (n <= 2 * kSampleMinFrames) {
     for (int f = d.start_frame; f < d.end_frame; ++f) s.frames.push_back(f);
     s.window_starts.push_back(d.start_frame);
     return s;
   }
-  int total = std::max(36, static_cast<int>(std::lround(0.12 * n)));
+  int total = std::max(kSampleMinFrames, static_cast<int>(std::lround(kSampleShare * n)));
   const std::int64_t cap = std::max<std::int64_t>(12, (256LL << 20) / std::max<std::int64_t>(frame_bytes, 1));
   total = static_cast<int>(std::min<std::int64_t>(total, cap));
-  const int window = std::max(4, total / 3);
-  for (int w = 0; w < 3; ++w) {
-    const int centre = d.start_frame + static_cast<int>(std::lround(n * (2 * w + 1) / 6.0));
+  const int window = std::max(4, total / kSampleWindows);
+  for (int w = 0; w < kSampleWindows; ++w) {
+    const int centre =
+        d.start_frame + static_cast<int>(std::lround(n * (2 * w + 1) / (2.0 * kSampleWindows)));
     const int first = std::clamp(centre - window / 2, d.start_frame, d.end_frame - window);
     if (!s.frames.empty() && first <= s.frames.back()) continue;
     s.window_starts.push_back(first);
@@ -254,6 +262,7 @@ FinalEncode encode_to_target(const SegmentDescriptor& d, WorkerSession* session,
     FinalEncode f{crf, 0, run_segment_worker(fd, session, &scorer), fd.output};
     f.score = pool_scores(scorer.finish(), d.quality.pool);
     ++r.final_encodes;
+    if (encode == 0) r.first_score = f.score;
     finals.push_back({crf, f.score, false});
     tries.push_back(f);
     if (miss(f) <= d.quality.tolerance || encode >= d.quality.max_reencodes) break;

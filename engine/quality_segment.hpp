@@ -3,8 +3,8 @@
 // score is measured; a miss beyond the tolerance is encoded again with a corrected CRF (up to
 // max_reencodes times).
 //
-// The probe sample: the whole segment when it has at most 72 frames; else three windows of consecutive
-// frames centred at 1/6, 1/2 and 5/6 of it, 12 % of its frames in all (at least 36), fewer when the
+// The probe sample: the whole segment when it has at most 96 frames; else four windows of consecutive
+// frames centred at 1/8, 3/8, 5/8 and 7/8 of it, 25 % of its frames in all (at least 48), fewer when the
 // frames would take more than 256 MiB. Each window starts with an IDR, as a segment does, and is encoded
 // with the final encode's settings (encoder, preset, threads, look-ahead, pixel format, filters) but
 // without pre-roll.

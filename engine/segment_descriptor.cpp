@@ -107,6 +107,7 @@ void to_json(json& j, const QualityResult& r) {
            {"crf", r.crf},
            {"score", r.score},
            {"predicted", r.predicted},
+           {"first_score", r.first_score},
            {"probes", r.probes},
            {"probe_encodes", r.probe_encodes},
            {"final_encodes", r.final_encodes},
@@ -122,6 +123,7 @@ void from_json(const json& j, QualityResult& r) {
   get_finite(j, "crf", r.crf, kBad);
   get_finite(j, "score", r.score, kBad);
   get_finite(j, "predicted", r.predicted, kBad);
+  get_finite(j, "first_score", r.first_score, kBad);
   j.at("probes").get_to(r.probes);
   get_integer(j, "probe_encodes", r.probe_encodes, kBad);
   get_integer(j, "final_encodes", r.final_encodes, kBad);

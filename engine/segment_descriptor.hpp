@@ -61,9 +61,10 @@ struct QualityTarget {
 struct QualityResult {
   std::string metric, pool;
   double target = 0;
-  double crf = 0;        // the final encode's
-  double score = 0;      // the final file's, measured on its own packets
-  double predicted = 0;  // what the probes predicted at the first final CRF
+  double crf = 0;          // the final encode's
+  double score = 0;        // the final file's, measured on its own packets
+  double predicted = 0;    // what the probes predicted at the first final CRF
+  double first_score = 0;  // the first final encode's score, before any correction
   std::vector<QualityProbe> probes;
   int probe_encodes = 0;  // probes encoded by this run (cached ones not counted)
   int final_encodes = 0;  // 1, or more when a miss was re-encoded
