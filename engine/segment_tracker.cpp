@@ -54,6 +54,12 @@ void SegmentTracker::reuse(const FinishedSegment& f) {
   spent_bits_[f.index] = f.stats.bytes * 8;
   frames_[f.index] = plan_.plan.segments[f.index].frame_count();
   ++job_.progress.segments_done;
+  note_quality(f.index, f.stats);
+}
+
+void SegmentTracker::note_quality(int segment, const WorkerStats& stats) {
+  if (!stats.quality.metric.empty())
+    job_.progress.segment_quality[segment] = {stats.quality.crf, stats.quality.score};
 }
 
 // Bitrate mode: the bits not yet committed (spent by finished segments, budgeted to running ones),
@@ -107,6 +113,7 @@ void SegmentTracker::finished(const SegmentTask& t, const SegmentResult& r) {
   finished_[t.segment] = true;
   spent_bits_[t.segment] = r.stats.bytes * 8;
   ++job_.progress.segments_done;
+  note_quality(t.segment, r.stats);
   // Recorded at once, with the file's checksum: from here on a killed job keeps this segment.
   const SegmentDescriptor& d = descriptors_[t.segment];
   FinishedSegment f;

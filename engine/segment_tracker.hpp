@@ -40,6 +40,8 @@ class SegmentTracker final : public SegmentReports {
   std::vector<SegmentResult>& results() { return results_; }
 
  private:
+  void note_quality(int segment, const WorkerStats& stats);  // target quality's result, into the progress
+
   std::int64_t fresh_bit_budget(int segment) const;
 
   JobContext& job_;

@@ -43,6 +43,15 @@ std::string fixed(double v, int digits = 1) {
   return b;
 }
 
+// Target quality, in a segment's tooltip: the CRF found, the score reached, the encodes it took.
+std::string quality_text(const QualityResult& q) {
+  if (q.metric.empty()) return "";
+  return ", CRF " + fixed(q.crf, 2) + ": " + q.metric + " " + fixed(q.score, 4) + " (target " + fixed(q.target, 4) +
+         ", " + std::to_string(q.probes.size()) + " probes, " + std::to_string(q.final_encodes) + " encode" +
+         (q.final_encodes == 1 ? "" : "s") + ")";
+}
+
+
 }  // namespace
 
 std::string timeline_svg(const TranscodeSummary& s) {
@@ -81,10 +90,11 @@ std::string timeline_svg(const TranscodeSummary& s) {
       << seg.index << ": frames " << seg.start_frame << "+" << seg.frames << ", " << fixed(seg.started_s, 2)
       << "-" << fixed(seg.finished_s, 2) << " s, " << escape(seg.backend)
       << (seg.fallback_from.empty() ? "" : " (fell back from " + seg.fallback_from + ")")
-      << "</title></rect>\n";
+      << quality_text(seg.quality) << "</title></rect>\n";
     if (w > 18)
       o << "<text x=\"" << fixed(x0 + 3, 2) << "\" y=\"" << y + kRow * 0.5 << "\" fill=\"white\">"
-        << seg.index << "</text>\n";
+        << seg.index << (seg.quality.metric.empty() || w < 90 ? "" : " crf " + fixed(seg.quality.crf, 1))
+        << "</text>\n";
   }
   // The time axis: about ten ticks at a round step.
   const double raw = end / 10;

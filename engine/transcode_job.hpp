@@ -112,6 +112,11 @@ struct JobProgress {
   // (PENDING, RUNNING, ...); empty when the workers run here.
   std::string cluster_job_id;
   std::map<std::string, int> cluster_tasks;
+  // Target quality: each finished segment's CRF and score, by segment index.
+  struct SegmentQuality {
+    double crf = 0, score = 0;
+  };
+  std::map<int, SegmentQuality> segment_quality;
 };
 
 struct SegmentReport {

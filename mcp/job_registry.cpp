@@ -124,6 +124,7 @@ void JobRegistry::run(Job* job) {
     s.segments_total = p.segments_total;
     if (!p.cluster_job_id.empty()) s.slurm_job_id = p.cluster_job_id;
     s.slurm_tasks = p.cluster_tasks;
+    s.segment_quality = p.segment_quality;
     const double encoding_s = job->encode_started_s >= 0 ? p.elapsed_s - job->encode_started_s : 0;
     if (p.stage == "encode" && encoding_s > 0.5 && p.frames_done > 0) {
       s.fps = static_cast<double>(p.frames_done) / encoding_s;

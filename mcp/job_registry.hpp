@@ -53,6 +53,8 @@ struct JobStatus {
   std::string executor = "local";          // where its workers run: local or slurm
   std::string slurm_job_id;                // the Slurm array, once submitted
   std::map<std::string, int> slurm_tasks;  // its unfinished tasks by state (PENDING, RUNNING...)
+  // Target quality: the finished segments' chosen CRF and score, as the engine reports them.
+  std::map<int, JobProgress::SegmentQuality> segment_quality;
   std::string input;
   std::string output;  // the MP4 file or the HLS playlist
   std::string format;

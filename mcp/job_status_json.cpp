@@ -28,6 +28,13 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+// Target quality: [{segment, crf, score}] of the finished segments, in segment order.
+json segment_quality_json(const JobStatus& s) {
+  json a = json::array();
+  for (const auto& [index, q] : s.segment_quality) a.push_back({{"segment", index}, {"crf", q.crf}, {"score", q.score}});
+  return a;
+}
+
 }  // namespace
 
 json status_json(const JobStatus& s, bool with_summary) {
@@ -44,6 +51,7 @@ json status_json(const JobStatus& s, bool with_summary) {
             {"executor", s.executor},
             {"slurm_job_id", s.slurm_job_id.empty() ? json(nullptr) : json(s.slurm_job_id)},
             {"slurm_tasks", s.slurm_tasks},
+            {"segment_quality", segment_quality_json(s)},
             {"input", s.input},
             {"output", s.output},
             {"format", s.format},
@@ -79,6 +87,13 @@ json status_schema(bool with_summary) {
        {{"type", "object"},
         {"additionalProperties", {{"type", "integer"}}},
         {"description", "the array's unfinished tasks counted by Slurm state (PENDING, RUNNING, ...)"}}},
+      {"segment_quality",
+       {{"type", "array"},
+        {"items",
+         {{"type", "object"},
+          {"properties",
+           {{"segment", {{"type", "integer"}}}, {"crf", {{"type", "number"}}}, {"score", {{"type", "number"}}}}}}},
+        {"description", "target_quality jobs: each finished segment's chosen CRF and measured score"}}},
       {"input", {{"type", "string"}}},
       {"output", {{"type", "string"}, {"description", "the MP4 file or the HLS playlist"}}},
       {"format", {{"type", "string"}, {"enum", {"hls", "mp4"}}}},

@@ -907,6 +907,36 @@ TEST_F(PvtToolsTest, TranscodeChecksTheOutputBeforeOpeningTheInput) {
   EXPECT_NE(text(r).find("cannot be transcoded"), std::string::npos) << text(r);
 }
 
+TEST_F(PvtToolsTest, TargetQualityReachesTheEngineAndTheStatusShowsSegmentScores) {
+  const std::string clip = test::scene_clip();
+  EXPECT_TRUE(call("transcode_video", {{"input", clip}, {"target_quality", 0.98}, {"bitrate", "2M"}})["isError"]);
+  auto r = call("transcode_video", {{"input", clip}, {"metric", "psnr"}});
+  EXPECT_TRUE(r["isError"]);
+  EXPECT_NE(text(r).find("need target_quality"), std::string::npos) << text(r);
+  EXPECT_TRUE(call("transcode_video", {{"input", clip}, {"target_quality", 0.98}, {"metric", "butteraugli"}})["isError"]);
+  EXPECT_TRUE(call("transcode_video", {{"input", clip}, {"target_quality", -1}})["isError"]);
+
+  r = call("transcode_video",
+           {{"input", clip}, {"target_quality", 42}, {"metric", "psnr"}, {"quality_pool", "p5"}, {"format", "mp4"}});
+  ASSERT_FALSE(r["isError"]) << r;
+  const TranscodeOptions o = engine.options_of(1);
+  EXPECT_DOUBLE_EQ(o.quality.target, 42);
+  EXPECT_EQ(o.quality.metric, "psnr");
+  EXPECT_EQ(o.quality.pool, "p5");
+  // The probe cache stays inside the output directory.
+  EXPECT_EQ(o.quality.probe_cache.rfind(config.output_dir + "/", 0), 0u) << o.quality.probe_cache;
+  const std::string id = r["structuredContent"]["job_id"];
+  json status;
+  for (int i = 0; i < 200 && (status.is_null() || status["segment_quality"].empty()); ++i) {
+    status = call("get_transcode_status", {{"job_id", id}})["structuredContent"];
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(status["segment_quality"].size(), 1u) << status;
+  EXPECT_EQ(status["segment_quality"][0]["segment"], 0);
+  EXPECT_DOUBLE_EQ(status["segment_quality"][0]["crf"].get<double>(), 24.5);
+  EXPECT_DOUBLE_EQ(status["segment_quality"][0]["score"].get<double>(), 42);
+}
+
 TEST_F(PvtToolsTest, TranscodeAnswersAtOnceAndJobToolsFollowIt) {
   const std::string clip = test::scene_clip();
   auto r = call("transcode_video", {{"input", clip}});

@@ -147,6 +147,7 @@ struct FakeEngine {
       JobProgress p;
       p.stage = "encode";
       p.frames_total = 100;
+      if (o.quality.target > 0) p.segment_quality[0] = {24.5, o.quality.target};
       for (int i = 0; !release; ++i) {
         if (o.cancel && *o.cancel) throw Error(ErrorCode::kInterrupted, "interrupted");
         if (interrupted) {
