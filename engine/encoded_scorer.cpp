@@ -21,10 +21,11 @@ EncodedScorer::EncodedScorer(const AVCodecContext* encoder, const std::string& m
   check_av(avcodec_open2(decoder_.get(), codec, nullptr), ErrorCode::kInternal, "measuring decoder");
 }
 
-void EncodedScorer::reference(const AVFrame* sent) {
+void EncodedScorer::reference(const AVFrame* sent, bool scored) {
   av::Frame f(av_frame_clone(sent));
   if (!f) throw std::bad_alloc();
   references_.push_back(std::move(f));
+  scored_.push_back(scored);
 }
 
 void EncodedScorer::packet(const AVPacket* pkt) {
@@ -37,8 +38,9 @@ void EncodedScorer::receive() {
     if (references_.empty()) {
       ++unmatched_;
     } else {
-      meter_.add(decoded_.get(), references_.front().get());
+      if (scored_.front()) meter_.add(decoded_.get(), references_.front().get());
       references_.pop_front();
+      scored_.pop_front();
     }
     av_frame_unref(decoded_.get());
   }

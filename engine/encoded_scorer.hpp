@@ -18,8 +18,9 @@ class EncodedScorer {
   // `encoder`: the open encoder's context (codec and headers for the decoder).
   EncodedScorer(const AVCodecContext* encoder, const std::string& metric, const std::string& log_dir);
 
-  void reference(const AVFrame* sent);  // a frame given to the encoder, in the order given
-  void packet(const AVPacket* pkt);     // a packet kept from the encoder, in decode order
+  // A frame given to the encoder, in the order given; an unscored one is decoded but not measured.
+  void reference(const AVFrame* sent, bool scored = true);
+  void packet(const AVPacket* pkt);  // a packet kept from the encoder, in decode order
   // Flushes the decoder; per-frame scores in presentation order. Throws Error(kEncode) when the
   // decoded frames do not match the frames sent one for one.
   std::vector<double> finish();
@@ -30,6 +31,7 @@ class EncodedScorer {
   av::CodecContext decoder_;
   QualityMeter meter_;
   std::deque<av::Frame> references_;
+  std::deque<bool> scored_;
   av::Frame decoded_;
   int unmatched_ = 0;
 };

@@ -7,7 +7,8 @@
 // frames centred at 1/8, 3/8, 5/8 and 7/8 of it, 25 % of its frames in all (at least 48), fewer when the
 // frames would take more than 256 MiB. Each window starts with an IDR, as a segment does, and is encoded
 // with the final encode's settings (encoder, preset, threads, look-ahead, pixel format, filters) but
-// without pre-roll.
+// without pre-roll, and followed by a quarter of the encoder's look-ahead in frames that are encoded for
+// context but not scored.
 //
 // Probes are cached in the descriptor's cache file, keyed by everything that changes their scores, so a
 // resumed job or a rerun with another target measures only what it has not measured before.
@@ -24,6 +25,7 @@ WorkerStats run_quality_segment(const SegmentDescriptor& d, WorkerSession* sessi
 struct ProbeSample {
   std::vector<int> frames;
   std::vector<int> window_starts;
+  std::vector<bool> scored;  // per frame: false for a window's lead-out (encoded for context, not scored)
 };
 ProbeSample probe_sample(const SegmentDescriptor& d, std::int64_t frame_bytes);
 

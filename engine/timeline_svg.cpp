@@ -46,11 +46,10 @@ std::string fixed(double v, int digits = 1) {
 // Target quality, in a segment's tooltip: the CRF found, the score reached, the encodes it took.
 std::string quality_text(const QualityResult& q) {
   if (q.metric.empty()) return "";
-  return ", CRF " + fixed(q.crf, 2) + ": " + q.metric + " " + fixed(q.score, 4) + " (target " + fixed(q.target, 4) +
-         ", " + std::to_string(q.probes.size()) + " probes, " + std::to_string(q.final_encodes) + " encode" +
-         (q.final_encodes == 1 ? "" : "s") + ")";
+  return ", CRF " + fixed(q.crf, 2) + ": " + q.metric + " " + fixed(q.score, 4) + " (target " +
+         fixed(q.target, 4) + ", " + std::to_string(q.probes.size()) + " probes, " +
+         std::to_string(q.final_encodes) + " encode" + (q.final_encodes == 1 ? "" : "s") + ")";
 }
-
 
 }  // namespace
 

@@ -31,7 +31,8 @@ std::string fixed(double v, int decimals) {
 // Target quality: [{segment, crf, score}] of the finished segments, in segment order.
 json segment_quality_json(const JobStatus& s) {
   json a = json::array();
-  for (const auto& [index, q] : s.segment_quality) a.push_back({{"segment", index}, {"crf", q.crf}, {"score", q.score}});
+  for (const auto& [index, q] : s.segment_quality)
+    a.push_back({{"segment", index}, {"crf", q.crf}, {"score", q.score}});
   return a;
 }
 
@@ -92,7 +93,9 @@ json status_schema(bool with_summary) {
         {"items",
          {{"type", "object"},
           {"properties",
-           {{"segment", {{"type", "integer"}}}, {"crf", {{"type", "number"}}}, {"score", {{"type", "number"}}}}}}},
+           {{"segment", {{"type", "integer"}}},
+            {"crf", {{"type", "number"}}},
+            {"score", {{"type", "number"}}}}}}},
         {"description", "target_quality jobs: each finished segment's chosen CRF and measured score"}}},
       {"input", {{"type", "string"}}},
       {"output", {{"type", "string"}, {"description", "the MP4 file or the HLS playlist"}}},

@@ -5,6 +5,9 @@
 #include <cmath>
 
 #include "crf_search.hpp"
+#include "quality_segment.hpp"
+
+#include <algorithm>
 
 namespace pvt {
 namespace {
@@ -90,6 +93,46 @@ TEST(CrfSearch, PoolsFramesAsMeanFifthPercentileOrMinimum) {
   EXPECT_DOUBLE_EQ(pool_scores(f, "mean"), 50.5);
   EXPECT_DOUBLE_EQ(pool_scores(f, "p5"), 5);
   EXPECT_DOUBLE_EQ(pool_scores(f, "min"), 1);
+}
+
+}  // namespace
+}  // namespace pvt
+
+namespace pvt {
+namespace {
+
+SegmentDescriptor segment_of(int frames, const std::string& preset) {
+  SegmentDescriptor d;
+  d.start_frame = 1000;
+  d.end_frame = 1000 + frames;
+  d.encoder.preset = preset;
+  return d;
+}
+
+TEST(ProbeSample, FourWindowsOfAQuarterEachFollowedByUnscoredLookAheadContext) {
+  const ProbeSample s = probe_sample(segment_of(300, "medium"), 320 * 240 * 3 / 2);
+  ASSERT_EQ(s.window_starts.size(), 4u);
+  ASSERT_EQ(s.frames.size(), s.scored.size());
+  EXPECT_EQ(std::count(s.scored.begin(), s.scored.end(), true), 72);   // 25 % of 300 in 4 windows: 18 each
+  EXPECT_EQ(std::count(s.scored.begin(), s.scored.end(), false), 40);  // medium: rc-lookahead 40 / 4 each
+  for (std::size_t i = 1; i < s.frames.size(); ++i) EXPECT_LT(s.frames[i - 1], s.frames[i]);
+  EXPECT_GE(s.frames.front(), 1000);
+  EXPECT_LT(s.frames.back(), 1300);
+  for (int w : s.window_starts) {
+    const auto at = std::find(s.frames.begin(), s.frames.end(), w) - s.frames.begin();
+    EXPECT_TRUE(s.scored[at]) << "a window starts with a scored frame";
+  }
+  const ProbeSample fast = probe_sample(segment_of(300, "ultrafast"), 320 * 240 * 3 / 2);
+  EXPECT_EQ(std::count(fast.scored.begin(), fast.scored.end(), false), 0);
+}
+
+TEST(ProbeSample, AShortSegmentIsItsOwnSampleAndBigFramesShrinkIt) {
+  const ProbeSample s = probe_sample(segment_of(90, "medium"), 1000);
+  EXPECT_EQ(s.frames.size(), 90u);
+  EXPECT_EQ(s.window_starts, std::vector<int>{1000});
+  // 8K frames (50 MB each): the 256 MiB cap leaves 5, and no window is shorter than 4 frames.
+  const ProbeSample big = probe_sample(segment_of(600, "ultrafast"), 50LL << 20);
+  EXPECT_LE(std::count(big.scored.begin(), big.scored.end(), true), 16);
 }
 
 }  // namespace

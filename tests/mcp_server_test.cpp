@@ -909,15 +909,20 @@ TEST_F(PvtToolsTest, TranscodeChecksTheOutputBeforeOpeningTheInput) {
 
 TEST_F(PvtToolsTest, TargetQualityReachesTheEngineAndTheStatusShowsSegmentScores) {
   const std::string clip = test::scene_clip();
-  EXPECT_TRUE(call("transcode_video", {{"input", clip}, {"target_quality", 0.98}, {"bitrate", "2M"}})["isError"]);
+  EXPECT_TRUE(
+      call("transcode_video", {{"input", clip}, {"target_quality", 0.98}, {"bitrate", "2M"}})["isError"]);
   auto r = call("transcode_video", {{"input", clip}, {"metric", "psnr"}});
   EXPECT_TRUE(r["isError"]);
   EXPECT_NE(text(r).find("need target_quality"), std::string::npos) << text(r);
-  EXPECT_TRUE(call("transcode_video", {{"input", clip}, {"target_quality", 0.98}, {"metric", "butteraugli"}})["isError"]);
+  EXPECT_TRUE(call("transcode_video",
+                   {{"input", clip}, {"target_quality", 0.98}, {"metric", "butteraugli"}})["isError"]);
   EXPECT_TRUE(call("transcode_video", {{"input", clip}, {"target_quality", -1}})["isError"]);
 
-  r = call("transcode_video",
-           {{"input", clip}, {"target_quality", 42}, {"metric", "psnr"}, {"quality_pool", "p5"}, {"format", "mp4"}});
+  r = call("transcode_video", {{"input", clip},
+                               {"target_quality", 42},
+                               {"metric", "psnr"},
+                               {"quality_pool", "p5"},
+                               {"format", "mp4"}});
   ASSERT_FALSE(r["isError"]) << r;
   const TranscodeOptions o = engine.options_of(1);
   EXPECT_DOUBLE_EQ(o.quality.target, 42);
