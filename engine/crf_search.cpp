@@ -14,7 +14,8 @@ double typical_slope(const std::string& metric) {
 }
 
 double clamp_round(double crf, const CrfSearch& s) {
-  return std::round(std::clamp(crf, s.crf_lo, s.crf_hi) * 100) / 100;
+  const double c = std::clamp(crf, s.crf_lo, s.crf_hi);
+  return s.whole_steps ? std::round(c) : std::round(c * 100) / 100;
 }
 
 struct Point {
@@ -111,8 +112,10 @@ double corrected_crf(const std::vector<QualityProbe>& probes, const std::vector<
   const double slope = finals.size() >= 2 ? local_slope(points(finals, s.metric), qt, s.metric)
                                           : local_slope(points(probes, s.metric), qt, s.metric);
   double next = crf + (qt - q) / slope;
-  // At least a quarter step in the right direction: a tiny correction would change nothing.
-  if (std::abs(next - crf) < 0.25) next = crf + (q > qt ? 0.25 : -0.25);
+  // At least a quarter step in the right direction (a whole one for hardware): a tiny correction would
+  // change nothing.
+  const double least = s.whole_steps ? 1 : 0.25;
+  if (std::abs(next - crf) < least) next = crf + (q > qt ? least : -least);
   return clamp_round(next, s);
 }
 

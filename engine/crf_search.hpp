@@ -26,7 +26,8 @@ struct CrfSearch {
   double crf_lo = 0, crf_hi = 51;
   int max_probes = 4;
   double tolerance = 0.002;
-  double first_crf = 23;  // where the search starts
+  double first_crf = 23;     // where the search starts
+  bool whole_steps = false;  // hardware encoders take whole CRF (cq/QP) values only
 };
 
 // The CRF predicted to reach the target, clamped to [crf_lo, crf_hi]; rounded to 0.01.

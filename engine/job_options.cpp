@@ -70,7 +70,6 @@ nlohmann::json output_settings(const TranscodeOptions& o, const std::string& for
                                                      {"crf_range", {o.quality.crf_lo, o.quality.crf_hi}},
                                                      {"max_probes", o.quality.max_probes}}
                                               : json()},
-      {"group_playlist", format == "hls" && o.group_playlist},
       {"lookahead", o.lookahead},
       {"encoder_lookahead", o.encoder_lookahead},
       {"preroll", o.preroll},

@@ -54,7 +54,7 @@ void check_quality_options(const TranscodeOptions& o) {
     throw Error(ErrorCode::kUsage, "--crf-range must be LO-HI with 0 <= LO < HI <= 51");
   if (q.max_probes < 1 || q.max_probes > 10)
     throw Error(ErrorCode::kUsage, "--max-probes must be between 1 and 10");
-  if (q.tolerance == 0 || q.tolerance > 10)
+  if ((q.tolerance <= 0 && q.tolerance != -1) || q.tolerance > 10)
     throw Error(ErrorCode::kUsage, "--quality-tolerance must be positive and at most 10");
   if (q.max_reencodes < 0 || q.max_reencodes > 5)
     throw Error(ErrorCode::kUsage, "--max-reencodes must be between 0 and 5");

@@ -66,19 +66,27 @@ std::string cache_key(const SegmentDescriptor& d) {
               {"video_filter", d.video_filter},
               {"metric", d.quality.metric},
               {"pool", d.quality.pool},
-              {"sample", "windows-v1"}}
+              {"sample", "4x25%-leadout-v3"}}
       .dump();
 }
 
-// A segment's probe cache: the probes, and the targets whose search ended with them (a rerun with one of
-// those targets reaches the same CRF from the same probes, so it probes no more).
+// What a search ran with, beyond the probes' own key: a rerun with all of it the same reaches the same CRF
+// from the same probes, so it probes no more.
+json search_entry(const SegmentDescriptor& d) {
+  const QualityTarget& q = d.quality;
+  return json{{"target", q.target},
+              {"tolerance", q.tolerance},
+              {"crf_range", {q.crf_lo, q.crf_hi}},
+              {"max_probes", q.max_probes},
+              {"first_crf", d.encoder.crf}};
+}
+
+// A segment's probe cache: the probes, and the searches that ended with them.
 struct ProbeCache {
   std::vector<QualityProbe> probes;
-  std::vector<std::pair<double, double>> searched;  // (target, tolerance)
-  bool searched_for(const QualityTarget& q) const {
-    for (const auto& [t, tol] : searched)
-      if (t == q.target && tol == q.tolerance) return true;
-    return false;
+  std::vector<json> searched;
+  bool searched_for(const SegmentDescriptor& d) const {
+    return std::find(searched.begin(), searched.end(), search_entry(d)) != searched.end();
   }
 };
 
@@ -91,7 +99,7 @@ ProbeCache load_cache(const SegmentDescriptor& d) {
   ProbeCache c;
   try {
     c.probes = j.at("probes").get<std::vector<QualityProbe>>();
-    c.searched = j.at("searched").get<std::vector<std::pair<double, double>>>();
+    c.searched = j.at("searched").get<std::vector<json>>();
   } catch (const std::exception&) {
     return {};  // a damaged cache costs a measurement, not the job
   }
@@ -102,7 +110,7 @@ ProbeCache load_cache(const SegmentDescriptor& d) {
 void save_cache(const SegmentDescriptor& d, ProbeCache c) {
   if (d.quality.cache.empty()) return;
   for (auto& p : c.probes) p.cached = false;
-  if (!c.searched_for(d.quality)) c.searched.emplace_back(d.quality.target, d.quality.tolerance);
+  if (!c.searched_for(d)) c.searched.push_back(search_entry(d));
   try {
     std::filesystem::create_directories(std::filesystem::path(d.quality.cache).parent_path());
     write_json_file(d.quality.cache,
@@ -138,7 +146,9 @@ double probe_score(const SegmentDescriptor& d, const ProbeSample& sample,
     throw Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) + ": probe encode: " + e.what());
   }
   EncodedScorer scorer(encoder->context(), d.quality.metric, log_dir(d));
-  const std::set<int> idr(sample.window_starts.begin(), sample.window_starts.end());
+  // IDRs where the final encode has them too (playlist boundaries, scene cuts), and at each window.
+  std::set<int> idr(sample.window_starts.begin(), sample.window_starts.end());
+  idr.insert(d.forced_keyframes.begin(), d.forced_keyframes.end());
   const std::int64_t step = std::max<std::int64_t>(
       1, av_rescale_q(1, {d.frame_rate_den, d.frame_rate_num}, {d.time_base_num, d.time_base_den}));
   av::Packet pkt = av::make_packet();
@@ -146,6 +156,7 @@ double probe_score(const SegmentDescriptor& d, const ProbeSample& sample,
     while (encoder->receive(pkt.get())) {
       scorer.packet(pkt.get());
       av_packet_unref(pkt.get());
+      if (++ticks % 8 == 0) probe_progress(ticks);  // a long flush shows life to the watchdog too
     }
   };
   try {
@@ -175,6 +186,7 @@ CrfSearch search_of(const SegmentDescriptor& d) {
   s.max_probes = d.quality.max_probes;
   s.tolerance = d.quality.tolerance;
   s.first_crf = d.encoder.crf;
+  s.whole_steps = hw::is_hardware_backend(d.encoder.backend);
   return s;
 }
 
@@ -214,19 +226,23 @@ ProbeSample probe_sample(const SegmentDescriptor& d, std::int64_t frame_bytes) {
     return s;
   }
   int total = std::max(kSampleMinFrames, static_cast<int>(std::lround(kSampleShare * n)));
-  const std::int64_t cap = std::max<std::int64_t>(12, (256LL << 20) / std::max<std::int64_t>(frame_bytes, 1));
+  // Every frame kept (lead-outs too) counts against the memory cap; the lead-outs shrink first.
+  const std::int64_t cap = std::max<std::int64_t>(16, (256LL << 20) / std::max<std::int64_t>(frame_bytes, 1));
   total = static_cast<int>(std::min<std::int64_t>(total, cap));
   const int window = std::max(4, total / kSampleWindows);
-  const int lead = lead_out_frames(d);
+  const int lead = static_cast<int>(std::clamp<std::int64_t>(
+      (cap - std::int64_t{window} * kSampleWindows) / kSampleWindows, 0, lead_out_frames(d)));
+  // The windows' starts first, so a lead-out is cut at the next window rather than swallowing it.
   for (int w = 0; w < kSampleWindows; ++w) {
     const int centre =
         d.start_frame + static_cast<int>(std::lround(n * (2 * w + 1) / (2.0 * kSampleWindows)));
     const int first = std::clamp(centre - window / 2, d.start_frame, d.end_frame - window);
-    if (!s.frames.empty() && first <= s.frames.back()) continue;
-    s.window_starts.push_back(first);
-    const int end = std::min(d.end_frame, first + window + lead);
-    for (int f = first; f < end; ++f) {
-      if (!s.frames.empty() && f <= s.frames.back()) continue;
+    if (s.window_starts.empty() || first >= s.window_starts.back() + window) s.window_starts.push_back(first);
+  }
+  for (std::size_t w = 0; w < s.window_starts.size(); ++w) {
+    const int first = s.window_starts[w];
+    const int next = w + 1 < s.window_starts.size() ? s.window_starts[w + 1] : d.end_frame;
+    for (int f = first; f < std::min(next, first + window + lead); ++f) {
       s.frames.push_back(f);
       s.scored.push_back(f < first + window);
     }
@@ -243,7 +259,7 @@ std::vector<QualityProbe> search_crf(const SegmentDescriptor& d, WorkerSession* 
                                      const CrfSearch& search, QualityResult& r, int& ticks) {
   ProbeCache cache = load_cache(d);
   std::vector<QualityProbe>& probes = cache.probes;
-  if (cache.searched_for(d.quality)) return probes;
+  if (cache.searched_for(d)) return probes;
   CrfSearch s = search;
   s.max_probes = static_cast<int>(probes.size()) + search.max_probes;
   if (!next_probe(probes, s)) {
@@ -276,6 +292,14 @@ FinalEncode encode_to_target(const SegmentDescriptor& d, WorkerSession* session,
                              const std::vector<QualityProbe>& probes, QualityResult& r) {
   std::vector<FinalEncode> tries;
   std::vector<QualityProbe> finals;
+  // Whatever ends this (a failed encode included), no try is left beside the segment but the one kept.
+  struct RemoveTries {
+    std::vector<std::string> files;
+    ~RemoveTries() {
+      std::error_code ec;
+      for (const auto& f : files) std::filesystem::remove(f, ec);
+    }
+  } guard;
   double crf = predict_crf(probes, search);
   r.predicted = predict_score(probes, crf, search);
   auto miss = [&](const FinalEncode& f) { return std::abs(f.score - d.quality.target); };
@@ -284,6 +308,7 @@ FinalEncode encode_to_target(const SegmentDescriptor& d, WorkerSession* session,
     fd.encoder.crf = crf;
     fd.output = d.output + ".try" + std::to_string(encode) + ".mp4";
     FinalScorer scorer(d.quality.metric, log_dir(d));
+    guard.files.push_back(fd.output);
     FinalEncode f{crf, 0, run_segment_worker(fd, session, &scorer), fd.output};
     f.score = pool_scores(scorer.finish(), d.quality.pool);
     ++r.final_encodes;
@@ -292,7 +317,10 @@ FinalEncode encode_to_target(const SegmentDescriptor& d, WorkerSession* session,
     tries.push_back(f);
     if (miss(f) <= d.quality.tolerance || encode >= d.quality.max_reencodes) break;
     const double next = corrected_crf(probes, finals, search);
-    if (std::abs(next - crf) < 0.01) break;  // at the end of the range: no CRF does better
+    // At the end of the range, or back at a CRF already encoded: no new encode would do better.
+    if (std::any_of(finals.begin(), finals.end(),
+                    [&](const QualityProbe& f) { return std::abs(next - f.crf) < 0.01; }))
+      break;
     std::fprintf(
         stderr,
         "pvt: note: segment %d: %s %.4f at CRF %.2f misses the target %.4f; encoding again at CRF %.2f\n",
@@ -301,8 +329,6 @@ FinalEncode encode_to_target(const SegmentDescriptor& d, WorkerSession* session,
   }
   const auto best = std::min_element(tries.begin(), tries.end(),
                                      [&](const auto& a, const auto& b) { return miss(a) < miss(b); });
-  for (const auto& t : tries)
-    if (t.file != best->file) std::filesystem::remove(t.file);
   rename_or_throw(best->file, d.output);
   return *best;
 }

@@ -8,6 +8,28 @@ namespace pvt {
 
 namespace {
 
+// Groups longer than max_s (the last takes whatever the cost shares left it, and a cheap stretch may be
+// long) split into equal spans at the piece boundaries nearest them. `start_s(i)`: where piece i starts.
+template <typename StartFn>
+std::vector<int> split_long_groups(const std::vector<int>& ends, StartFn start_s, double max_s) {
+  std::vector<int> out;
+  int first = 0;
+  for (int end : ends) {
+    const double span = start_s(end) - start_s(first);
+    const int parts = max_s > 0 ? static_cast<int>(std::ceil(span / max_s - 1e-9)) : 1;
+    for (int k = 1; k < parts; ++k) {
+      const double at = start_s(first) + span * k / parts;
+      int cut = out.empty() ? first + 1 : std::max(out.back() + 1, first + 1);
+      while (cut + 1 < end && start_s(cut + 1) <= at) ++cut;
+      if (cut < end) out.push_back(cut);
+    }
+    out.push_back(end);
+    first = end;
+  }
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 // Where each work segment ends: piece indices (exclusive) so that the groups' costs follow `shares`, each
 // group at least one piece, no group longer than max_s unless one piece is.
 std::vector<int> group_ends(const Plan& pieces, const std::vector<double>& shares, double max_s) {
@@ -34,7 +56,7 @@ std::vector<int> group_ends(const Plan& pieces, const std::vector<double>& share
     prev = best;
   }
   ends.push_back(n);
-  return ends;
+  return split_long_groups(ends, start_s, max_s);
 }
 
 Segment merge(const Plan& pieces, int first, int end, int index) {

@@ -158,8 +158,8 @@ struct QualitySummary {
   int segments_limited = 0;                // missed because the CRF range ends (QualityResult)
   int probe_encodes = 0, cached_probes = 0, reencoded_segments = 0;
   double crf_min = 0, crf_max = 0;
-  // The one CRF a fixed-CRF encode would need for every segment to reach the target (the probes'
-  // lowest per-segment CRF): what the per-segment search saves against.
+  // The one CRF a fixed-CRF encode would need for every segment to reach the target (the lowest CRF
+  // the segments' final encodes took): what the per-segment search saves against.
   double fixed_crf = 0;
 };
 

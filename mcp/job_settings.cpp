@@ -41,7 +41,6 @@ TranscodeOptions options_from_settings(const json& settings) {
   o.segment_duration = setting(settings, "segment_duration", o.segment_duration);
   o.min_segment = setting(settings, "min_segment", o.min_segment);
   o.max_segment = setting(settings, "max_segment", o.max_segment);
-  o.group_playlist = setting(settings, "group_playlist", o.group_playlist) || o.format != "hls";
   if (const auto tq = settings.find("target_quality"); tq != settings.end() && tq->is_object()) {
     auto& q = o.quality;
     q.target = setting(*tq, "target", q.target);

@@ -95,6 +95,12 @@ TEST(SegmentGrouping, SpansStayWithinTheMaximum) {
   EXPECT_GE(g.segments.size(), 30u);
   for (const auto& s : g.segments) EXPECT_LE(s.duration_s, 120 + 1e-9) << s.index;
   EXPECT_EQ(playlist_starts(g), playlist_starts(in));
+  // Cost crowded at the start: the cost shares leave the cheap rest to the last groups, which are split
+  // to the maximum too.
+  const Plan skewed = pieces(300, 2, [](int i) { return i < 100 ? 10.0 : 0.1; });
+  const Plan h = group_playlist_segments(skewed, {2, 4, 120});
+  for (const auto& s : h.segments) EXPECT_LE(s.duration_s, 120 + 1e-9) << s.index;
+  EXPECT_EQ(playlist_starts(h), playlist_starts(skewed));
 }
 
 TEST(SegmentGrouping, FewPiecesStayOnePerTask) {
