@@ -42,17 +42,19 @@ nlohmann::json run_json(std::vector<std::string> args, const std::vector<std::st
   return nlohmann::json::parse(r.out);
 }
 
-// ffmpeg's per-frame SSIM (All) of `out` against `in`, in frame order.
-std::vector<double> ffmpeg_ssim(const std::string& out, const std::string& in, const std::string& stats) {
+// ffmpeg's per-frame scores of `out` against `in`, in frame order, from the stats file of its `ssim`
+// ("All:") or `psnr` ("psnr_avg:"; identical frames count as 100 dB, as in pvt) filter.
+std::vector<double> ffmpeg_scores(const std::string& metric, const std::string& out, const std::string& in,
+                                  const std::string& stats) {
   const auto r = test::run({"ffmpeg", "-hide_banner", "-nostats", "-i", out, "-i", in, "-lavfi",
-                            "[0:v][1:v]ssim=stats_file=" + stats, "-f", "null", "-"});
+                            "[0:v][1:v]" + metric + "=stats_file=" + stats, "-f", "null", "-"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::regex score(metric == "psnr" ? "psnr_avg:([0-9.]+|inf)" : "All:([0-9.]+)");
   std::vector<double> v;
   std::ifstream f(stats);
-  static const std::regex all("All:([0-9.]+)");
   for (std::string line; std::getline(f, line);) {
     std::smatch m;
-    if (std::regex_search(line, m, all)) v.push_back(std::stod(m[1]));
+    if (std::regex_search(line, m, score)) v.push_back(m[1] == "inf" ? 100.0 : std::stod(m[1]));
   }
   return v;
 }
@@ -72,13 +74,20 @@ std::vector<std::string> base_args(const std::string& out, const std::string& ca
 TEST(TargetQuality, EverySegmentReachesTheTargetAsFfmpegMeasuresIt) {
   test::TempDir dir;
   const std::string out = dir / "out.mp4";
-  const auto j = run_json(base_args(out, dir / "cache"));
+  auto args = base_args(out, dir / "cache");
+  args.insert(args.end(), {"--timeline", dir / "timeline.svg"});
+  const auto j = run_json(args);
   ASSERT_FALSE(j.is_null());
+  // The timeline's tooltips carry each segment's CRF and score.
+  std::ifstream svg(dir / "timeline.svg");
+  const std::string picture((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  EXPECT_NE(picture.find(", CRF "), std::string::npos);
+  EXPECT_NE(picture.find("ssim 0.9"), std::string::npos);
   const auto& tq = j.at("target_quality");
   ASSERT_FALSE(tq.is_null());
   EXPECT_EQ(tq.at("metric"), "ssim");
   EXPECT_DOUBLE_EQ(tq.at("tolerance").get<double>(), 0.002);
-  const auto frames = ffmpeg_ssim(out, varied_clip(), dir / "ssim.log");
+  const auto frames = ffmpeg_scores("ssim", out, varied_clip(), dir / "ssim.log");
   ASSERT_EQ(frames.size(), 225u);
   ASSERT_GE(j.at("segments").size(), 3u);
   std::vector<double> crfs;
@@ -166,21 +175,6 @@ TEST(TargetQuality, AResumedJobReusesFinishedSegmentsAndCachedProbes) {
   for (const auto& s : j.at("segments")) EXPECT_NEAR(s.at("quality").at("score").get<double>(), 0.97, 0.002);
 }
 
-// ffmpeg's per-frame PSNR (psnr_avg) of `out` against `in`, in frame order.
-std::vector<double> ffmpeg_psnr(const std::string& out, const std::string& in, const std::string& stats) {
-  const auto r = test::run({"ffmpeg", "-hide_banner", "-nostats", "-i", out, "-i", in, "-lavfi",
-                            "[0:v][1:v]psnr=stats_file=" + stats, "-f", "null", "-"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::vector<double> v;
-  std::ifstream f(stats);
-  static const std::regex avg("psnr_avg:([0-9.]+|inf)");
-  for (std::string line; std::getline(f, line);) {
-    std::smatch m;
-    if (std::regex_search(line, m, avg)) v.push_back(m[1] == "inf" ? 100.0 : std::stod(m[1]));
-  }
-  return v;
-}
-
 TEST(TargetQuality, APsnrTargetOnASharedCameraClip) {
   const auto clip = test::shared_clip("car-detection.mp4");
   // The still camera needs CRFs above 40 for 40 dB: the range is widened (the default stops at 40).
@@ -193,7 +187,7 @@ TEST(TargetQuality, APsnrTargetOnASharedCameraClip) {
   ASSERT_FALSE(j.is_null());
   EXPECT_EQ(j.at("target_quality").at("metric"), "psnr");
   EXPECT_DOUBLE_EQ(j.at("target_quality").at("tolerance").get<double>(), 0.2);
-  const auto frames = ffmpeg_psnr(out, *clip, dir / "psnr.log");
+  const auto frames = ffmpeg_scores("psnr", out, *clip, dir / "psnr.log");
   ASSERT_EQ(frames.size(), static_cast<std::size_t>(j.at("frames").get<long>()));
   for (const auto& s : j.at("segments")) {
     const auto& q = s.at("quality");
