@@ -10,6 +10,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
 #include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
 }
 
 namespace pvt::av {
@@ -42,6 +43,9 @@ struct CodecParametersDeleter {
 struct SwrDeleter {
   void operator()(SwrContext* s) const { swr_free(&s); }
 };
+struct ScalerDeleter {
+  void operator()(SwsContext* s) const { sws_freeContext(s); }
+};
 struct AudioFifoDeleter;
 
 using InputFormat = std::unique_ptr<AVFormatContext, InputFormatDeleter>;
@@ -52,9 +56,14 @@ using Packet = std::unique_ptr<AVPacket, PacketDeleter>;
 using FilterGraph = std::unique_ptr<AVFilterGraph, FilterGraphDeleter>;
 using Resampler = std::unique_ptr<SwrContext, SwrDeleter>;
 using CodecParameters = std::unique_ptr<AVCodecParameters, CodecParametersDeleter>;
+using Scaler = std::unique_ptr<SwsContext, ScalerDeleter>;
 
 // Allocators that never return null (they throw std::bad_alloc instead).
 Frame make_frame();
 Packet make_packet();
+
+// The planar format a deprecated full-range "yuvj" format stands for (the same pixels, the range given
+// apart, as swscale wants them: it warns about the yuvj formats); any other format is returned as is.
+AVPixelFormat plain_format(AVPixelFormat f);
 
 }  // namespace pvt::av

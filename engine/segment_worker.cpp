@@ -96,20 +96,6 @@ int current_attempt() {
   return a ? std::atoi(a) : 1;
 }
 
-// The planar format a deprecated full-range yuvj format stands for; AV_PIX_FMT_NONE for any other.
-AVPixelFormat full_range_twin(AVPixelFormat f) {
-  switch (f) {
-    case AV_PIX_FMT_YUVJ420P:
-      return AV_PIX_FMT_YUV420P;
-    case AV_PIX_FMT_YUVJ422P:
-      return AV_PIX_FMT_YUV422P;
-    case AV_PIX_FMT_YUVJ444P:
-      return AV_PIX_FMT_YUV444P;
-    default:
-      return AV_PIX_FMT_NONE;
-  }
-}
-
 // Converts decoded frames to what the encoder takes: its pixel format (10-bit, 4:2:2, ... become 8-bit
 // 4:2:0) and even dimensions (4:2:0 cannot have odd ones: an odd last row or column is cropped).
 class PixelConverter {
@@ -126,7 +112,8 @@ class PixelConverter {
     const bool same_size = (in->width & ~1) == w && (in->height & ~1) == h;
     // yuvj formats are their yuv twins in full range: relabelled, not converted, so the output keeps the
     // input's full range (swscale would squeeze it into limited range under the input's full-range tag).
-    if (same_size && full_range_twin(static_cast<AVPixelFormat>(in->format)) == target) {
+    if (same_size && av::plain_format(static_cast<AVPixelFormat>(in->format)) == target &&
+        static_cast<AVPixelFormat>(in->format) != target) {
       out_.reset(av_frame_clone(in));
       if (!out_) throw std::bad_alloc();
       out_->format = target;

@@ -162,6 +162,8 @@ JobStatus disk_job_status(const DiskJob& job) {
   s.id = job.id;
   s.state = JobState::kInterrupted;
   s.stage = "interrupted";
+  s.created_at = st.started;
+  s.updated_at = st.updated.empty() ? st.started : st.updated;
   std::int64_t planned = 0, done = 0;
   for (const auto& seg : st.plan) planned += seg.frame_count();
   for (const auto& f : st.finished)

@@ -1,5 +1,7 @@
 #include "job_registry.hpp"
 
+#include "job_state.hpp"
+
 #include <algorithm>
 
 #include "disk_jobs.hpp"
@@ -9,6 +11,16 @@
 namespace pvt::mcp {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Every change: a new version for long-polls, and the time it happened (MCP tasks' lastUpdatedAt).
+void touch(JobStatus& s) {
+  ++s.version;
+  s.updated_at = utc_now_text();
+}
+
+}  // namespace
 
 struct JobRegistry::Job {
   JobStatus status;
@@ -76,6 +88,7 @@ JobStatus JobRegistry::submit(TranscodeOptions options, std::string output, std:
       if (!is_finished(j->status.state) && j->status.output == output) throw OutputBusy(j->status.id, output);
     auto job = std::make_unique<Job>();
     job->status.id = "job-" + std::to_string(next_id_++);
+    job->status.created_at = job->status.updated_at = utc_now_text();
     job->status.input = options.input;
     job->status.executor = options.executor;
     job->status.output = std::move(output);
@@ -98,7 +111,7 @@ void JobRegistry::start_ready_locked() {
     queue_.pop_front();
     job->status.state = JobState::kRunning;
     job->status.stage = "probe";
-    ++job->status.version;
+    touch(job->status);
     ++running_;
     job->thread = std::thread(&JobRegistry::run, this, job);
   }
@@ -132,7 +145,7 @@ void JobRegistry::run(Job* job) {
     } else if (p.stage != "encode") {
       s.eta_seconds.reset();
     }
-    ++s.version;
+    touch(s);
     changed_.notify_all();
   };
   auto on_warning = [this, id](const std::string& w) { log(LogLevel::kWarning, id + ": " + w); };
@@ -176,13 +189,14 @@ void JobRegistry::run(Job* job) {
       s.output = summary->output;
       s.files = summary->files;
       s.summary = summary_json(*summary);
+      s.report = std::make_shared<const TranscodeSummary>(*summary);
     } else if (!saved.dir.empty() && state != JobState::kCancelled) {
       s.resume_job_id = disk_job_id_in(saved.dir);
       s.saved_dir = saved.dir;
       s.segments_done = saved.segments_done;
       s.segments_total = saved.segments_total;
     }
-    ++s.version;
+    touch(s);
     --running_;
     start_ready_locked();  // also wakes every waiter
   }
@@ -263,7 +277,7 @@ std::optional<JobStatus> JobRegistry::cancel(const std::string& id, std::chrono:
   if (s.state == JobState::kQueued) {
     queue_.erase(std::remove(queue_.begin(), queue_.end(), job), queue_.end());
     s.state = JobState::kCancelled;
-    ++s.version;
+    touch(s);
     changed_.notify_all();
     lock.unlock();
     log(LogLevel::kInfo, id + ": cancelled before it started");
@@ -294,7 +308,7 @@ void JobRegistry::shutdown() {
     shutting_down_ = true;
     for (Job* j : queue_) {
       j->status.state = JobState::kCancelled;
-      ++j->status.version;
+      touch(j->status);
     }
     queue_.clear();
     if (!interrupt_)

@@ -60,13 +60,15 @@ struct JobStatus {
   std::string format;
   std::vector<std::string> files;  // once succeeded
   std::optional<std::string> error;
-  std::optional<nlohmann::json> summary;  // engine summary_json, once succeeded
+  std::optional<nlohmann::json> summary;           // engine summary_json, once succeeded
+  std::shared_ptr<const TranscodeSummary> report;  // the same, whole: the timeline pictures are drawn from it
   // Set when the job ended with its state kept on disk (interrupted, or failed with finished segments):
   // the id transcode_video's resume_job_id takes to finish it (disk_jobs.hpp).
   std::optional<std::string> resume_job_id;
-  std::string saved_dir;      // that state's job folder
-  std::string resumes;        // the on-disk job this job resumes, if any
-  std::uint64_t version = 0;  // grows with every change, for long-polls
+  std::string saved_dir;               // that state's job folder
+  std::string resumes;                 // the on-disk job this job resumes, if any
+  std::string created_at, updated_at;  // ISO 8601 UTC: when it was submitted and last changed
+  std::uint64_t version = 0;           // grows with every change, for long-polls
 };
 
 // The overall percentage for an engine progress report: analysis (when there is one) up to 20 %, encoding

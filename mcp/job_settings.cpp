@@ -67,6 +67,11 @@ TranscodeOptions options_from_settings(const json& settings) {
                     "'; start the job again with restart: true.");
   }
   o.audio_bitrate = setting(settings, "audio_bitrate", o.audio_bitrate);
+  o.bit_depth = setting(settings, "bit_depth", o.bit_depth);
+  o.tonemap = setting(settings, "tonemap", o.tonemap);
+  o.audio_tracks = setting(settings, "audio_tracks", o.audio_tracks);
+  o.subtitles = setting(settings, "subtitles", o.subtitles);
+  o.streams = setting(settings, "streams", o.streams);
   return o;
 }
 

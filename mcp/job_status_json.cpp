@@ -15,13 +15,6 @@ double round_to(double v, double step) {
   return std::round(v / step) * step;
 }
 
-std::string mime_type(const std::string& path) {
-  const std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".m3u8") return "application/vnd.apple.mpegurl";
-  if (ext == ".ts") return "video/mp2t";
-  return "video/mp4";
-}
-
 std::string fixed(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -190,6 +183,18 @@ void report_progress(RequestContext& request, const JobStatus& s) {
   request.progress(round_to(s.percent, 0.1), 100, progress_message(s));
 }
 
+std::string mime_type(const std::string& path) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".m3u8") return "application/vnd.apple.mpegurl";
+  if (ext == ".ts") return "video/mp2t";
+  if (ext == ".mkv") return "video/x-matroska";
+  if (ext == ".webm") return "video/webm";
+  if (ext == ".vtt") return "text/vtt";
+  if (ext == ".json") return "application/json";
+  if (ext == ".m4s") return "video/iso.segment";
+  return "video/mp4";
+}
+
 std::string file_uri(const std::string& absolute_path) {
   static const char* hex = "0123456789ABCDEF";
   std::string uri = "file://";
@@ -205,6 +210,18 @@ std::string file_uri(const std::string& absolute_path) {
   return uri;
 }
 
+const std::vector<JobReportKind>& job_report_kinds() {
+  static const std::vector<JobReportKind> kinds = {
+      {"summary", "application/json", "job summary (JSON)"},
+      {"timeline", "image/svg+xml", "timeline of the workers (SVG)"},
+      {"timeline.png", "image/png", "timeline of the workers (PNG)"}};
+  return kinds;
+}
+
+std::string job_resource_uri(const std::string& job_id, const std::string& what) {
+  return "pvt://jobs/" + job_id + "/" + what;
+}
+
 std::vector<json> resource_links(const JobStatus& s) {
   std::vector<json> links;
   for (const auto& f : s.files)
@@ -212,6 +229,13 @@ std::vector<json> resource_links(const JobStatus& s) {
                      {"uri", file_uri(f)},
                      {"name", std::filesystem::path(f).filename().string()},
                      {"mimeType", mime_type(f)}});
+  if (s.report)
+    for (const auto& r : job_report_kinds())
+      links.push_back({{"type", "resource_link"},
+                       {"uri", job_resource_uri(s.id, r.what)},
+                       {"name", s.id + " " + r.what},
+                       {"description", r.title},
+                       {"mimeType", r.mime}});
   return links;
 }
 

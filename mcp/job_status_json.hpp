@@ -24,8 +24,19 @@ std::string progress_message(const JobStatus& s);
 // Sends the job's percentage (one decimal: finer steps only add noise) as the request's progress.
 void report_progress(RequestContext& request, const JobStatus& s);
 
-// One resource_link content item per output file.
+// The reports of a succeeded job, each an MCP resource pvt://jobs/{job_id}/{what} (job_resources.hpp).
+struct JobReportKind {
+  const char* what;
+  const char* mime;
+  const char* title;
+};
+const std::vector<JobReportKind>& job_report_kinds();
+std::string job_resource_uri(const std::string& job_id, const std::string& what);
+
+// One resource_link content item per output file, then one per report of a succeeded job.
 std::vector<nlohmann::json> resource_links(const JobStatus& s);
 std::string file_uri(const std::string& absolute_path);
+// The media type of an output file by its extension.
+std::string mime_type(const std::string& path);
 
 }  // namespace pvt::mcp

@@ -19,6 +19,8 @@
 #include "cancellation.hpp"
 #include "error.hpp"
 #include "job_registry.hpp"
+#include "job_resources.hpp"
+#include "job_tasks.hpp"
 #include "mcp_session.hpp"
 #include "output_sandbox.hpp"
 #include "segment_descriptor.hpp"
@@ -143,10 +145,12 @@ int main(int argc, char** argv) {
       &logger, [] { pvt::g_stop_requested = true; });
   const pvt::mcp::OutputSandbox sandbox(config.output_dir);
   pvt::mcp::ToolEnv env{config, sandbox, jobs, logger};
+  pvt::mcp::JobTasks job_tasks(env);
+  pvt::mcp::JobResources job_resources(env);
   {
     pvt::mcp::McpSession session({"pvt", "0.1.0", pvt::mcp::server_instructions(config)},
                                  pvt::mcp::make_pvt_tools(env), pvt::mcp::fd_line_sink(out_fd),
-                                 config.log_level);
+                                 config.log_level, &job_tasks, &job_resources);
     logger.set_forward(
         [&session](pvt::mcp::LogLevel level, const std::string& text) { session.log(level, text); });
     logger.info("serving on stdio; output directory " + config.output_dir);

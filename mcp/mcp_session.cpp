@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "message_text.hpp"
+#include "session_call.hpp"
 
 namespace pvt::mcp {
 
@@ -21,50 +22,14 @@ std::string negotiate_protocol_version(const json& requested) {
   return kLatestProtocolVersion;
 }
 
-// The RequestContext of one tools/call: its cancel flag and its progress stream.
-class McpSession::Call : public RequestContext {
- public:
-  Call(McpSession& session, json id, json progress_token)
-      : session_(session), id_(std::move(id)), token_(std::move(progress_token)) {}
-
-  const json& id() const { return id_; }
-  const std::atomic<bool>& cancel_flag() const override { return cancel_; }
-  void cancel() { cancel_ = true; }
-
-  void progress(double value, std::optional<double> total, const std::string& message) override {
-    if (token_.is_null() || cancel_) return;
-    const auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mutex_);
-    // MCP wants progress to increase with every notification; equal values carry nothing new anyway.
-    if (sent_any_ && value <= last_value_) return;
-    const bool final = total && value >= *total;
-    // About one a second: hosts render it, and a chatty stream would crowd out real replies.
-    if (sent_any_ && !final && now - last_sent_ < std::chrono::milliseconds(950)) return;
-    json params = {{"progressToken", token_}, {"progress", value}};
-    if (total) params["total"] = *total;
-    if (!message.empty()) params["message"] = message;
-    session_.send(rpc::make_notification("notifications/progress", std::move(params)));
-    sent_any_ = true;
-    last_value_ = value;
-    last_sent_ = now;
-  }
-
- private:
-  McpSession& session_;
-  const json id_;
-  const json token_;
-  std::atomic<bool> cancel_{false};
-  std::mutex mutex_;
-  bool sent_any_ = false;
-  double last_value_ = 0;
-  std::chrono::steady_clock::time_point last_sent_;
-};
-
-McpSession::McpSession(ServerInfo info, std::vector<Tool> tools, LineSink out, LogLevel client_log_level)
+McpSession::McpSession(ServerInfo info, std::vector<Tool> tools, LineSink out, LogLevel client_log_level,
+                       TaskSource* task_source, ResourceSource* resource_source)
     : info_(std::move(info)),
       tools_(std::move(tools)),
       writer_(std::move(out)),
-      client_level_(client_log_level) {}
+      client_level_(client_log_level),
+      task_source_(task_source),
+      resource_source_(resource_source) {}
 
 McpSession::~McpSession() {
   shutdown();
@@ -96,6 +61,8 @@ void McpSession::handle_line(std::string_view line, bool too_long) {
 
 void McpSession::dispatch(const Message& m) {
   if (m.method == "tools/call") return start_tool_call(m);
+  if (m.method.rfind("tasks/", 0) == 0 && tasks_enabled()) return start_task_request(m);
+  if (m.method.rfind("resources/", 0) == 0 && resource_source_) return start_resource_request(m);
   json result;
   try {
     if (m.method == "initialize") {
@@ -129,6 +96,7 @@ void McpSession::on_notification(const Message& m) {
     std::lock_guard lock(mutex_);
     // Unknown or finished requests are ignored: the cancellation raced with the reply.
     if (auto call = in_flight_.find(rpc::id_key(*it)); call != in_flight_.end()) call->second->cancel();
+    task_changed_.notify_all();  // a tasks/result waiting for its task gives up
   }
   // notifications/initialized and anything else: nothing to do.
 }
@@ -142,8 +110,15 @@ json McpSession::on_initialize(const json& params) {
     std::lock_guard lock(mutex_);
     protocol_version_ = version;
   }
+  json capabilities = {{"tools", {{"listChanged", false}}}, {"logging", json::object()}};
+  if (resource_source_) capabilities["resources"] = {{"subscribe", false}, {"listChanged", false}};
+  // Tasks are 2025-11-25's: a client speaking an older version sees the server as before.
+  if (version == "2025-11-25")
+    capabilities["tasks"] = {{"list", json::object()},
+                             {"cancel", json::object()},
+                             {"requests", {{"tools", {{"call", json::object()}}}}}};
   json result = {{"protocolVersion", version},
-                 {"capabilities", {{"tools", {{"listChanged", false}}}, {"logging", json::object()}}},
+                 {"capabilities", std::move(capabilities)},
                  {"serverInfo", {{"name", info_.name}, {"version", info_.version}}}};
   if (!info_.instructions.empty()) result["instructions"] = info_.instructions;
   return result;
@@ -163,8 +138,13 @@ json McpSession::on_set_level(const json& params) {
 }
 
 json McpSession::on_tools_list() const {
+  const bool tasks = tasks_enabled();
   json list = json::array();
-  for (const auto& t : tools_) list.push_back(t.definition);
+  for (const auto& t : tools_) {
+    json d = t.definition;
+    if (tasks) d["execution"] = {{"taskSupport", t.task_support ? "optional" : "forbidden"}};
+    list.push_back(std::move(d));
+  }
   return {{"tools", std::move(list)}};
 }
 
@@ -192,39 +172,93 @@ void McpSession::start_tool_call(const Message& m) {
     if (auto t = meta->find("progressToken"); t != meta->end() && (t->is_string() || t->is_number()))
       token = *t;
 
-  auto call = std::make_shared<Call>(*this, m.id, std::move(token));
+  const auto task = m.params.find("task");
+  const bool as_task = task != m.params.end() && task->is_object() && tasks_enabled();
+  if (as_task && !tool->task_support) {
+    send(rpc::make_error(m.id, rpc::kMethodNotFound,
+                         "Method not found: " + tool->name + " cannot run as a task (call it without task)"));
+    return;
+  }
+  auto call = std::make_shared<Call>(*this, m.id, std::move(token), as_task);
+  if (as_task) return start_task_call(call, *tool, std::move(arguments), *task);
+  spawn(call, [this, call, &tool = *tool, arguments = std::move(arguments)] {
+    run_tool_call(call, tool, arguments);
+  });
+}
+
+bool McpSession::spawn(const std::shared_ptr<Call>& call, std::function<void()> body, bool counts_for_idle) {
   std::lock_guard lock(mutex_);
   if (shutting_down_) {
-    send(rpc::make_error(m.id, rpc::kInternalError, "Internal error: the server is shutting down"));
-    return;
+    send(rpc::make_error(call->id(), rpc::kInternalError, "Internal error: the server is shutting down"));
+    return false;
   }
-  if (!in_flight_.emplace(rpc::id_key(m.id), call).second) {
-    send(rpc::make_error(m.id, rpc::kInvalidRequest,
-                         "Invalid Request: id " + json_excerpt(m.id) + " is already in use"));
-    return;
+  if (!in_flight_.emplace(rpc::id_key(call->id()), call).second) {
+    send(rpc::make_error(call->id(), rpc::kInvalidRequest,
+                         "Invalid Request: id " + json_excerpt(call->id()) + " is already in use"));
+    return false;
   }
   auto finished = std::make_shared<std::atomic<bool>>(false);
-  workers_.push_back({std::thread([this, call, &tool = *tool, arguments = std::move(arguments), finished] {
-                        run_tool_call(call, tool, arguments);
+  workers_.push_back({std::thread([this, body = std::move(body), finished] {
+                        body();
                         std::lock_guard done_lock(mutex_);
                         *finished = true;
                         idle_cv_.notify_all();
                       }),
-                      finished});
+                      finished, counts_for_idle});
+  return true;
+}
+
+json McpSession::call_tool(const Call& call, const Tool& tool, const json& arguments,
+                           RequestContext& request) {
+  try {
+    return rpc::make_result(call.id(), tool.handler(arguments, request));
+  } catch (const RpcError& e) {
+    return rpc::make_error(call.id(), e.code(), e.what());
+  } catch (const ToolError& e) {
+    return rpc::make_result(call.id(), tool_error(e.what()));
+  } catch (const std::exception& e) {
+    // A tool that fails unexpectedly is still a tool result: the model reads it, the session lives on.
+    return rpc::make_result(call.id(), tool_error(e.what()));
+  }
+}
+
+void McpSession::start_async_request(const Message& m,
+                                     std::function<std::optional<json>(const Call&)> answer) {
+  auto call = std::make_shared<Call>(*this, m.id, nullptr);
+  spawn(call, [this, call, answer = std::move(answer)] {
+    json reply;
+    try {
+      if (auto result = answer(*call)) reply = rpc::make_result(call->id(), std::move(*result));
+    } catch (const RpcError& e) {
+      reply = rpc::make_error(call->id(), e.code(), e.what());
+    } catch (const std::exception& e) {
+      reply = rpc::make_error(call->id(), rpc::kInternalError, std::string("Internal error: ") + e.what());
+    }
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_.erase(rpc::id_key(call->id()));
+    }
+    if (!reply.is_null() && !call->cancelled()) send(reply);
+  });
+}
+
+// Reading a resource touches the disk or draws a picture: off the reader thread.
+void McpSession::start_resource_request(const Message& m) {
+  start_async_request(m, [this, method = m.method, params = m.params](const Call&) -> std::optional<json> {
+    if (method == "resources/list") return resource_source_->list(params);
+    if (method == "resources/templates/list") return resource_source_->templates();
+    if (method == "resources/read") {
+      const auto uri = params.find("uri");
+      if (uri == params.end() || !uri->is_string())
+        throw RpcError(rpc::kInvalidParams, "Invalid params: resources/read needs uri (a string)");
+      return resource_source_->read(uri->get<std::string>());
+    }
+    throw RpcError(rpc::kMethodNotFound, "Method not found: " + excerpt(method));
+  });
 }
 
 void McpSession::run_tool_call(const std::shared_ptr<Call>& call, const Tool& tool, const json& arguments) {
-  json reply;
-  try {
-    reply = rpc::make_result(call->id(), tool.handler(arguments, *call));
-  } catch (const RpcError& e) {
-    reply = rpc::make_error(call->id(), e.code(), e.what());
-  } catch (const ToolError& e) {
-    reply = rpc::make_result(call->id(), tool_error(e.what()));
-  } catch (const std::exception& e) {
-    // A tool that fails unexpectedly is still a tool result: the model reads it, the session lives on.
-    reply = rpc::make_result(call->id(), tool_error(e.what()));
-  }
+  json reply = call_tool(*call, tool, arguments, *call);
   {
     std::lock_guard lock(mutex_);
     in_flight_.erase(rpc::id_key(call->id()));
@@ -255,8 +289,9 @@ bool McpSession::wait_idle_for(std::chrono::milliseconds timeout) {
   {
     std::unique_lock lock(mutex_);
     idle = idle_cv_.wait_for(lock, timeout, [this] {
-      return std::all_of(workers_.begin(), workers_.end(),
-                         [](const Worker& w) { return w.finished->load(); });
+      return std::all_of(workers_.begin(), workers_.end(), [this](const Worker& w) {
+        return w.finished->load() || (!w.counts_for_idle && !shutting_down_);
+      });
     });
   }
   reap_finished_threads();
@@ -268,7 +303,9 @@ void McpSession::shutdown() {
     std::lock_guard lock(mutex_);
     shutting_down_ = true;
     for (auto& [key, call] : in_flight_) call->cancel();
+    for (auto& [id, task] : tasks_) task->call->cancel();
   }
+  task_changed_.notify_all();
   wait_idle();
 }
 

@@ -2,6 +2,7 @@
 
 #include <pwd.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <algorithm>
 #include <cctype>
@@ -167,8 +168,13 @@ ServerConfig parse_server_config(const std::vector<std::string>& args, const Get
     } else if (name == "lookahead") {
       c.lookahead = parse_int(label, value, 0, 250);
     } else if (name == "encoder") {
-      if (value != "auto" && value != "x264")
-        throw ConfigError(label + " takes auto or x264, not '" + value + "'");
+      // Every backend pvt has; whether this machine can open it is the transcode's check (a tool error
+      // naming why), so one bundle setting works on every machine.
+      static const std::vector<std::string> kBackends = {"auto",  "x264", "x265",        "nvenc",
+                                                         "vaapi", "qsv",  "videotoolbox"};
+      if (std::find(kBackends.begin(), kBackends.end(), value) == kBackends.end())
+        throw ConfigError(label + " takes auto, x264, x265, nvenc, vaapi, qsv or videotoolbox, not '" +
+                          value + "'");
       c.encoder = value;
     } else if (name == "max-concurrent-jobs") {
       c.max_concurrent_jobs = parse_int(label, value, 1, 64);
@@ -219,7 +225,8 @@ void prepare_output_dir(ServerConfig& config) {
 
 std::string usage_text() {
   return "usage: pvt-mcp --output-dir DIR [--max-workers N] [--segment-duration S] [--lookahead N]\n"
-         "               [--encoder auto|x264] [--max-concurrent-jobs N] [--log-level "
+         "               [--encoder auto|x264|x265|nvenc|vaapi|qsv|videotoolbox] [--max-concurrent-jobs N] "
+         "[--log-level "
          "debug|info|warning|error]\n"
          "               [--executor local|slurm] [--slurm-partition P] [--slurm-account A] [--slurm-time "
          "T]\n"

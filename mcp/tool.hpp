@@ -26,6 +26,12 @@ class RequestContext {
   // notifications/progress, only when the request carried params._meta.progressToken; throttled to about
   // one a second and sent only when `progress` grew (the final one, progress == total, always goes).
   virtual void progress(double progress, std::optional<double> total, const std::string& message) = 0;
+  // True when the client asked for a task (MCP tasks): the handler runs to the end, as with wait, while
+  // the client polls the task.
+  virtual bool is_task() const { return false; }
+  // A tool whose work is a durable job names it once it is queued: the task then takes the job's id, so
+  // tasks/get and tasks/list find it under the id every job tool uses, and after a server restart too.
+  virtual void accepted(const std::string& job_id) { (void)job_id; }
 };
 
 struct Tool {
@@ -34,6 +40,10 @@ struct Tool {
   // Returns a CallToolResult. Throw rpc::RpcError for protocol errors; any other exception becomes a result
   // with isError:true.
   std::function<json(const json& arguments, RequestContext& request)> handler;
+  // MCP tasks: whether a tools/call may ask for a task (execution.taskSupport "optional"), and whether
+  // the handler calls RequestContext::accepted with a job id before its long part.
+  bool task_support = false;
+  bool names_its_job = false;
 };
 
 // A successful result: one text summary for the model, the same data as structuredContent for programs.

@@ -22,13 +22,16 @@ std::string format_number(double v) {
 }  // namespace
 
 ToolArgs::ToolArgs(const nlohmann::json& arguments, std::initializer_list<const char*> known)
+    : ToolArgs(arguments, std::vector<std::string>(known.begin(), known.end())) {}
+
+ToolArgs::ToolArgs(const nlohmann::json& arguments, const std::vector<std::string>& known)
     : args_(arguments) {
   // Not a structured binding: clang before 16 cannot capture one in the lambda below.
   for (const auto& item : args_.items()) {
     const std::string& key = item.key();
-    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
       std::string list;
-      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
       throw ToolError("Unknown argument '" + excerpt(key) + "'" +
                       (list.empty() ? std::string("; this tool takes no arguments.")
                                     : "; this tool takes: " + list + "."));
@@ -106,6 +109,42 @@ std::optional<std::string> ToolArgs::one_of(const char* name, const std::vector<
     throw ToolError(std::string("The argument ") + name + " must be one of " + list + ", not " +
                     json_excerpt(*v) + ".");
   return v->get<std::string>();
+}
+
+std::optional<std::vector<double>> ToolArgs::numbers(const char* name, double min, double max,
+                                                     std::size_t max_items) const {
+  const auto* v = find(name);
+  if (!v) return std::nullopt;
+  const std::string what = std::string("The argument ") + name + " must be an array of at most " +
+                           std::to_string(max_items) + " numbers from " + format_number(min) + " to " +
+                           format_number(max);
+  if (!v->is_array() || v->size() > max_items) throw ToolError(what + ".");
+  std::vector<double> out;
+  for (const auto& item : *v) {
+    if (!item.is_number()) throw ToolError(what + ".");
+    const double d = item.get<double>();
+    if (!std::isfinite(d) || d < min || d > max) throw ToolError(what + ", not " + json_excerpt(item) + ".");
+    out.push_back(d);
+  }
+  return out;
+}
+
+std::optional<std::vector<int>> ToolArgs::integers(const char* name, int min, int max,
+                                                   std::size_t max_items) const {
+  const auto* v = find(name);
+  if (!v) return std::nullopt;
+  const std::string what = std::string("The argument ") + name + " must be an array of at most " +
+                           std::to_string(max_items) + " integers from " + std::to_string(min) + " to " +
+                           std::to_string(max);
+  if (!v->is_array() || v->size() > max_items) throw ToolError(what + ".");
+  std::vector<int> out;
+  for (const auto& item : *v) {
+    if (!item.is_number_integer() && !item.is_number_unsigned()) throw ToolError(what + ".");
+    const auto i = item.get<std::int64_t>();
+    if (i < min || i > max) throw ToolError(what + ", not " + json_excerpt(item) + ".");
+    out.push_back(static_cast<int>(i));
+  }
+  return out;
 }
 
 std::int64_t parse_bitrate(const std::string& text, const char* name) {

@@ -15,6 +15,7 @@ class ToolArgs {
  public:
   // Throws ToolError for an argument the tool does not take (a typo the model should hear about).
   ToolArgs(const nlohmann::json& arguments, std::initializer_list<const char*> known);
+  ToolArgs(const nlohmann::json& arguments, const std::vector<std::string>& known);
 
   std::optional<std::string> string(const char* name) const;
   std::string required_string(const char* name) const;
@@ -22,6 +23,10 @@ class ToolArgs {
   std::optional<int> integer(const char* name, int min, int max) const;
   std::optional<bool> boolean(const char* name) const;
   std::optional<std::string> one_of(const char* name, const std::vector<std::string>& choices) const;
+  // An array of integers, each from min to max, at most max_items of them.
+  std::optional<std::vector<double>> numbers(const char* name, double min, double max,
+                                             std::size_t max_items) const;
+  std::optional<std::vector<int>> integers(const char* name, int min, int max, std::size_t max_items) const;
 
  private:
   const nlohmann::json* find(const char* name) const;

@@ -11,11 +11,13 @@
 
 #include "analysis_backend.hpp"
 #include "analysis_cache.hpp"
+#include "contact_sheet.hpp"
 #include "error.hpp"
 #include "frame_analysis.hpp"
 #include "media_index.hpp"
 #include "media_input.hpp"
 #include "report_json.hpp"
+#include "resources.hpp"
 #include "segment_plan.hpp"
 #include "system_resources.hpp"
 #include "tool_args.hpp"
@@ -49,7 +51,19 @@ json input_schema(const ServerConfig& config) {
           {"exclusiveMinimum", 0},
           {"maximum", 3600},
           {"default", config.segment_duration},
-          {"description", "target segment length in seconds for the plan"}}}}},
+          {"description", "target segment length in seconds for the plan"}}},
+        {"contact_sheet",
+         {{"type", "boolean"},
+          {"default", false},
+          {"description",
+           "also return a contact sheet: one JPEG with a thumbnail of each scene's first frame and its time, "
+           "so you can see what the cuts separate"}}},
+        {"contact_sheet_tiles",
+         {{"type", "integer"},
+          {"minimum", 1},
+          {"maximum", 64},
+          {"default", 24},
+          {"description", "most thumbnails on the sheet; more scenes are thinned evenly"}}}}},
       {"required", {"path"}},
       {"additionalProperties", false}};
 }
@@ -120,8 +134,46 @@ json analyze_now(ToolEnv& env, const std::filesystem::path& input, AnalysisOptio
                      analysis_report_json(info, analysis, plan, ao.scenes, /*per_frame=*/false));
 }
 
+// The contact sheet of an analysis result: an image content item and a line naming the tiles' times.
+json with_contact_sheet(json result, const std::filesystem::path& input, int max_tiles) {
+  std::vector<double> starts;
+  for (const auto& scene : result["structuredContent"].value("scenes", json::array()))
+    starts.push_back(scene.value("start", 0.0));
+  if (starts.empty()) starts.push_back(0);
+  ContactSheetOptions options;
+  options.max_tiles = max_tiles;
+  ContactSheet sheet;
+  try {
+    sheet = make_contact_sheet(input.string(), starts, options);
+  } catch (const Error& e) {
+    throw ToolError(std::string("The contact sheet could not be made: ") + e.what() + ".");
+  }
+  std::string times;
+  for (const double t : sheet.tile_times_s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.2f s", times.empty() ? "" : ", ", t);
+    times += buf;
+  }
+  result["content"].push_back(
+      {{"type", "text"},
+       {"text", "Contact sheet (" + std::to_string(sheet.width) + "x" + std::to_string(sheet.height) + ", " +
+                    std::to_string(sheet.tile_times_s.size()) +
+                    " scenes, left to right, top to bottom): " + times + "."}});
+  result["content"].push_back({{"type", "image"},
+                               {"data", base64(sheet.jpeg.data(), sheet.jpeg.size())},
+                               {"mimeType", "image/jpeg"}});
+  result["structuredContent"]["contact_sheet"] = {
+      {"width", sheet.width}, {"height", sheet.height}, {"tile_times", sheet.tile_times_s}};
+  return result;
+}
+
 json analyze(ToolEnv& env, AnalysisCache& cache, const json& arguments, RequestContext& request) {
-  const ToolArgs args(arguments, {"path", "scene_threshold", "min_scene_frames", "segment_duration"});
+  const ToolArgs args(arguments, {"path", "scene_threshold", "min_scene_frames", "segment_duration",
+                                  "contact_sheet", "contact_sheet_tiles"});
+  const bool contact_sheet = args.boolean("contact_sheet").value_or(false);
+  const int tiles = args.integer("contact_sheet_tiles", 1, 64).value_or(24);
+  if (!contact_sheet && args.integer("contact_sheet_tiles", 1, 64))
+    throw ToolError("contact_sheet_tiles needs contact_sheet: true.");
   const std::string path = args.required_string("path");
   AnalysisOptions ao;
   ao.scenes.threshold = args.number("scene_threshold", 0, 1).value_or(ao.scenes.threshold);
@@ -136,8 +188,10 @@ json analyze(ToolEnv& env, AnalysisCache& cache, const json& arguments, RequestC
   };
   // The file version is part of the key: a file rewritten or replaced since is analysed again.
   struct stat st {};
-  if (::stat(input.c_str(), &st) != 0)
-    return analyze_now(env, input, ao, segment_duration, request, to_client);
+  if (::stat(input.c_str(), &st) != 0) {
+    json result = analyze_now(env, input, ao, segment_duration, request, to_client);
+    return contact_sheet ? with_contact_sheet(std::move(result), input, tiles) : result;
+  }
   const auto ns = [](const timespec& t) {
     return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
   };
@@ -150,12 +204,16 @@ json analyze(ToolEnv& env, AnalysisCache& cache, const json& arguments, RequestC
                                ao.scenes.threshold,
                                ao.scenes.min_scene_frames,
                                segment_duration};
-  return cache.get_or_compute(
+  json result = cache.get_or_compute(
       key,
       [&](const AnalysisCache::ProgressFn& report) {
         return analyze_now(env, input, ao, segment_duration, request, report);
       },
       request.cancel_flag(), to_client);
+  // Not cached: a sheet is cheap next to the analysis, and a cached result stays small.
+  if (contact_sheet && !result.value("isError", false))
+    return with_contact_sheet(std::move(result), input, tiles);
+  return result;
 }
 
 }  // namespace
@@ -180,6 +238,7 @@ Tool make_analyze_tool(ToolEnv& env) {
         {"destructiveHint", false},
         {"idempotentHint", true},
         {"openWorldHint", false}}}};
+  t.task_support = true;  // an analysis of a long film takes a while: a task lets the client poll
   t.handler = [&env, cache = std::make_shared<AnalysisCache>()](const json& arguments,
                                                                 RequestContext& request) {
     return analyze(env, *cache, arguments, request);

@@ -4,6 +4,8 @@
 
 #include "job_lookup.hpp"
 #include "job_status_json.hpp"
+#include "resources.hpp"
+#include "timeline_png.hpp"
 #include "tool_args.hpp"
 #include "tools.hpp"
 
@@ -17,12 +19,19 @@ json job_id_schema(bool with_wait) {
                   {"description",
                    "the job_id transcode_video returned, or an interrupted job's id from list_transcodes "
                    "(resume-...)"}}}};
-  if (with_wait)
+  if (with_wait) {
     props["wait_seconds"] = {{"type", "number"},
                              {"minimum", 0},
                              {"maximum", 30},
                              {"default", 0},
                              {"description", "wait up to this long for the job to finish before answering"}};
+    props["timeline_image"] = {
+        {"type", "boolean"},
+        {"default", false},
+        {"description",
+         "with a succeeded job, also return its timeline (a PNG: one row per worker, one bar per segment) "
+         "to see how evenly the work was spread"}};
+  }
   return {
       {"type", "object"}, {"properties", props}, {"required", {"job_id"}}, {"additionalProperties", false}};
 }
@@ -37,7 +46,8 @@ json status_result(const JobStatus& s) {
 }
 
 json get_status(ToolEnv& env, const json& arguments, RequestContext& request) {
-  const ToolArgs args(arguments, {"job_id", "wait_seconds"});
+  const ToolArgs args(arguments, {"job_id", "wait_seconds", "timeline_image"});
+  const bool timeline = args.boolean("timeline_image").value_or(false);
   const std::string id = args.required_string("job_id");
   const double wait_s = args.number("wait_seconds", 0, 30).value_or(0);
   auto s = find_job(env, id);
@@ -50,7 +60,16 @@ json get_status(ToolEnv& env, const json& arguments, RequestContext& request) {
     s = env.jobs.wait(s->id, deadline, &request.cancel_flag(),
                       [&](const JobStatus& u) { report_progress(request, u); });
   }
-  return status_result(*s);
+  json result = status_result(*s);
+  if (timeline && s->report) {
+    const auto png = timeline_png(*s->report);
+    result["content"].push_back(
+        {{"type", "image"}, {"data", base64(png.data(), png.size())}, {"mimeType", "image/png"}});
+  } else if (timeline) {
+    result["content"].push_back(
+        {{"type", "text"}, {"text", "No timeline yet: it is drawn once the job has succeeded."}});
+  }
+  return result;
 }
 
 // cancel_transcode on an interrupted job found on disk: its kept segments and state go (the job folder),

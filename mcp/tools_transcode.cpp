@@ -4,11 +4,14 @@
 // the client asked for it.
 #include <filesystem>
 
+#include "capabilities.hpp"
 #include "job_settings.hpp"
 #include "job_status_json.hpp"
+#include "job_tasks.hpp"
 #include "media_input.hpp"
 #include "tool_args.hpp"
 #include "tools.hpp"
+#include "transcode_arguments.hpp"
 #include "transcode_resume.hpp"
 
 namespace pvt::mcp {
@@ -16,9 +19,6 @@ namespace pvt::mcp {
 namespace fs = std::filesystem;
 
 namespace {
-
-const std::vector<std::string> kPresets = {"ultrafast", "superfast", "veryfast", "faster",   "fast",
-                                           "medium",    "slow",      "slower",   "veryslow", "placebo"};
 
 bool has_extension(const std::string& path, std::initializer_list<const char*> exts) {
   std::string ext = fs::path(path).extension().string();
@@ -28,77 +28,46 @@ bool has_extension(const std::string& path, std::initializer_list<const char*> e
   return false;
 }
 
-json input_schema(const ServerConfig& config) {
-  return {
-      {"type", "object"},
-      {"properties",
-       {{"input",
-         {{"type", "string"},
-          {"description", "video file: absolute, or relative to the output directory " + config.output_dir +
-                              ". Required unless resume_job_id is given"}}},
-        {"output",
-         {{"type", "string"},
-          {"description",
-           "name or relative path under the output directory. HLS: a folder (playlist index.m3u8 inside) or "
-           "a "
-           ".m3u8 name; MP4: a file name. Default: <input name>/ for HLS, <input name>.mp4 for MP4"}}},
-        {"format", {{"type", "string"}, {"enum", {"hls", "mp4"}}, {"default", "hls"}}},
-        {"crf",
-         {{"type", "integer"},
-          {"minimum", 0},
-          {"maximum", 51},
-          {"default", 23},
-          {"description", "constant quality (lower is better and bigger); excludes bitrate"}}},
-        {"bitrate",
-         {{"type", "string"},
-          {"pattern", "^[0-9]+(\\.[0-9]+)?[kKmMgG]?$"},
-          {"description", "average video bitrate such as 2500k or 4M instead of crf"}}},
-        {"preset", {{"type", "string"}, {"enum", kPresets}, {"default", "medium"}}},
-        {"target_quality",
-         {{"type", "number"},
-          {"exclusiveMinimum", 0},
-          {"maximum", 100},
-          {"description",
-           "encode each segment to this quality instead of one crf: SSIM such as 0.98, PSNR in dB such as "
-           "42, "
-           "VMAF such as 93 (when the server's FFmpeg has libvmaf); a CRF search per segment, the final "
-           "score "
-           "checked; excludes bitrate"}}},
-        {"metric", {{"type", "string"}, {"enum", {"ssim", "psnr", "vmaf"}}, {"default", "ssim"}}},
-        {"quality_pool",
-         {{"type", "string"},
-          {"enum", {"mean", "p5", "min"}},
-          {"default", "mean"},
-          {"description", "how a segment's frame scores become one: mean, p5 (5th percentile), min"}}},
-        {"segment_duration",
-         {{"type", "number"},
-          {"exclusiveMinimum", 0},
-          {"maximum", 3600},
-          {"default", config.segment_duration},
-          {"description", "target segment length in seconds"}}},
-        {"overwrite",
-         {{"type", "boolean"}, {"default", false}, {"description", "replace an existing output"}}},
-        {"restart",
-         {{"type", "boolean"},
-          {"default", false},
-          {"description",
-           "discard an interrupted job found for this output and start over (without it, an interrupted job "
-           "for the same input and settings is resumed, and one with other settings is refused)"}}},
-        {"resume_job_id",
-         {{"type", "string"},
-          {"description",
-           "finish an interrupted job (state interrupted, or a failed job with resume_job_id set, from "
-           "list_transcodes or get_transcode_status) with its own input, output and settings, reusing its "
-           "finished segments; give it alone (with wait, and overwrite if its output exists)"}}},
-        {"wait",
-         {{"type", "boolean"},
-          {"default", false},
-          {"description",
-           "run to the end before answering (only for clients that keep a call open that long); otherwise "
-           "answer at once and poll get_transcode_status"}}}}},
-      // input is required unless resume_job_id is given; a top-level anyOf would say so, but some hosts
-      // reject combinators at the top of an inputSchema, so the server checks it and the text says it.
-      {"additionalProperties", false}};
+json input_schema(const ServerConfig& config, const std::vector<std::string>& encoders) {
+  json properties = {
+      {"input",
+       {{"type", "string"},
+        {"description", "video file: absolute, or relative to the output directory " + config.output_dir +
+                            ". Required unless resume_job_id is given"}}},
+      {"output",
+       {{"type", "string"},
+        {"description",
+         "name or relative path under the output directory. HLS: a folder (playlist index.m3u8 inside) or a "
+         ".m3u8 name; MP4/MKV/WebM: a file name. Default: <input name>/ for HLS, <input name>.<format> "
+         "otherwise"}}},
+      {"format",
+       {{"type", "string"},
+        {"enum", {"hls", "mp4", "mkv", "webm"}},
+        {"default", "hls"},
+        {"description", "hls (TS segments and a playlist), or one mp4, mkv or webm file"}}},
+      {"overwrite", {{"type", "boolean"}, {"default", false}, {"description", "replace an existing output"}}},
+      {"restart",
+       {{"type", "boolean"},
+        {"default", false},
+        {"description",
+         "discard an interrupted job found for this output and start over (without it, an interrupted job "
+         "for the same input and settings is resumed, and one with other settings is refused)"}}},
+      {"resume_job_id",
+       {{"type", "string"},
+        {"description",
+         "finish an interrupted job (state interrupted, or a failed job with resume_job_id set, from "
+         "list_transcodes or get_transcode_status) with its own input, output and settings, reusing its "
+         "finished segments; give it alone (with wait, and overwrite if its output exists)"}}},
+      {"wait",
+       {{"type", "boolean"},
+        {"default", false},
+        {"description",
+         "run to the end before answering (only for clients that keep a call open that long); otherwise "
+         "answer at once and poll get_transcode_status. Clients that speak MCP tasks get a task instead"}}}};
+  properties.update(encoding_argument_schema(config, encoders));
+  // input is required unless resume_job_id is given; a top-level anyOf would say so, but some hosts
+  // reject combinators at the top of an inputSchema, so the server checks it and the text says it.
+  return {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
 }
 
 json output_schema() {
@@ -107,6 +76,12 @@ json output_schema() {
   schema["required"] = {"job_id", "state", "output", "format"};
   return schema;
 }
+
+// The encoders this machine's probe opened, for the schema and the checks (probed once, at start-up).
+struct EncoderMenu {
+  MachineCapabilities caps;
+  std::vector<std::string> encoders;
+};
 
 struct OutputChoice {
   std::string format;
@@ -122,20 +97,25 @@ OutputChoice choose_output(const ToolEnv& env, const fs::path& input,
     c.format = *format_arg;
   else if (requested && has_extension(*requested, {".mp4", ".m4v", ".mov"}))
     c.format = "mp4";  // the name says what the model meant
+  else if (requested && has_extension(*requested, {".mkv"}))
+    c.format = "mkv";
+  else if (requested && has_extension(*requested, {".webm"}))
+    c.format = "webm";
   else
     c.format = "hls";
-  const std::string name = requested ? *requested : input.stem().string() + (c.format == "mp4" ? ".mp4" : "");
+  const bool file = c.format != "hls";
+  const std::string name = requested ? *requested : input.stem().string() + (file ? "." + c.format : "");
   const fs::path resolved = env.sandbox.resolve_output(name);
   std::error_code ec;
-  if (c.format == "mp4") {
+  if (file) {
     if (name.back() == '/' || fs::is_directory(resolved, ec))
-      throw ToolError("The output '" + name +
-                      "' is a folder; MP4 output needs a file name such as clip.mp4.");
+      throw ToolError("The output '" + name + "' is a folder; " + c.format +
+                      " output needs a file name such as clip." + c.format + ".");
     c.engine_output = c.final_path = resolved;
-  } else if (has_extension(name, {".mp4", ".m4v", ".mov"})) {
-    throw ToolError(
-        "The output '" + name +
-        "' names an MP4 file but format is hls; use format mp4, or a folder or .m3u8 name for HLS.");
+  } else if (has_extension(name, {".mp4", ".m4v", ".mov", ".mkv", ".webm"})) {
+    throw ToolError("The output '" + name +
+                    "' names a file but format is hls; use format mp4, mkv or webm, or a folder or .m3u8 "
+                    "name for HLS.");
   } else if (has_extension(name, {".m3u8"})) {
     c.engine_output = c.final_path = resolved;
   } else {
@@ -149,23 +129,23 @@ OutputChoice choose_output(const ToolEnv& env, const fs::path& input,
 }
 
 // An ordinary call: input, output and settings from the arguments.
-PreparedTranscode prepare_new(ToolEnv& env, const ToolArgs& args) {
+PreparedTranscode prepare_new(ToolEnv& env, const EncoderMenu& menu, const ToolArgs& args) {
   const std::string input_arg = args.required_string("input");
   const auto output_arg = args.string("output");
-  const auto format_arg = args.one_of("format", {"hls", "mp4"});
-  const auto crf = args.integer("crf", 0, 51);
-  const auto bitrate_arg = args.string("bitrate");
-  const auto preset = args.one_of("preset", kPresets);
-  const auto segment_duration = args.number("segment_duration", 0, 3600, true);
-  const auto target_quality = args.number("target_quality", 0, 100, true);
-  const auto metric = args.one_of("metric", {"ssim", "psnr", "vmaf"});
-  const auto pool = args.one_of("quality_pool", {"mean", "p5", "min"});
-  if (crf && bitrate_arg) throw ToolError("Give either crf or bitrate, not both.");
-  if (target_quality && bitrate_arg) throw ToolError("Give either target_quality or bitrate, not both.");
-  if ((metric || pool) && !target_quality) throw ToolError("metric and quality_pool need target_quality.");
-  const std::int64_t bitrate = bitrate_arg ? parse_bitrate(*bitrate_arg, "bitrate") : 0;
+  const auto format_arg = args.one_of("format", {"hls", "mp4", "mkv", "webm"});
 
   PreparedTranscode t;
+  TranscodeOptions& o = t.options;
+  o.encoder = env.config.encoder;
+  o.workers = env.config.max_workers;
+  apply_executor(o, env.config);
+  o.segment_duration = env.config.segment_duration;
+  o.lookahead = env.config.lookahead;
+  apply_encoding_arguments(args, o, env.config, menu.encoders, menu.caps);
+  o.restart = args.boolean("restart").value_or(false);
+  // The probe cache stays inside the output directory, like everything the server writes.
+  o.quality.probe_cache = (fs::path(env.config.output_dir) / ".pvt-cache" / "quality-probes").string();
+
   // The input is only located here; transcode() probes it after the cheap checks of the output, so a
   // refused call costs no demuxing.
   t.input = resolve_input(input_arg, env.sandbox.root());
@@ -175,41 +155,31 @@ PreparedTranscode prepare_new(ToolEnv& env, const ToolArgs& args) {
     throw ToolError("The output would replace the input '" + input_arg + "'; choose another output name.");
   t.final_path = out.final_path;
   t.format = out.format;
-  TranscodeOptions& o = t.options;
   o.input = t.input.string();
   o.output = out.engine_output.string();
   o.format = out.format;
-  o.crf = crf.value_or(o.crf);
-  o.bitrate = bitrate;
-  o.preset = preset.value_or(o.preset);
-  o.encoder = env.config.encoder;
-  o.workers = env.config.max_workers;
-  apply_executor(o, env.config);
-  o.segment_duration = segment_duration.value_or(env.config.segment_duration);
-  o.lookahead = env.config.lookahead;
-  o.restart = args.boolean("restart").value_or(false);
-  if (target_quality) {
-    o.quality.target = *target_quality;
-    o.quality.metric = metric.value_or(o.quality.metric);
-    o.quality.pool = pool.value_or(o.quality.pool);
-  }
-  // The probe cache stays inside the output directory, like everything the server writes.
-  o.quality.probe_cache = (fs::path(env.config.output_dir) / ".pvt-cache" / "quality-probes").string();
   return t;
 }
 
-json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
-  const ToolArgs args(arguments, {"input", "output", "format", "crf", "bitrate", "preset", "segment_duration",
-                                  "target_quality", "metric", "quality_pool", "overwrite", "restart",
-                                  "resume_job_id", "wait"});
+std::vector<std::string> argument_names() {
+  std::vector<std::string> names = {"input",   "output",        "format", "overwrite",
+                                    "restart", "resume_job_id", "wait"};
+  for (const auto& n : encoding_argument_names()) names.push_back(n);
+  return names;
+}
+
+json transcode(ToolEnv& env, const EncoderMenu& menu, const json& arguments, RequestContext& request) {
+  static const std::vector<std::string> known = argument_names();
+  const ToolArgs args(arguments, known);
   const bool overwrite = args.boolean("overwrite").value_or(false);
-  const bool wait = args.boolean("wait").value_or(false);
+  // A task is followed to its end like a wait:true call; the client polls the task instead of the job.
+  const bool wait = args.boolean("wait").value_or(false) || request.is_task();
   const auto resume_id = args.string("resume_job_id");
   if (!resume_id && !args.string("input"))
     throw ToolError(
         "The argument input is required (a video file), unless resume_job_id names an "
         "interrupted job to finish.");
-  PreparedTranscode t = resume_id ? prepare_resume(env, arguments, *resume_id) : prepare_new(env, args);
+  PreparedTranscode t = resume_id ? prepare_resume(env, arguments, *resume_id) : prepare_new(env, menu, args);
 
   std::error_code ec;
   if (fs::exists(t.final_path, ec) && !overwrite)
@@ -240,6 +210,7 @@ json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
     // Another call for the same output got there between the check above and here.
     throw ToolError(std::string(e.what()) + "; wait for it or cancel it first.");
   }
+  request.accepted(submitted.id);
 
   if (!wait) {
     json structured = {{"job_id", submitted.id},
@@ -261,25 +232,33 @@ json transcode(ToolEnv& env, const json& arguments, RequestContext& request) {
     const auto cancelled = env.jobs.cancel(submitted.id, std::chrono::seconds(60));
     return tool_result(status_sentence(*cancelled), status_json(*cancelled));
   }
+  // A task's status follows its result: a job that did not succeed is a failed task.
+  if (request.is_task()) return job_result(*final);
   return tool_result(status_sentence(*final), status_json(*final), resource_links(*final));
 }
 
 }  // namespace
 
 Tool make_transcode_tool(ToolEnv& env) {
+  auto menu = std::make_shared<EncoderMenu>();
+  menu->caps = probe_capabilities();
+  menu->encoders = encoder_choices(menu->caps, env.config);
   Tool t;
   t.name = "transcode_video";
   t.definition = {
       {"name", t.name},
       {"title", "Transcode a video"},
       {"description",
-       "Transcode a video to H.264 (x264) as HLS (a folder with index.m3u8 and .ts segments) or one MP4, "
-       "encoding segments in parallel worker processes and verifying the result. Writes only under the "
+       "Transcode a video to H.264 or HEVC (x264/x265 on the CPU, or NVENC, VAAPI or QSV where this machine "
+       "has them) as HLS (a folder with index.m3u8 and .ts segments) or one MP4, MKV or WebM file, "
+       "encoding segments in parallel worker processes and verifying the result; or to a target quality "
+       "(SSIM/PSNR/VMAF) per segment. Every track, subtitle and chapter is kept unless asked otherwise. "
+       "Writes only under the "
        "output directory and never replaces an existing output unless overwrite is true. Answers at once "
        "with a job_id; follow it with get_transcode_status. A job stopped before the end (the server was "
        "stopped or killed) keeps its finished segments: list_transcodes shows it as interrupted, and "
        "resume_job_id (or the same arguments again) finishes it; restart: true starts over instead."},
-      {"inputSchema", input_schema(env.config)},
+      {"inputSchema", input_schema(env.config, menu->encoders)},
       {"outputSchema", output_schema()},
       {"annotations",
        {{"title", "Transcode a video"},
@@ -287,8 +266,10 @@ Tool make_transcode_tool(ToolEnv& env) {
         {"destructiveHint", true},
         {"idempotentHint", false},
         {"openWorldHint", false}}}};
-  t.handler = [&env](const json& arguments, RequestContext& request) {
-    return transcode(env, arguments, request);
+  t.task_support = true;
+  t.names_its_job = true;
+  t.handler = [&env, menu](const json& arguments, RequestContext& request) {
+    return transcode(env, *menu, arguments, request);
   };
   return t;
 }

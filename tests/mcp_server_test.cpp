@@ -553,7 +553,10 @@ TEST(McpServerConfig, RefusesBadValuesAndUnknownOptions) {
   EXPECT_THROW(parse_server_config({"--max-workers", "2.5"}, env), ConfigError);
   EXPECT_EQ(parse_server_config({"--max-workers", "4.0"}, env).max_workers, 4);  // a host's number as text
   EXPECT_THROW(parse_server_config({"--segment-duration", "0"}, env), ConfigError);
-  EXPECT_THROW(parse_server_config({"--encoder", "nvenc"}, env), ConfigError);
+  EXPECT_THROW(parse_server_config({"--encoder", "x266"}, env), ConfigError);
+  // Every backend pvt has is a valid setting; whether this machine opens it is the transcode's check.
+  for (const char* backend : {"auto", "x264", "x265", "nvenc", "vaapi", "qsv", "videotoolbox"})
+    EXPECT_EQ(parse_server_config({"--encoder", backend}, env).encoder, backend);
   EXPECT_THROW(parse_server_config({"--max-concurrent-jobs", "0"}, env), ConfigError);
   EXPECT_THROW(parse_server_config({"--log-level", "loud"}, env), ConfigError);
   EXPECT_THROW(parse_server_config({"--bogus", "1"}, env), ConfigError);
@@ -970,10 +973,13 @@ TEST_F(PvtToolsTest, TranscodeAnswersAtOnceAndJobToolsFollowIt) {
   engine.release = true;
   r = call("get_transcode_status", {{"job_id", "job-2"}, {"wait_seconds", 10}});
   EXPECT_EQ(r["structuredContent"]["state"], "succeeded");
-  ASSERT_EQ(r["content"].size(), 2u);  // the summary and one resource link
+  // The summary, a resource link to the output, then one to each report (summary, timeline SVG and PNG).
+  ASSERT_EQ(r["content"].size(), 5u);
   EXPECT_EQ(r["content"][1]["type"], "resource_link");
   EXPECT_EQ(r["content"][1]["mimeType"], "video/mp4");
   EXPECT_EQ(r["content"][1]["uri"], "file://" + config.output_dir + "/scenes.mp4");
+  EXPECT_EQ(r["content"][2]["uri"], "pvt://jobs/job-2/summary");
+  EXPECT_EQ(r["content"][4]["mimeType"], "image/png");
 }
 
 TEST_F(PvtToolsTest, CapabilitiesReportTheMachineAndDefaults) {

@@ -18,6 +18,8 @@
 
 #include "error.hpp"
 #include "job_registry.hpp"
+#include "job_resources.hpp"
+#include "job_tasks.hpp"
 #include "json_rpc.hpp"
 #include "mcp_session.hpp"
 #include "output_sandbox.hpp"
@@ -33,7 +35,8 @@ using namespace std::chrono_literals;
 // A session driven in-process: lines in, parsed lines out.
 class Harness {
  public:
-  explicit Harness(std::vector<Tool> tools = {}, LogLevel level = LogLevel::kInfo)
+  explicit Harness(std::vector<Tool> tools = {}, LogLevel level = LogLevel::kInfo,
+                   TaskSource* tasks = nullptr, ResourceSource* resources = nullptr)
       : session_(
             {"pvt", "0.1.0", "test instructions"}, std::move(tools),
             [this](std::string_view line) {
@@ -47,7 +50,7 @@ class Harness {
                 sender_nice_[m["id"].dump()] = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
               cv_.notify_all();
             },
-            level) {}
+            level, tasks, resources) {}
 
   McpSession& session() { return session_; }
   void raw(std::string_view line) { session_.handle_line(line); }
@@ -85,9 +88,9 @@ class Harness {
     send(json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}});
     return reply(id);
   }
-  void initialize() {
+  void initialize(const std::string& version = "2025-06-18") {
     auto r = request(0, "initialize",
-                     {{"protocolVersion", "2025-06-18"},
+                     {{"protocolVersion", version},
                       {"capabilities", json::object()},
                       {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
     ASSERT_TRUE(r.contains("result")) << r;
@@ -180,19 +183,24 @@ class ToolsFixture : public ::testing::Test {
   std::unique_ptr<JobRegistry> jobs;
   std::unique_ptr<OutputSandbox> sandbox;
   std::unique_ptr<ToolEnv> env;
+  std::unique_ptr<JobTasks> tasks;
+  std::unique_ptr<JobResources> resources;
   std::unique_ptr<Harness> h;
 
   // with_interrupt: shutdown interrupts the jobs (they keep their state, as in the server) instead of
   // cancelling them.
-  void start_tools(bool with_interrupt) {
+  // protocol: what the client asks for at initialize (tasks need 2025-11-25).
+  void start_tools(bool with_interrupt, const std::string& protocol = "2025-06-18") {
     config.output_dir = (tmp.path() / "out").string();
     prepare_output_dir(config);
     jobs = std::make_unique<JobRegistry>(1, engine.runner(), &logger,
                                          with_interrupt ? engine.interrupt() : JobRegistry::Interrupt{});
     sandbox = std::make_unique<OutputSandbox>(config.output_dir);
     env = std::make_unique<ToolEnv>(ToolEnv{config, *sandbox, *jobs, logger});
-    h = std::make_unique<Harness>(make_pvt_tools(*env));
-    h->initialize();
+    tasks = std::make_unique<JobTasks>(*env);
+    resources = std::make_unique<JobResources>(*env);
+    h = std::make_unique<Harness>(make_pvt_tools(*env), LogLevel::kInfo, tasks.get(), resources.get());
+    h->initialize(protocol);
   }
   void TearDown() override {
     engine.release = true;

@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { TaskStatusNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import {
-  connect, ffprobe, listTree, makeTempDir, manifestPath, resultText, sampleClip, sleep,
+  connect, execFile, ffprobe, listTree, makeTempDir, manifestPath, resultText, sampleClip, sleep,
 } from './helpers.mjs';
 
 const Ajv2020 = Ajv2020Module.default ?? Ajv2020Module;
@@ -66,6 +67,8 @@ export function defineSessionSuite(label, launch) {
     let frames; // video frames of the sample, from analyze_video
     let finishedJobId;
     const protocolErrors = [];
+    const taskNotes = []; // notifications/tasks/status params, in arrival order
+    const taskRequests = new Set(); // request ids answered with a task: their progress outlives the response
 
     const call = (name, args, options) => client.callTool({ name, arguments: args }, undefined, options);
     const ok = (result, what) => {
@@ -136,6 +139,7 @@ export function defineSessionSuite(label, launch) {
       srv = await connect({ ...launch(outputDir), label });
       client = srv.client;
       client.onerror = (e) => protocolErrors.push(String(e?.message ?? e));
+      client.setNotificationHandler(TaskStatusNotificationSchema, (n) => { taskNotes.push(n.params); });
     });
 
     after(async () => {
@@ -184,7 +188,21 @@ export function defineSessionSuite(label, launch) {
       assert.match(tin.properties.input.description, /resume_job_id/);
       assert.equal(tin.properties.resume_job_id.type, 'string');
       assert.equal(tin.properties.restart.type, 'boolean');
-      assert.deepEqual([...tin.properties.format.enum].sort(), ['hls', 'mp4']);
+      assert.deepEqual([...tin.properties.format.enum].sort(), ['hls', 'mkv', 'mp4', 'webm']);
+      // Parity with pvt transcode: the encoding choices are there, with enums a model can act on.
+      assert.deepEqual([...tin.properties.codec.enum].sort(), ['h264', 'hevc']);
+      assert.ok(tin.properties.encoder.enum.includes('auto') && tin.properties.encoder.enum.includes('x264'));
+      for (const p of ['hw_sessions', 'analysis_backend', 'audio', 'audio_tracks', 'subtitles', 'streams', 'bit_depth',
+        'tonemap', 'executor', 'min_segment', 'max_segment', 'crf_range', 'task_per_playlist_segment']) {
+        assert.ok(tin.properties[p], `transcode_video takes ${p}`);
+      }
+      // MCP tasks (2025-11-25): the long tools may run as tasks, the others not.
+      assert.ok(caps.tasks?.requests?.tools?.call, 'tasks capability for tools/call');
+      assert.ok(caps.tasks.list && caps.tasks.cancel, 'tasks/list and tasks/cancel');
+      assert.ok(caps.resources, 'resources capability');
+      assert.equal(byName.transcode_video.execution?.taskSupport, 'optional');
+      assert.equal(byName.analyze_video.execution?.taskSupport, 'optional');
+      assert.equal(byName.get_transcode_status.execution?.taskSupport, 'forbidden');
       for (const p of ['ultrafast', 'medium', 'veryslow']) assert.ok(tin.properties.preset.enum.includes(p), p);
       assert.equal(tin.properties.crf.minimum, 0);
       assert.equal(tin.properties.crf.maximum, 51);
@@ -283,16 +301,20 @@ export function defineSessionSuite(label, launch) {
 
       const final = await call('get_transcode_status', { job_id: started.job_id });
       const links = resourceLinks(final);
-      assert.equal(links.length, 1, `one resource_link: ${JSON.stringify(final.content)}`);
-      assert.equal(links[0].mimeType, 'video/mp4');
-      assert.ok(links[0].name);
-      assert.equal(fileURLToPath(links[0].uri), mp4);
+      const files = links.filter((l) => l.uri.startsWith('file:'));
+      assert.equal(files.length, 1, `one file resource_link: ${JSON.stringify(final.content)}`);
+      assert.equal(files[0].mimeType, 'video/mp4');
+      assert.ok(files[0].name);
+      assert.equal(fileURLToPath(files[0].uri), mp4);
+      // ...and one to each report, which resources/read serves.
+      assert.deepEqual(links.filter((l) => l.uri.startsWith('pvt:')).map((l) => l.uri),
+        ['summary', 'timeline', 'timeline.png'].map((w) => `pvt://jobs/${started.job_id}/${w}`));
 
       const hls = await call('get_transcode_status', { job_id: finishedJobId });
       const hlsLinks = resourceLinks(hls);
       assert.ok(hlsLinks.some((l) => l.mimeType === 'application/vnd.apple.mpegurl'), 'playlist link');
       assert.ok(hlsLinks.some((l) => l.mimeType === 'video/mp2t'), 'segment links');
-      for (const l of hlsLinks) assert.ok(fs.existsSync(fileURLToPath(l.uri)), l.uri);
+      for (const l of hlsLinks.filter((h) => h.uri.startsWith('file:'))) assert.ok(fs.existsSync(fileURLToPath(l.uri)), l.uri);
 
       const { jobs } = ok(await call('list_transcodes', {}), 'list_transcodes');
       for (const id of [finishedJobId, started.job_id]) {
@@ -301,6 +323,110 @@ export function defineSessionSuite(label, launch) {
         assert.equal(job.state, 'succeeded');
         assert.ok(job.summary === undefined || job.summary === null, 'list_transcodes has no summaries');
       }
+    });
+
+    it('transcode_video as a task: created at once, status notifications, progress, then the result', async () => {
+      const progress = [];
+      const seen = [];
+      const stream = client.experimental.tasks.callToolStream(
+        { name: 'transcode_video', arguments: { input: 'bbb.mp4', output: 'task.mp4', format: 'mp4', preset: PROGRESS_PRESET } },
+        undefined, { ...LONG, onprogress: (p) => progress.push(p.progress) });
+      let result;
+      for await (const message of stream) {
+        seen.push(message.type);
+        if (message.type === 'taskCreated') {
+          assert.match(message.task.taskId, /^job-\d+$/, 'the task is the job');
+          assert.equal(message.task.status, 'working');
+          taskRequests.add(srv.wire.filter((m) => 'response' in m).at(-1)?.response);
+        }
+        if (message.type === 'error') assert.fail(`task error: ${message.error}`);
+        if (message.type === 'result') result = message.result;
+      }
+      assert.equal(seen[0], 'taskCreated');
+      assert.ok(seen.includes('taskStatus'), `statuses were polled: ${seen}`);
+      const st = ok(result, 'task result');
+      assert.equal(st.state, 'succeeded');
+      assert.equal(result._meta?.['io.modelcontextprotocol/related-task']?.taskId, st.job_id);
+      await checkMedia(path.join(outputDir, 'task.mp4'), { hls: false });
+      assert.ok(progress.length >= 1, 'progress for the task');
+      for (let i = 1; i < progress.length; i++) assert.ok(progress[i] > progress[i - 1], 'progress grows');
+      for (let i = 0; i < 20 && !taskNotes.some((n) => n.taskId === st.job_id && n.status === 'completed'); i++) {
+        await sleep(100);
+      }
+      assert.ok(taskNotes.some((n) => n.taskId === st.job_id && n.status === 'completed'), 'a completed status notification');
+      const task = await client.experimental.tasks.getTask(st.job_id);
+      assert.equal(task.status, 'completed');
+      const { tasks } = await client.experimental.tasks.listTasks();
+      assert.ok(tasks.some((t) => t.taskId === st.job_id && t.status === 'completed'), 'tasks/list has it');
+      // The job tools know it under the same id.
+      assert.equal(ok(await call('get_transcode_status', { job_id: st.job_id }), 'status').state, 'succeeded');
+    });
+
+    it('tasks/cancel stops a task\'s job: cancelled, no output, no workers; cancelling again is an error', async () => {
+      const treeBefore = listTree(outputDir);
+      const stream = client.experimental.tasks.callToolStream(
+        { name: 'transcode_video', arguments: { input: 'bbb.mp4', output: 'task-cancelled.mp4', format: 'mp4', preset: SLOW_PRESET } },
+        undefined, LONG);
+      const first = await stream.next();
+      assert.equal(first.value.type, 'taskCreated');
+      const { taskId } = first.value.task;
+      await stream.return(); // stop polling: the test follows the task itself
+      await pollUntil(taskId, (s) => s.state === 'running', 30_000);
+      await sleep(1500);
+      const cancelled = await client.experimental.tasks.cancelTask(taskId);
+      assert.equal(cancelled.status, 'cancelled');
+      assert.equal((await client.experimental.tasks.getTask(taskId)).status, 'cancelled');
+      assert.equal(ok(await call('get_transcode_status', { job_id: taskId }), 'status').state, 'cancelled');
+      assert.deepEqual(listTree(outputDir), treeBefore, 'nothing left behind');
+      let kids = childrenOf(srv.transport.pid);
+      for (let i = 0; i < 20 && kids.length; i++) { await sleep(250); kids = childrenOf(srv.transport.pid); }
+      assert.deepEqual(kids, [], 'no worker processes left');
+      await assert.rejects(client.experimental.tasks.cancelTask(taskId), (e) => e.code === -32602);
+      await assert.rejects(client.experimental.tasks.getTask('job-404'), (e) => e.code === -32602);
+    });
+
+    it('finished jobs are resources: summary, timeline SVG and PNG, the output; nothing outside is read', async () => {
+      const { resources } = await client.listResources();
+      const uris = resources.map((r) => r.uri);
+      for (const what of ['summary', 'timeline', 'timeline.png']) {
+        assert.ok(uris.includes(`pvt://jobs/${finishedJobId}/${what}`), `${what} of ${finishedJobId} in ${uris}`);
+      }
+      const { resourceTemplates } = await client.listResourceTemplates();
+      assert.ok(resourceTemplates.some((t) => t.uriTemplate === 'pvt://jobs/{job_id}/summary'));
+      const summary = await client.readResource({ uri: `pvt://jobs/${finishedJobId}/summary` });
+      assert.equal(JSON.parse(summary.contents[0].text).frames, frames);
+      const svg = await client.readResource({ uri: `pvt://jobs/${finishedJobId}/timeline` });
+      assert.match(svg.contents[0].text, /<svg/);
+      const png = await client.readResource({ uri: `pvt://jobs/${finishedJobId}/timeline.png` });
+      assert.equal(Buffer.from(png.contents[0].blob, 'base64').subarray(1, 4).toString(), 'PNG');
+      const playlist = resources.find((r) => r.mimeType === 'application/vnd.apple.mpegurl');
+      if (playlist) assert.match((await client.readResource({ uri: playlist.uri })).contents[0].text, /#EXTM3U/);
+      await assert.rejects(client.readResource({ uri: 'file:///etc/passwd' }), (e) => e.code === -32002);
+      await assert.rejects(client.readResource({ uri: `file://${outsideDir}/x` }), (e) => e.code === -32002);
+      // get_transcode_status shows the same timeline as an image when asked.
+      const status = await call('get_transcode_status', { job_id: finishedJobId, timeline_image: true });
+      const image = status.content.find((c) => c.type === 'image');
+      assert.equal(image?.mimeType, 'image/png');
+    });
+
+    it('analyze_video returns a contact sheet: one JPEG thumbnail per scene, of the size it reports', async () => {
+      const result = await call('analyze_video', { path: 'bbb.mp4', contact_sheet: true, contact_sheet_tiles: 8 }, LONG);
+      const st = ok(result, 'analyze_video contact_sheet');
+      const image = result.content.find((c) => c.type === 'image');
+      assert.equal(image?.mimeType, 'image/jpeg');
+      const jpeg = Buffer.from(image.data, 'base64');
+      assert.ok(jpeg.length < 512 * 1024, `bounded size: ${jpeg.length} bytes`);
+      const file = path.join(outsideDir, 'sheet.jpg');
+      await fsp.writeFile(file, jpeg);
+      const { stdout } = await execFile('ffprobe', ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'json', file]);
+      const [stream] = JSON.parse(stdout).streams;
+      await fsp.rm(file);
+      assert.equal(stream.width, st.contact_sheet.width);
+      assert.equal(stream.height, st.contact_sheet.height);
+      const tiles = st.contact_sheet.tile_times.length;
+      assert.equal(tiles, Math.min(8, st.scenes.length), 'a tile per scene, at most the tiles asked for');
+      assert.equal(stream.width, 240 * Math.min(4, tiles), 'four columns of 240 px');
+      assert.ok(resultText(result).includes('Contact sheet'));
     });
 
     it('an existing output is refused without overwrite and replaced with it', async () => {
@@ -397,6 +523,13 @@ export function defineSessionSuite(label, launch) {
         ['transcode_video', { input: 'bbb.mp4', crf: 99 }, /crf/],
         ['transcode_video', { input: 'bbb.mp4', format: 'avi' }, /format/],
         ['get_transcode_status', { job_id: 42 }, /job_id/],
+        ['transcode_video', { input: 'bbb.mp4', codec: 'vp8' }, /codec/],
+        ['transcode_video', { input: 'bbb.mp4', encoder: 'nvenc' }, /nvenc/],
+        ['transcode_video', { input: 'bbb.mp4', bit_depth: 12 }, /bit_depth/],
+        ['transcode_video', { input: 'bbb.mp4', streams: ['one'] }, /streams/],
+        ['transcode_video', { input: 'bbb.mp4', executor: 'k8s' }, /executor/],
+        ['transcode_video', { input: 'bbb.mp4', audio_tracks: 'all the English ones' }, /audio_tracks/],
+        ['analyze_video', { path: 'bbb.mp4', contact_sheet_tiles: 4 }, /contact_sheet/],
       ];
       const failures = [];
       for (const [name, args, mention] of cases) {
@@ -449,7 +582,7 @@ export function defineSessionSuite(label, launch) {
       const answered = new Map();
       srv.wire.forEach((m, i) => { if ('response' in m && !answered.has(m.response)) answered.set(m.response, i); });
       srv.wire.forEach((m, i) => {
-        if ('progress' in m && answered.has(m.progress)) {
+        if ('progress' in m && answered.has(m.progress) && !taskRequests.has(m.progress)) {
           assert.ok(i < answered.get(m.progress), `progress for request ${m.progress} came after its response`);
         }
       });
