@@ -94,11 +94,16 @@ describe('pvt-mcp job state across servers', () => {
   });
   after(async () => { await fsp.rm(dir, { recursive: true, force: true }); });
 
-  it('SIGTERM keeps the job; the next server lists it as interrupted and resume_job_id finishes it', async () => {
+  it('SIGTERM keeps the job; the next server lists it as interrupted (and as a task) and resume_job_id finishes it', async () => {
     const srv1 = await launch('resume-sigterm-1');
-    const started = structured(await call(srv1, 'transcode_video', {
-      input: sampleClip, output: 'term.mp4', format: 'mp4', preset: PRESET,
-    }), 'transcode_video');
+    // Started as an MCP task: a task is its job, so the job tools follow it under the task's id.
+    const stream = srv1.client.experimental.tasks.callToolStream({
+      name: 'transcode_video', arguments: { input: sampleClip, output: 'term.mp4', format: 'mp4', preset: PRESET },
+    }, undefined, { ...LONG, task: {} });
+    const created = await stream.next();
+    assert.equal(created.value?.type, 'taskCreated', JSON.stringify(created.value));
+    await stream.return();
+    const started = { job_id: created.value.task.taskId };
     const before = await runUntil(srv1, started.job_id, 2);
     const pid = srv1.transport.pid;
     process.kill(pid, 'SIGTERM');
@@ -131,7 +136,21 @@ describe('pvt-mcp job state across servers', () => {
       assert.equal(structured(status, 'get_transcode_status').state, 'interrupted');
       assert.match(resultText(status), /resume_job_id/);
 
-      const result = await call(srv2, 'transcode_video', { resume_job_id: job.job_id, wait: true }, LONG);
+      // tasks/list after the restart shows it: a failed task (a terminal state never changes) that says
+      // how to resume it.
+      const { tasks } = await srv2.client.experimental.tasks.listTasks();
+      const task = tasks.find((t) => t.taskId === job.job_id);
+      assert.ok(task, `the interrupted job is a task: ${JSON.stringify(tasks)}`);
+      assert.equal(task.status, 'failed');
+      assert.match(task.statusMessage, /resume_job_id/);
+
+      // Resumed as a task too: a new task, followed to its result.
+      let result;
+      for await (const message of srv2.client.experimental.tasks.callToolStream(
+        { name: 'transcode_video', arguments: { resume_job_id: job.job_id } }, undefined, { ...LONG, task: {} })) {
+        if (message.type === 'error') assert.fail(String(message.error));
+        if (message.type === 'result') result = message.result;
+      }
       const st = structured(result, 'transcode_video resume_job_id');
       assert.equal(st.state, 'succeeded', `resumed job: ${resultText(result)}`);
       const s = st.summary;

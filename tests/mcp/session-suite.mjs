@@ -330,7 +330,7 @@ export function defineSessionSuite(label, launch) {
       const seen = [];
       const stream = client.experimental.tasks.callToolStream(
         { name: 'transcode_video', arguments: { input: 'bbb.mp4', output: 'task.mp4', format: 'mp4', preset: PROGRESS_PRESET } },
-        undefined, { ...LONG, onprogress: (p) => progress.push(p.progress) });
+        undefined, { ...LONG, task: {}, onprogress: (p) => progress.push(p.progress) });
       let result;
       for await (const message of stream) {
         seen.push(message.type);
@@ -366,7 +366,7 @@ export function defineSessionSuite(label, launch) {
       const treeBefore = listTree(outputDir);
       const stream = client.experimental.tasks.callToolStream(
         { name: 'transcode_video', arguments: { input: 'bbb.mp4', output: 'task-cancelled.mp4', format: 'mp4', preset: SLOW_PRESET } },
-        undefined, LONG);
+        undefined, { ...LONG, task: {} });
       const first = await stream.next();
       assert.equal(first.value.type, 'taskCreated');
       const { taskId } = first.value.task;
