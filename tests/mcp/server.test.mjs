@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { defineSessionSuite } from './session-suite.mjs';
-import { RawServer, devServerArgs, makeTempDir, serverBinary, serverEnv } from './helpers.mjs';
+import {
+  RawServer, connect, devServerArgs, makeTempDir, resultText, sampleClip, serverBinary, serverEnv, testSettings,
+} from './helpers.mjs';
 
 assert.ok(fs.existsSync(serverBinary), `${serverBinary} is missing: build it first (ninja -C build pvt-mcp)`);
 
@@ -124,6 +126,27 @@ describe('pvt-mcp protocol over raw stdio', () => {
       }
     } finally {
       await fsp.rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('started with --encoder nvenc on a machine without NVENC, a transcode is a clear tool error', async () => {
+    const srv = await connect({
+      command: serverBinary, args: devServerArgs(dir, { ...testSettings, encoder: 'nvenc' }), env: serverEnv(),
+      label: 'encoder-nvenc',
+    });
+    try {
+      const caps = (await srv.client.callTool({ name: 'get_capabilities', arguments: {} })).structuredContent;
+      if (caps.encoders.some((e) => e.name === 'nvenc' && e.available)) {
+        console.log('# skipped: this machine has NVENC, so --encoder nvenc is not refused here');
+        return;
+      }
+      const result = await srv.client.callTool({ name: 'transcode_video', arguments: { input: sampleClip } });
+      assert.equal(result.isError, true, resultText(result));
+      assert.match(resultText(result), /'nvenc' is not available on this machine \(.+\)/);
+      const { jobs } = (await srv.client.callTool({ name: 'list_transcodes', arguments: {} })).structuredContent;
+      assert.deepEqual(jobs, [], 'no job was queued');
+    } finally {
+      await srv.close();
     }
   });
 });
