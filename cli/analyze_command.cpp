@@ -113,7 +113,7 @@ Runner add_analyze_command(CLI::App& app) {
                   "plan (segments and what each stream becomes) as for this output format")
       ->check(CLI::IsMember({"hls", "mp4", "mkv", "webm"}));
   cmd->add_option("--codec", a->codec, "as for this video codec (h264 or hevc; default h264)")
-      ->check(CLI::IsMember({"h264", "hevc"}));
+      ->check(CLI::IsMember({"h264", "hevc", "av1", "vp9"}));
   cmd->add_option("--workers", a->workers, "plan for this many workers (default: cores)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--progress", a->progress, "progress on stderr: auto, bar, json, none");

@@ -103,7 +103,7 @@ Runner add_plan_command(CLI::App& app) {
       ->check(CLI::IsMember({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                              "slower", "veryslow", "placebo"}));
   shaping(cmd->add_option("--codec", o.codec, "h264 or hevc (default h264)"))
-      ->check(CLI::IsMember({"h264", "hevc"}));
+      ->check(CLI::IsMember({"h264", "hevc", "av1", "vp9"}));
   shaping(cmd->add_option("--segment-duration", o.segment_duration,
                           "target segment length in seconds (default 10)"))
       ->check(CLI::Range(0.1, 3600.0));

@@ -177,16 +177,25 @@ Runner add_transcode_command(CLI::App& app) {
   cmd->add_flag("--no-probe-cache", o.quality.no_probe_cache, "measure every probe, keep none");
   cmd->add_option("--bitrate", a->bitrate, "target video bitrate (e.g. 2500k, 4M) instead of --crf")
       ->excludes(crf);
-  cmd->add_option("--preset", o.preset, "x264 preset (default medium)")
+  cmd->add_option("--preset", o.preset,
+                  "x264's preset names for every encoder (default medium), or an AV1/VP9 encoder's own speed "
+                  "number (svtav1 -1..13, aom 0..8, rav1e 0..10, vpx -8..8)")
       ->check(CLI::IsMember({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
-                             "slower", "veryslow", "placebo"}));
-  cmd->add_option("--encoder", o.encoder,
-                  "auto (every hardware session found plus CPU workers), x264, nvenc, vaapi, qsv"
+                             "slower", "veryslow", "placebo"}) |
+              CLI::Range(-8, 13));
+  cmd->add_option(
+      "--encoder", o.encoder,
+      "auto (every hardware session found plus CPU workers), x264, x265, svtav1, aom, rav1e, vpx, "
+      "nvenc, vaapi, qsv"
 #ifdef __APPLE__
-                  ", videotoolbox"
+      ", videotoolbox"
 #endif
-                  " (default x264)");
-  cmd->add_option("--codec", o.codec, "h264 or hevc (hevc on the CPU is x265; default h264)");
+      " (default x264)");
+  cmd->add_option(
+         "--codec", o.codec,
+         "h264, hevc, av1 or vp9 (on the CPU: x264, x265, svtav1 or --encoder aom/rav1e, vpx; default "
+         "h264)")
+      ->check(CLI::IsMember({"h264", "hevc", "av1", "vp9"}));
   cmd->add_option("--hw-sessions", o.hw_sessions,
                   "at most this many sessions per hardware encoder (default: every session the probe opened)")
       ->check(CLI::Range(0, 64));

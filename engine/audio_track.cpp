@@ -41,11 +41,21 @@ struct FifoDeleter {
   void operator()(AVAudioFifo* f) const { av_audio_fifo_free(f); }
 };
 
-// Decode -> resample to the AAC encoder's format -> fixed 1024-sample frames -> encode -> NUT.
-class AacEncoder {
+// The encoder for an output audio codec: FFmpeg's native AAC, or libopus (WebM's audio; FFmpeg's own Opus
+// encoder is experimental).
+const AVCodec* audio_encoder(const std::string& codec) {
+  const AVCodec* ec =
+      codec == "opus" ? avcodec_find_encoder_by_name("libopus") : avcodec_find_encoder(AV_CODEC_ID_AAC);
+  if (!ec) throw Error(ErrorCode::kEncode, "no " + codec + " encoder in this FFmpeg");
+  return ec;
+}
+
+// Decode -> resample to the encoder's format -> its fixed-size frames -> encode -> NUT.
+class AudioEncoder {
  public:
-  AacEncoder(const MediaInfo& info, int stream, std::int64_t bitrate, const std::string& out_path)
-      : out_path_(out_path) {
+  AudioEncoder(const MediaInfo& info, int stream, const std::string& codec, std::int64_t bitrate,
+               const std::string& out_path)
+      : out_path_(out_path), codec_(codec) {
     AVFormatContext* raw = nullptr;
     check_av(avformat_open_input(&raw, info.path.c_str(), nullptr, nullptr), ErrorCode::kInput, info.path);
     in_.reset(raw);
@@ -64,17 +74,19 @@ class AacEncoder {
     check_av(avcodec_open2(dec_.get(), dc, nullptr), ErrorCode::kInput,
              info.path + ": opening the audio decoder");
 
-    const AVCodec* ec = avcodec_find_encoder(AV_CODEC_ID_AAC);
-    if (!ec) throw Error(ErrorCode::kEncode, "no AAC encoder in this FFmpeg");
+    const AVCodec* ec = audio_encoder(codec);
+    const bool opus = codec == "opus";
     enc_.reset(avcodec_alloc_context3(ec));
     AVCodecContext* e = enc_.get();
-    e->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    e->sample_rate = dec_->sample_rate > 0 ? dec_->sample_rate : 48000;
+    // Opus runs at 48 kHz (the decoder's output rate whatever went in) on interleaved floats.
+    e->sample_fmt = opus ? AV_SAMPLE_FMT_FLT : AV_SAMPLE_FMT_FLTP;
+    e->sample_rate = opus || dec_->sample_rate <= 0 ? 48000 : dec_->sample_rate;
     // The native encoder handles mono, stereo and the common surround layouts; anything else is downmixed.
+    // libopus lists no layouts: it takes up to 8 channels (surround through its mapping family 1).
     AVChannelLayout layout = dec_->ch_layout;
     if (layout.nb_channels <= 0 || layout.nb_channels > 8 || layout.order != AV_CHANNEL_ORDER_NATIVE)
       layout = AV_CHANNEL_LAYOUT_STEREO;
-    bool supported = false;
+    bool supported = ec->ch_layouts == nullptr;
     for (const AVChannelLayout* l = ec->ch_layouts; l && l->nb_channels; ++l)
       if (av_channel_layout_compare(l, &layout) == 0) supported = true;
     if (!supported)
@@ -86,7 +98,7 @@ class AacEncoder {
                                     32000LL * std::max(0, e->ch_layout.nb_channels - 2);
     e->time_base = {1, e->sample_rate};
     e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    check_av(avcodec_open2(e, ec, nullptr), ErrorCode::kEncode, "opening the AAC encoder");
+    check_av(avcodec_open2(e, ec, nullptr), ErrorCode::kEncode, "opening the " + codec + " encoder");
 
     SwrContext* swr = nullptr;
     check_av(swr_alloc_set_opts2(&swr, &e->ch_layout, e->sample_fmt, e->sample_rate, &dec_->ch_layout,
@@ -132,7 +144,7 @@ class AacEncoder {
     t.stream = 0;
     t.expected_first_pts = av_rescale_q(first_packet_pts_, enc_->time_base, ost_->time_base);
     t.realign = true;
-    t.codec = "aac";
+    t.codec = codec_;
     t.encoded = true;
     t.packets = packets_;
     return t;
@@ -180,7 +192,7 @@ class AacEncoder {
   }
 
   void encode(AVFrame* f) {
-    check_av(avcodec_send_frame(enc_.get(), f), ErrorCode::kEncode, "AAC encoding");
+    check_av(avcodec_send_frame(enc_.get(), f), ErrorCode::kEncode, codec_ + " encoding");
     av::Packet p = av::make_packet();
     while (avcodec_receive_packet(enc_.get(), p.get()) >= 0) {
       if (packets_ == 0) first_packet_pts_ = p->pts;
@@ -193,6 +205,7 @@ class AacEncoder {
   }
 
   std::string out_path_;
+  std::string codec_;
   av::InputFormat in_;
   int stream_ = -1;
   av::CodecContext dec_;
@@ -208,8 +221,8 @@ class AacEncoder {
 
 }  // namespace
 
-AudioTrack prepare_audio(const MediaInfo& info, int stream, bool encode, std::int64_t bitrate,
-                         const std::string& work_dir, const std::atomic<bool>* cancel) {
+AudioTrack prepare_audio(const MediaInfo& info, int stream, bool encode, const std::string& codec,
+                         std::int64_t bitrate, const std::string& work_dir, const std::atomic<bool>* cancel) {
   AudioTrack t;
   if (!encode) {
     t.present = true;
@@ -218,7 +231,7 @@ AudioTrack prepare_audio(const MediaInfo& info, int stream, bool encode, std::in
     t.codec = info.streams.at(stream).codec;
   } else {
     const auto out = std::filesystem::path(work_dir) / ("audio_" + std::to_string(stream) + ".nut");
-    t = AacEncoder(info, stream, bitrate, out.string()).run(cancel);
+    t = AudioEncoder(info, stream, codec, bitrate, out.string()).run(cancel);
   }
   t.input_stream = stream;
   return t;

@@ -15,8 +15,45 @@ namespace pvt {
 namespace {
 
 bool known_encoder(const std::string& e) {
-  return e == "auto" || e == "x264" || e == "x265" || e == "nvenc" || e == "vaapi" || e == "qsv" ||
+  return e == "auto" || hw::is_cpu_backend(e) || e == "nvenc" || e == "vaapi" || e == "qsv" ||
          e == "videotoolbox" || e == "pretend";
+}
+
+bool known_codec(const std::string& c) {
+  return c == "h264" || c == "hevc" || c == "av1" || c == "vp9";
+}
+
+void check_codec(const std::string& codec) {
+  if (!known_codec(codec))
+    throw Error(ErrorCode::kUsage, "--codec must be h264, hevc, av1 or vp9, not '" + codec + "'");
+}
+
+// The codec each CPU encoder makes.
+std::string codec_of(const std::string& cpu_backend) {
+  if (cpu_backend == "x265") return "hevc";
+  if (cpu_backend == "svtav1" || cpu_backend == "aom" || cpu_backend == "rav1e") return "av1";
+  if (cpu_backend == "vpx") return "vp9";
+  return "h264";
+}
+
+// The CPU slots' backend: x264 (the default --encoder) means "the CPU" for any codec, as it always has for
+// hevc (x265); an AV1/VP9 encoder named must make the codec asked for.
+std::string cpu_backend(const std::string& encoder, const std::string& codec) {
+  if (encoder == "x264" || encoder == "x265" || !hw::is_cpu_backend(encoder))
+    return hw::cpu_backend_for(codec);
+  if (codec_of(encoder) != codec)
+    throw Error(ErrorCode::kUsage, "--encoder " + encoder + " makes " + codec_of(encoder) + ", not " + codec +
+                                       ": add --codec " + codec_of(encoder));
+  return encoder;
+}
+
+const char* ffmpeg_name(const std::string& cpu_backend) {
+  if (cpu_backend == "x265") return "libx265";
+  if (cpu_backend == "svtav1") return "libsvtav1";
+  if (cpu_backend == "aom") return "libaom-av1";
+  if (cpu_backend == "rav1e") return "librav1e";
+  if (cpu_backend == "vpx") return "libvpx-vp9";
+  return "libx264";
 }
 
 std::string available_list(const std::vector<hw::EncoderProbe>& probes, const std::string& codec) {
@@ -34,11 +71,13 @@ EncoderChoice cluster_encoders(const std::string& encoder, const std::string& co
         ErrorCode::kUsage,
         "--executor slurm: name the encoder (x264, nvenc, vaapi, qsv): auto would probe this machine, "
         "not the cluster's nodes");
-  if (encoder == "x264" || encoder == "x265") return choose_encoders(encoder, codec, 0);
+  if (hw::is_cpu_backend(encoder)) return choose_encoders(encoder, codec, 0);
   if (!known_encoder(encoder))
     throw Error(ErrorCode::kUsage,
-                "--encoder must be x264, nvenc, vaapi, qsv or videotoolbox, not '" + encoder + "'");
-  if (codec != "h264" && codec != "hevc") throw Error(ErrorCode::kUsage, "--codec must be h264 or hevc");
+                "--encoder must be x264, x265, svtav1, aom, rav1e, vpx, nvenc, vaapi, qsv or "
+                "videotoolbox, not '" +
+                    encoder + "'");
+  check_codec(codec);
   EncoderChoice c;
   c.slots.cpu_backend = hw::cpu_backend_for(codec);
   // Not probed here: the nodes have what they have. A task whose session fails there falls back.
@@ -49,17 +88,19 @@ EncoderChoice cluster_encoders(const std::string& encoder, const std::string& co
 }
 
 EncoderChoice choose_encoders(const std::string& encoder, const std::string& codec, int max_hw_sessions) {
-  if (codec != "h264" && codec != "hevc") throw Error(ErrorCode::kUsage, "--codec must be h264 or hevc");
+  check_codec(codec);
   if (max_hw_sessions < 0) throw Error(ErrorCode::kUsage, "--hw-sessions must not be negative");
   if (!known_encoder(encoder))
     throw Error(ErrorCode::kUsage,
-                "--encoder must be auto, x264, nvenc, vaapi, qsv or videotoolbox, not '" + encoder + "'");
+                "--encoder must be auto, x264, x265, svtav1, aom, rav1e, vpx, nvenc, vaapi, "
+                "qsv or videotoolbox, not '" +
+                    encoder + "'");
   EncoderChoice c;
-  c.slots.cpu_backend = hw::cpu_backend_for(codec);
-  const bool cpu_only = encoder == "x264" || encoder == "x265";
+  c.slots.cpu_backend = cpu_backend(encoder, codec);
+  const bool cpu_only = hw::is_cpu_backend(encoder);
   // The CPU path asks FFmpeg's list only: probing every hardware type would cost a CPU-only job time.
   if (cpu_only) {
-    const char* lib = codec == "hevc" ? "libx265" : "libx264";
+    const char* lib = ffmpeg_name(c.slots.cpu_backend);
     if (!avcodec_find_encoder_by_name(lib))
       throw Error(ErrorCode::kUsage,
                   std::string(codec) + " on the CPU needs " + lib + ", which this FFmpeg is built without");

@@ -81,16 +81,19 @@ void plan_video(const MediaInfo& info, const OutputChoices& c, OutputPlan& p) {
   const VideoDisplay& d = info.display;
   VideoChoice& v = p.video;
   const bool hevc = c.codec == "hevc";
+  // AV1 (Main) and VP9 (profile 2) carry 10-bit 4:2:0 as players decode it, so they keep the input's depth
+  // up to 10 like hevc does (up to 12).
+  const bool keeps_depth = hevc || c.codec == "av1" || c.codec == "vp9";
   if (c.bit_depth != 0 && c.bit_depth != 8 && c.bit_depth != 10)
     throw Error(ErrorCode::kUsage, "--bit-depth must be auto, 8 or 10");
   const int max_depth = hevc ? 12 : 10;
-  int depth = c.bit_depth != 0 ? c.bit_depth : (hevc ? std::min(info.bit_depth, max_depth) : 8);
+  int depth = c.bit_depth != 0 ? c.bit_depth : (keeps_depth ? std::min(info.bit_depth, max_depth) : 8);
   depth = depth > 10 ? 12 : (depth > 8 ? 10 : 8);
   if (info.bit_depth > depth && c.bit_depth == 0 && !d.hdr())
     p.warnings.push_back("the input is " + std::to_string(info.bit_depth) + "-bit; " + c.codec +
                          " output is " + std::to_string(depth) + "-bit by default (" +
-                         (hevc ? "x265's deepest" : "what H.264 players decode") +
-                         (hevc ? ")" : "; --bit-depth 10 or --codec hevc keeps the depth)"));
+                         (keeps_depth ? "the deepest pvt encodes it in" : "what H.264 players decode") +
+                         (keeps_depth ? ")" : "; --bit-depth 10 or --codec hevc keeps the depth)"));
   int w_shift = d.chroma_w_shift, h_shift = d.chroma_h_shift;
   if (p.format == "hls" && (w_shift != 1 || h_shift != 1)) {
     p.warnings.push_back("chroma " + yuv_format(w_shift, h_shift, 8).substr(3, 3) +
@@ -188,10 +191,9 @@ void plan_audio(const StreamSummary& s, const OutputChoices& c, const std::strin
     ch.action = s.codec == target && mode != AudioMode::kAac ? "copy" : "convert";
     ch.output_codec = target;
     ch.reason = mode == AudioMode::kAac ? "--audio aac" : s.codec + " is not carried by " + format;
-    if (target == "opus") {
-      ch.action = "drop";
-      ch.reason = "WebM needs Opus or Vorbis and pvt encodes AAC only";
-    }
+    if (target == "opus" && mode == AudioMode::kAac)
+      throw Error(ErrorCode::kUsage,
+                  "--audio aac: WebM carries Opus or Vorbis audio, not AAC (use --audio auto)");
     return;
   }
   ch.action = "copy";
@@ -277,6 +279,10 @@ std::string format_for_output_name(const std::string& path) {
 OutputPlan plan_output(const MediaInfo& info, const OutputChoices& c) {
   OutputPlan p;
   p.format = c.format;
+  if (p.format == "hls" && (c.codec == "av1" || c.codec == "vp9"))
+    throw Error(ErrorCode::kUsage,
+                "HLS output is MPEG-TS here, which cannot carry " + c.codec +
+                    ": write .mp4, .mkv or .webm (HLS with fMP4 segments is not built yet)");
   if (p.format == "webm" && c.codec != "vp9" && c.codec != "av1" && c.codec != "vp8")
     throw Error(ErrorCode::kUsage, "WebM carries VP8, VP9 or AV1 video only, not " + c.codec +
                                        ": write .mkv (Matroska takes " + c.codec + ")");

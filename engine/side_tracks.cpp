@@ -23,7 +23,8 @@ void SideTracksJob::prepare(const MediaInfo& info, const OutputPlan& plan, std::
     for (const auto& s : plan.streams) {
       if (s.action == "drop") continue;
       if (s.type == "audio")
-        tracks_.audio.push_back(prepare_audio(info, s.input, s.action == "convert", bitrate, dir, &stop_));
+        tracks_.audio.push_back(
+            prepare_audio(info, s.input, s.action == "convert", s.output_codec, bitrate, dir, &stop_));
       if (s.type == "subtitle")
         tracks_.subtitles.push_back(prepare_subtitles(info.path, s.input, s.output_codec, &stop_));
     }

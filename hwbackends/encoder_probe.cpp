@@ -26,6 +26,10 @@ struct Candidate {
 const Candidate kCandidates[] = {
     {"x264", "h264", "libx264"},
     {"x265", "hevc", "libx265"},
+    {"svtav1", "av1", "libsvtav1"},
+    {"aom", "av1", "libaom-av1"},
+    {"rav1e", "av1", "librav1e"},
+    {"vpx", "vp9", "libvpx-vp9"},
     {"nvenc", "h264", "h264_nvenc"},
     {"nvenc", "hevc", "hevc_nvenc"},
     {"vaapi", "h264", "h264_vaapi"},

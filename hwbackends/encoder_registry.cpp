@@ -30,11 +30,19 @@ int pretend_hw_sessions() {
 }
 
 std::string cpu_backend_for(const std::string& codec) {
-  return codec == "hevc" ? "x265" : "x264";
+  if (codec == "hevc") return "x265";
+  if (codec == "av1") return "svtav1";
+  if (codec == "vp9") return "vpx";
+  return "x264";
+}
+
+bool is_cpu_backend(const std::string& backend) {
+  return backend == "x264" || backend == "x265" || backend == "svtav1" || backend == "aom" ||
+         backend == "rav1e" || backend == "vpx";
 }
 
 bool is_hardware_backend(const std::string& backend) {
-  return backend != "x264" && backend != "x265" && backend != "auto";
+  return !is_cpu_backend(backend) && backend != "auto";
 }
 
 const char* input_pix_fmt(const std::string& backend) {
@@ -42,9 +50,14 @@ const char* input_pix_fmt(const std::string& backend) {
 }
 
 std::unique_ptr<VideoEncoder> open_encoder(const std::string& backend, const EncoderConfig& config) {
-  if (backend == "x264" || backend == "auto")
+  if (backend == "auto") return open_encoder(cpu_backend_for(config.codec), config);
+  if (backend == "x264")
     return config.codec == "hevc" ? open_x265_encoder(config) : open_x264_encoder(config);
   if (backend == "x265") return open_x265_encoder(config);
+  if (backend == "svtav1") return open_svtav1_encoder(config);
+  if (backend == "aom") return open_aom_encoder(config);
+  if (backend == "rav1e") return open_rav1e_encoder(config);
+  if (backend == "vpx") return open_vpx_encoder(config);
   if (backend == "nvenc") return open_nvenc_encoder(config);
   if (backend == "vaapi") return open_vaapi_encoder(config);
   if (backend == "qsv") return open_qsv_encoder(config);

@@ -1,4 +1,5 @@
-// One interface for every video encoder pvt drives: x264/x265 on the CPU (x264 is the floor) and
+// One interface for every video encoder pvt drives: x264/x265, SVT-AV1, libaom, rav1e and libvpx (VP9) on
+// the CPU (x264 is the floor) and
 // NVENC, VAAPI, QSV and (macOS builds) VideoToolbox. Backends depend on FFmpeg only, never on the engine.
 #pragma once
 
@@ -58,10 +59,14 @@ class VideoEncoder {
 // repeats its SPS/PPS in-band, so segments concatenate by stream copy.
 std::unique_ptr<VideoEncoder> open_x264_encoder(const EncoderConfig& config);
 
-std::unique_ptr<VideoEncoder> open_x265_encoder(const EncoderConfig& config);   // hevc on the CPU
-std::unique_ptr<VideoEncoder> open_nvenc_encoder(const EncoderConfig& config);  // h264_nvenc / hevc_nvenc
-std::unique_ptr<VideoEncoder> open_vaapi_encoder(const EncoderConfig& config);  // h264_vaapi / hevc_vaapi
-std::unique_ptr<VideoEncoder> open_qsv_encoder(const EncoderConfig& config);    // h264_qsv / hevc_qsv
+std::unique_ptr<VideoEncoder> open_x265_encoder(const EncoderConfig& config);    // hevc on the CPU
+std::unique_ptr<VideoEncoder> open_svtav1_encoder(const EncoderConfig& config);  // av1 on the CPU (default)
+std::unique_ptr<VideoEncoder> open_aom_encoder(const EncoderConfig& config);     // av1, libaom
+std::unique_ptr<VideoEncoder> open_rav1e_encoder(const EncoderConfig& config);   // av1, rav1e
+std::unique_ptr<VideoEncoder> open_vpx_encoder(const EncoderConfig& config);     // vp9, libvpx
+std::unique_ptr<VideoEncoder> open_nvenc_encoder(const EncoderConfig& config);   // h264_nvenc / hevc_nvenc
+std::unique_ptr<VideoEncoder> open_vaapi_encoder(const EncoderConfig& config);   // h264_vaapi / hevc_vaapi
+std::unique_ptr<VideoEncoder> open_qsv_encoder(const EncoderConfig& config);     // h264_qsv / hevc_qsv
 #ifdef __APPLE__
 std::unique_ptr<VideoEncoder> open_videotoolbox_encoder(const EncoderConfig& config);
 #endif
@@ -73,14 +78,17 @@ int pretend_hw_sessions();
 // "pretend" under the PVT_PRETEND_HW_SESSIONS test hook). Throws BackendError naming what is missing.
 std::unique_ptr<VideoEncoder> open_encoder(const std::string& backend, const EncoderConfig& config);
 
-// True for backends that run on a device with a limited number of sessions (not x264/x265).
+// True for backends that run on a device with a limited number of sessions (not the CPU encoders).
 bool is_hardware_backend(const std::string& backend);
+
+// True for the encoders that run on the CPU: x264, x265, svtav1, aom, rav1e, vpx.
+bool is_cpu_backend(const std::string& backend);
 
 // The pixel format a backend takes its frames in: NV12 for the hardware encoders (their surface format),
 // planar 4:2:0 for x264/x265 (and the pretend test backend, which is x264/x265 underneath).
 const char* input_pix_fmt(const std::string& backend);
 
-// The CPU backend for a codec: x264 for h264, x265 for hevc.
+// The CPU backend for a codec: x264 for h264, x265 for hevc, svtav1 for av1, vpx for vp9.
 std::string cpu_backend_for(const std::string& codec);
 
 }  // namespace pvt::hw

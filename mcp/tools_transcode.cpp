@@ -250,7 +250,8 @@ Tool make_transcode_tool(ToolEnv& env) {
       {"title", "Transcode a video"},
       {"description",
        "Transcode a video to H.264 or HEVC (x264/x265 on the CPU, or NVENC, VAAPI or QSV where this machine "
-       "has them) as HLS (a folder with index.m3u8 and .ts segments) or one MP4, MKV or WebM file, "
+       "has them), AV1 (SVT-AV1, libaom, rav1e) or VP9 (libvpx) as HLS (a folder with index.m3u8 and .ts "
+       "segments) or one MP4, MKV or WebM file, "
        "encoding segments in parallel worker processes and verifying the result; or to a target quality "
        "(SSIM/PSNR/VMAF) per segment. Every track, subtitle and chapter is kept unless asked otherwise. "
        "Writes only under the "

@@ -30,7 +30,7 @@ namespace {
 
 const std::vector<std::string> kPresets = {"ultrafast", "superfast", "veryfast", "faster",   "fast",
                                            "medium",    "slow",      "slower",   "veryslow", "placebo"};
-const std::vector<std::string> kCodecs = {"h264", "hevc"};
+const std::vector<std::string> kCodecs = {"h264", "hevc", "av1", "vp9"};
 const std::vector<std::string> kAnalysis = {"auto", "index", "full"};
 const std::vector<std::string> kAnalysisBackends = {"auto", "cpu", "cuda", "vulkan"};
 const std::vector<std::string> kAudioModes = {"auto", "aac", "copy", "none"};
@@ -189,7 +189,10 @@ json encoding_argument_schema(const ServerConfig& config, const std::vector<std:
   std::string usable;
   for (const auto& e : encoders) usable += (usable.empty() ? "" : ", ") + e;
   json p = {
-      {"codec", choice(kCodecs, "h264", "video codec: h264, or hevc (x265 on the CPU)")},
+      {"codec",
+       choice(kCodecs, "h264",
+              "video codec: h264, hevc (x265 on the CPU), av1 (SVT-AV1 unless encoder is aom or rav1e) or "
+              "vp9 (libvpx); av1 and vp9 need format mp4, mkv or webm")},
       {"encoder",
        choice(encoders, config.encoder,
               "encoder backend; this machine's probe opened: " + usable +

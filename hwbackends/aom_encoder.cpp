@@ -1,0 +1,36 @@
+// AV1 on the CPU with libaom: the reference encoder, slow and best per bit at its low speeds. Row-based
+// multithreading and tile columns give a worker's threads work to do (libaom threads poorly otherwise).
+#include <algorithm>
+#include <string>
+
+#include "lavc_encoder.hpp"
+#include "speed_scale.hpp"
+
+extern "C" {
+#include <libavutil/opt.h>
+}
+
+namespace pvt::hw {
+
+std::unique_ptr<VideoEncoder> open_aom_encoder(const EncoderConfig& cfg) {
+  if (cfg.codec != "av1") throw BackendError("aom encodes av1 only, not " + cfg.codec);
+  const AVCodec* codec = find_encoder("libaom-av1");
+  CodecContextPtr ctx = encoder_context(codec, cfg);
+  AVCodecContext* c = ctx.get();
+  static const int kSpeeds[10] = {8, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+  av_opt_set_int(c->priv_data, "cpu-used", speed_for(cfg.preset, kSpeeds, 0, 8, "aom"), 0);
+  if (cfg.bitrate > 0) {
+    set_capped_bitrate(c, cfg.bitrate);
+  } else {
+    c->bit_rate = 0;  // with crf: constant quality (end-usage q)
+    av_opt_set_int(c->priv_data, "crf", quality_on_scale(cfg.crf, 63), 0);
+  }
+  av_opt_set_int(c->priv_data, "row-mt", 1, 0);
+  av_opt_set_int(c->priv_data, "tile-columns", tile_columns_log2(std::max(1, cfg.threads), cfg.width), 0);
+  if (cfg.lookahead >= 0) av_opt_set_int(c->priv_data, "lag-in-frames", std::min(cfg.lookahead, 35), 0);
+  c->gop_size = kNoAutomaticKeyframes;
+  open_context(c, codec, "libaom-av1 (preset " + cfg.preset + ")");
+  return std::make_unique<LavcEncoder>("aom", std::move(ctx));
+}
+
+}  // namespace pvt::hw

@@ -1,0 +1,41 @@
+// AV1 on the CPU with SVT-AV1 (libsvtav1): the fast AV1 encoder, and pvt's default for --codec av1.
+// Each segment is a closed stream that starts with a key frame and its sequence header, so segments join
+// by stream copy; forced key frames (scene cuts) are key frames too.
+#include <algorithm>
+#include <string>
+
+#include "lavc_encoder.hpp"
+#include "speed_scale.hpp"
+
+extern "C" {
+#include <libavutil/opt.h>
+}
+
+namespace pvt::hw {
+
+std::unique_ptr<VideoEncoder> open_svtav1_encoder(const EncoderConfig& cfg) {
+  if (cfg.codec != "av1") throw BackendError("svtav1 encodes av1 only, not " + cfg.codec);
+  const AVCodec* codec = find_encoder("libsvtav1");
+  CodecContextPtr ctx = encoder_context(codec, cfg);
+  AVCodecContext* c = ctx.get();
+  // ultrafast..placebo: SVT's presets 12 (fastest it has that still looks like video) down to 2.
+  static const int kSpeeds[10] = {12, 11, 10, 9, 8, 6, 5, 4, 3, 2};
+  av_opt_set_int(c->priv_data, "preset", speed_for(cfg.preset, kSpeeds, -1, 13, "svtav1"), 0);
+  if (cfg.bitrate > 0)
+    set_capped_bitrate(c, cfg.bitrate);
+  else
+    av_opt_set_int(c->priv_data, "crf", quality_on_scale(cfg.crf, 63), 0);
+  // lp: the logical processors SVT may use (it sizes its thread pool from the whole machine otherwise);
+  // keyint -1 and scd 0: key frames only where pvt forces them (segment starts, scene cuts); irefresh-type 2:
+  // those are closed key frames, not open-GOP forward key frames.
+  std::string params = "lp=" + std::to_string(std::max(1, cfg.threads)) + ":scd=0:irefresh-type=2";
+  if (cfg.bitrate <= 0) params += ":keyint=-1";  // SVT allows an infinite key-frame interval with CRF only
+  if (cfg.lookahead >= 0) params += ":lookahead=" + std::to_string(std::min(cfg.lookahead, 120));
+  if (!cfg.master_display.empty()) params += ":mastering-display=" + cfg.master_display;
+  if (!cfg.max_cll.empty()) params += ":content-light=" + cfg.max_cll;
+  av_opt_set(c->priv_data, "svtav1-params", params.c_str(), 0);
+  open_context(c, codec, "libsvtav1 (preset " + cfg.preset + ")");
+  return std::make_unique<LavcEncoder>("svtav1", std::move(ctx));
+}
+
+}  // namespace pvt::hw

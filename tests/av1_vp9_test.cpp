@@ -1,0 +1,153 @@
+// AV1 and VP9: SVT-AV1, libaom, rav1e and libvpx segments joined by stream copy into MKV, WebM and MP4.
+// Each output is judged by ffprobe and ffmpeg's psnr: every frame, the codec and profile asked for, a key
+// frame at every segment start, a quality floor fitting the settings, the audio the container takes.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+namespace pvt {
+namespace {
+
+struct Case {
+  const char* codec;
+  const char* encoder;
+  const char* ext;
+  const char* profile;      // ffprobe's name for the profile of 8-bit 4:2:0
+  const char* audio_codec;  // what the container gets from the clip's AAC
+  double psnr_floor;        // dB at the fastest preset and the default crf
+};
+
+std::string name(const testing::TestParamInfo<Case>& i) {
+  return std::string(i.param.encoder) + "_" + i.param.ext;
+}
+
+class Av1Vp9Output : public testing::TestWithParam<Case> {};
+
+TEST_P(Av1Vp9Output, EveryFrameTheCodecAndAKeyFrameAtEverySegmentStart) {
+  const Case& c = GetParam();
+  test::TempDir dir;
+  const std::string in = test::scene_clip(/*audio=*/true);
+  const std::string out = dir / (std::string("out.") + c.ext);
+  const auto r =
+      test::run_pvt({"transcode", in, "-o", out, "--codec", c.codec, "--encoder", c.encoder, "--preset",
+                     "ultrafast", "--segment-duration", "2", "--progress", "none", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto summary = nlohmann::json::parse(r.out);
+  EXPECT_EQ(summary["encoder"], c.encoder);
+  EXPECT_EQ(summary["codec"], c.codec);
+  ASSERT_GE(summary["segments"].size(), 3u) << "the scene clip is cut into several segments";
+
+  EXPECT_EQ(test::ffprobe_frames(out), test::ffprobe_frames(in));
+  EXPECT_EQ(test::ffprobe_stream(out, "v:0", "codec_name"), c.codec);
+  EXPECT_EQ(test::ffprobe_stream(out, "v:0", "profile"), c.profile);
+  EXPECT_EQ(test::ffprobe_stream(out, "a:0", "codec_name"), c.audio_codec);
+  const auto keys = test::ffprobe_keyframes(out);
+  for (const auto& s : summary["segments"]) {
+    const int start = s["start_frame"];
+    ASSERT_LT(start, static_cast<int>(keys.size()));
+    EXPECT_TRUE(keys[start]) << "segment " << s["index"] << " starts at frame " << start
+                             << " without a key frame";
+  }
+  EXPECT_GT(test::psnr(out, in), c.psnr_floor);
+}
+
+INSTANTIATE_TEST_SUITE_P(Encoders, Av1Vp9Output,
+                         testing::Values(Case{"av1", "svtav1", "mkv", "Main", "aac", 30},
+                                         Case{"av1", "svtav1", "webm", "Main", "opus", 30},
+                                         Case{"av1", "svtav1", "mp4", "Main", "aac", 30},
+                                         Case{"vp9", "vpx", "webm", "Profile 0", "opus", 30},
+                                         Case{"vp9", "vpx", "mp4", "Profile 0", "aac", 30},
+                                         Case{"av1", "aom", "mkv", "Main", "aac", 30},
+                                         Case{"av1", "rav1e", "mkv", "Main", "aac", 28}),
+                         name);
+
+// A 10-bit HDR10 clip (PQ, BT.2020): AV1 Main and VP9 profile 2 keep the depth and the colour signalling.
+std::string hdr_clip(const test::TempDir& dir) {
+  const std::string path = dir / "hdr10.mkv";
+  const auto r = test::run({"ffmpeg",
+                            "-v",
+                            "error",
+                            "-y",
+                            "-f",
+                            "lavfi",
+                            "-i",
+                            "testsrc2=s=320x180:r=25:d=2",
+                            "-vf",
+                            "format=yuv420p10le",
+                            "-c:v",
+                            "libx265",
+                            "-preset",
+                            "ultrafast",
+                            "-x265-params",
+                            "log-level=error",
+                            "-color_primaries",
+                            "bt2020",
+                            "-color_trc",
+                            "smpte2084",
+                            "-colorspace",
+                            "bt2020nc",
+                            path});
+  if (r.exit_code != 0) throw std::runtime_error("cannot make the HDR clip: " + r.err);
+  return path;
+}
+
+TEST(Av1Vp9TenBit, KeepsTheDepthAndTheHdrSignalling) {
+  test::TempDir dir;
+  const std::string in = hdr_clip(dir);
+  for (const auto& [codec, ext, profile] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"av1", "mkv", "Main"}, {"vp9", "webm", "Profile 2"}}) {
+    const std::string out = dir / ("out-" + codec + "." + ext);
+    const auto r = test::run_pvt({"transcode", in, "-o", out, "--codec", codec, "--preset", "ultrafast",
+                                  "--progress", "none", "--segment-duration", "1"});
+    ASSERT_EQ(r.exit_code, 0) << codec << ": " << r.err;
+    EXPECT_EQ(test::ffprobe_stream(out, "v:0", "pix_fmt"), "yuv420p10le") << codec;
+    EXPECT_EQ(test::ffprobe_stream(out, "v:0", "profile"), profile) << codec;
+    EXPECT_EQ(test::ffprobe_stream(out, "v:0", "color_transfer"), "smpte2084") << codec;
+    EXPECT_EQ(test::ffprobe_stream(out, "v:0", "color_primaries"), "bt2020") << codec;
+    EXPECT_EQ(test::ffprobe_frames(out), 50) << codec;
+  }
+}
+
+TEST(Av1Vp9Refusals, OneLineErrorsForWhatTheContainersOrEncodersCannotDo) {
+  test::TempDir dir;
+  const std::string in = test::scene_clip(true);
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"-o", dir / "hls", "--format", "hls", "--codec", "av1"}, "cannot carry av1"},
+      {{"-o", dir / "x.webm", "--codec", "h264"}, "WebM carries VP8, VP9 or AV1"},
+      {{"-o", dir / "x.webm", "--codec", "vp9", "--audio", "aac"}, "WebM carries Opus or Vorbis"},
+      {{"-o", dir / "x.mkv", "--codec", "vp9", "--encoder", "aom"}, "--encoder aom makes av1, not vp9"},
+      {{"-o", dir / "x.mkv", "--codec", "av1", "--preset", "20"}, "--preset"},
+  };
+  for (const auto& [extra, expected] : cases) {
+    std::vector<std::string> args{"transcode", in, "--progress", "none"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = test::run_pvt(args);
+    EXPECT_NE(r.exit_code, 0) << extra[1];
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+TEST(Av1Vp9Resume, AFailedAv1JobResumesWithItsFinishedSegments) {
+  test::TempDir dir;
+  const std::string out = dir / "out.mkv";
+  // 1 s segments: the ones before segment 3 are finished when it fails for good.
+  const std::vector<std::string> args{
+      "transcode", test::scene_clip(true), "-o", out,          "--codec", "av1",   "--preset",
+      "ultrafast", "--segment-duration",   "1",  "--progress", "none",    "--json"};
+  const auto failed = test::run_pvt(args, {"PVT_FAULT=fail:3"});
+  ASSERT_NE(failed.exit_code, 0);
+  EXPECT_NE(failed.err.find("run the same command again to resume"), std::string::npos) << failed.err;
+  const auto resumed = test::run_pvt(args);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto s = nlohmann::json::parse(resumed.out);
+  EXPECT_TRUE(s["resumed"].get<bool>());
+  EXPECT_GE(s["segments_reused"].get<int>(), 2);
+  EXPECT_EQ(test::ffprobe_frames(out), test::ffprobe_frames(test::scene_clip(true)));
+  EXPECT_EQ(test::ffprobe_stream(out, "v:0", "codec_name"), "av1");
+}
+
+}  // namespace
+}  // namespace pvt
