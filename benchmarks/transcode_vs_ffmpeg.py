@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: `pvt transcode` against plain ffmpeg + libx264.
+"""Side-by-side benchmark: `pvt transcode` against plain ffmpeg with the same encoder.
+
+--codec/--encoder pick the encoder (default h264/x264; av1 with svtav1, aom or rav1e; vp9 with vpx).
+ffmpeg runs that encoder with pvt's mapping of --crf and --preset (below, mirroring
+hwbackends/speed_scale.cpp) and its own threading; --pvt-split WxT adds a pvt run with W workers of T
+threads each, to find the fastest split per encoder.
 
 Both tools encode the same clip with the same preset and CRF, alternating
 run by run so that drift in machine load hits both alike. The script reports
@@ -45,6 +50,40 @@ TARGET_PSNR_DB = 0.1  # |PSNR(pvt) - PSNR(ffmpeg)|
 TARGET_SIZE_PCT = 3.0  # |size(pvt) / size(ffmpeg) - 1|
 TARGET_EFFICIENCY = 0.95  # worker CPU / (wall x cores)
 TARGET_CPU_RATIO = 1.05  # pvt CPU time / ffmpeg CPU time
+
+
+# pvt's settings on each encoder's own scales (hwbackends/*_encoder.cpp): --crf is x264's 0-51, mapped
+# linearly onto the encoder's quantizer; x264 preset names onto each encoder's speed.
+PRESET_NAMES = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+                "veryslow", "placebo"]
+ENCODERS = {
+    # backend: (codec, ffmpeg encoder, quantizer top, speeds by preset name)
+    "x264": ("h264", "libx264", None, None),
+    "x265": ("hevc", "libx265", None, None),
+    "svtav1": ("av1", "libsvtav1", 63, [12, 11, 10, 9, 8, 6, 5, 4, 3, 2]),
+    "aom": ("av1", "libaom-av1", 63, [8, 8, 7, 6, 5, 4, 3, 2, 1, 0]),
+    "rav1e": ("av1", "librav1e", 255, [10, 10, 9, 8, 7, 6, 5, 4, 2, 0]),
+    "vpx": ("vp9", "libvpx-vp9", 63, [8, 7, 5, 5, 4, 3, 2, 1, 0, 0]),
+}
+DEFAULT_ENCODER = {"h264": "x264", "hevc": "x265", "av1": "svtav1", "vp9": "vpx"}
+
+
+def ffmpeg_video_args(opts, preset):
+    """The plain-ffmpeg video options a user would give for the same encoder and settings."""
+    codec, lib, top, speeds = ENCODERS[opts.encoder]
+    if top is None:
+        return ["-c:v", lib, "-preset", preset, "-crf", str(opts.crf)]
+    q = max(0, min(top, round(opts.crf * top / 51)))
+    speed = speeds[PRESET_NAMES.index(preset)] if preset in PRESET_NAMES else int(preset)
+    if opts.encoder == "svtav1":
+        return ["-c:v", lib, "-preset", str(speed), "-crf", str(q)]
+    if opts.encoder == "aom":
+        return ["-c:v", lib, "-cpu-used", str(speed), "-crf", str(q), "-b:v", "0", "-row-mt", "1"]
+    if opts.encoder == "rav1e":
+        return ["-c:v", lib, "-speed", str(speed), "-qp", str(q)]
+    realtime = preset in PRESET_NAMES and speed >= 7
+    return ["-c:v", lib, "-deadline", "realtime" if realtime else "good", "-cpu-used", str(speed),
+            "-crf", str(q), "-b:v", "0", "-row-mt", "1"]
 
 
 class BenchError(Exception):
@@ -256,15 +295,18 @@ def plot_cases(results, path):
 
 def run_ffmpeg_transcode(opts, ffmpeg, src, out, preset):
     args = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-y", "-i", str(src),
-            "-c:v", "libx264", "-preset", preset, "-crf", str(opts.crf), "-threads", "0",
-            "-c:a", "aac", str(out)]
+            *ffmpeg_video_args(opts, preset), "-threads", "0", "-c:a", "aac", str(out)]
     _, wall, cpu = run_tool(args, f"ffmpeg transcode ({preset})")
     return {"wall_seconds": wall, "cpu_seconds": cpu}
 
 
-def run_pvt_transcode(opts, pvt, src, out, preset):
+def run_pvt_transcode(opts, pvt, src, out, preset, split=None):
     args = [pvt, "transcode", str(src), "-o", str(out), "--format", "mp4", "--preset", preset,
-            "--crf", str(opts.crf), "--audio", "aac", "--json", "--progress", "none", "--overwrite"]
+            "--crf", str(opts.crf), "--audio", "aac", "--json", "--progress", "none", "--overwrite",
+            "--codec", opts.codec, "--encoder", opts.encoder]
+    if split:
+        workers, threads = split
+        args += ["--workers", str(workers), "--threads-per-worker", str(threads)]
     result, wall, cpu = run_tool(args, f"pvt transcode ({preset})")
     try:
         report = json.loads(result.stdout)
@@ -291,10 +333,16 @@ def bench_preset(opts, tools, src, workdir, preset):
                 entry["ffmpeg"] = run_ffmpeg_transcode(opts, ffmpeg, src, ff_out, preset)
             else:
                 entry["pvt"] = run_pvt_transcode(opts, pvt, src, pvt_out, preset)
+                # The other worker x thread splits, right after the default one.
+                for w, t in opts.pvt_split:
+                    r = run_pvt_transcode(opts, pvt, src, workdir / f"pvt-{w}x{t}-{preset}.mp4", preset, (w, t))
+                    entry[f"pvt_{w}x{t}"] = {k: v for k, v in r.items() if k != "report"}
         entry["ratio"] = entry["pvt"]["wall_seconds"] / entry["ffmpeg"]["wall_seconds"]
         runs.append(entry)
+        splits = "".join(f", pvt {w}x{t} {entry[f'pvt_{w}x{t}']['wall_seconds']:.2f} s"
+                         for w, t in opts.pvt_split)
         log(f"[{preset} {rnd + 1}/{opts.runs}] ffmpeg {entry['ffmpeg']['wall_seconds']:.2f} s, "
-            f"pvt {entry['pvt']['wall_seconds']:.2f} s, ratio {entry['ratio']:.3f}")
+            f"pvt {entry['pvt']['wall_seconds']:.2f} s{splits}, ratio {entry['ratio']:.3f}")
 
     # Quality and size once per tool, on the last round's outputs: PSNR is a
     # full decode of both files, and the encodes are deterministic per tool.
@@ -329,6 +377,11 @@ def summarize_preset(runs, quality):
         "efficiency_median": efficiency,
         "pvt_reported_efficiency_median": median(
             r["pvt"]["report"].get("parallel_efficiency") for r in runs),
+        "pvt_split": {k: {"wall_median": median(r[k]["wall_seconds"] for r in runs),
+                          "cpu_median": median(r[k]["cpu_seconds"] for r in runs)}
+                      for k in (runs[0].keys() if runs else []) if k.startswith("pvt_")},
+        "pvt_workers": runs[0]["pvt"]["report"].get("workers") if runs else None,
+        "pvt_threads_per_worker": runs[0]["pvt"]["report"].get("threads_per_worker") if runs else None,
     }
     summary["targets_met"] = {
         "ratio": summary["ratio_median"] <= TARGET_RATIO,
@@ -410,6 +463,10 @@ def print_table(preset, result, meta):
          f"pvt says {fmt(s['pvt_reported_efficiency_median'], '.3f')}",
          f">= {TARGET_EFFICIENCY}", yes(met["efficiency"])),
     ]
+    for key, v in s.get("pvt_split", {}).items():
+        rows.append((f"pvt {key[4:]} (workers x threads)", "", fmt(v["wall_median"], ".2f", " s"),
+                     fmt(v["wall_median"] / s["ffmpeg_wall_median"], ".3f", "x wall"),
+                     fmt(v["cpu_median"], ".1f", " s CPU"), ""))
     print_rows(rows)
 
 
@@ -456,6 +513,10 @@ def parse_args():
     p.add_argument("--bd-rate", action="store_true", help="add a BD-rate run per case (4 CRFs, PSNR)")
     p.add_argument("--plot", help="draw the ratios into this PNG (BD-rate curves beside it)")
     p.add_argument("--no-analyze", action="store_true", help="skip the analysis-throughput comparison")
+    p.add_argument("--codec", default="h264", choices=["h264", "hevc", "av1", "vp9"],
+                   help="video codec for both tools (default: %(default)s)")
+    p.add_argument("--encoder", help="x264, x265, svtav1, aom, rav1e or vpx (default: the codec's)")
+    p.add_argument("--pvt-split", default="", help="extra pvt runs as WxT (workers x threads), comma-separated")
     opts = p.parse_args()
     opts.cases = [x.strip() for x in opts.cases.split(",") if x.strip()]
     opts.presets = [x.strip() for x in opts.presets.split(",") if x.strip()]
@@ -467,6 +528,13 @@ def parse_args():
         p.error("--duration must be positive")
     if opts.duration and opts.input:
         p.error("--duration applies to the generated clip only; cut your --input beforehand")
+    opts.encoder = opts.encoder or DEFAULT_ENCODER[opts.codec]
+    if opts.encoder not in ENCODERS or ENCODERS[opts.encoder][0] != opts.codec:
+        p.error(f"--encoder {opts.encoder} does not make {opts.codec}")
+    try:
+        opts.pvt_split = [tuple(int(n) for n in x.split("x")) for x in opts.pvt_split.split(",") if x.strip()]
+    except ValueError:
+        p.error("--pvt-split takes WxT items such as 1x2,2x1")
     opts.cores, opts.host = cores, host
     return opts
 
@@ -489,7 +557,9 @@ def main():
             "platform": platform.platform(),
             "tools": {"ffmpeg": tool_version([ffmpeg, "-version"]), "pvt": tool_version([pvt, "--version"])},
             "config": {"crf": opts.crf, "presets": opts.presets, "runs": opts.runs, "duration": opts.duration,
-                       "cases": opts.cases},
+                       "cases": opts.cases, "codec": opts.codec, "encoder": opts.encoder,
+                       "ffmpeg_video_args": ffmpeg_video_args(opts, opts.presets[0]),
+                       "pvt_split": opts.pvt_split},
             "targets": {"ratio_max": TARGET_RATIO, "psnr_diff_db_max": TARGET_PSNR_DB,
                         "size_diff_pct_max": TARGET_SIZE_PCT, "efficiency_min": TARGET_EFFICIENCY,
                         "cpu_ratio_max": TARGET_CPU_RATIO},

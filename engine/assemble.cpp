@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "atomic_file.hpp"
@@ -386,6 +387,21 @@ std::string video_codec_string(const AVCodecParameters* p) {
     std::snprintf(s, sizeof s, "hvc1.%d.%d.L%d.B0", profile, profile == 1 ? 6 : 4, e[12]);
     return s;
   }
+  if (p->codec_id == AV_CODEC_ID_AV1 && e && p->extradata_size >= 4 && (e[0] & 0x80)) {
+    // av1C: seq_profile and seq_level_idx_0, then tier and the bit depth flags.
+    const int depth = (e[2] & 0x20) ? 12 : (e[2] & 0x40) ? 10 : 8;
+    std::snprintf(s, sizeof s, "av01.%d.%02d%c.%02d", e[1] >> 5, e[1] & 0x1f, (e[2] & 0x80) ? 'H' : 'M',
+                  depth);
+    return s;
+  }
+  if (p->codec_id == AV_CODEC_ID_VP9) {
+    // libvpx writes no level: 4.1 covers 1080p60, 5.1 up to 4K.
+    const int depth = p->format == AV_PIX_FMT_YUV420P10LE ? 10 : 8;
+    const int level = p->level > 0 ? p->level : (p->width * p->height > 1920 * 1088 ? 51 : 41);
+    std::snprintf(s, sizeof s, "vp09.%02d.%02d.%02d", std::max(p->profile, 0), level, depth);
+    return s;
+  }
+  if (p->codec_id == AV_CODEC_ID_AV1) return "av01.0.08M.08";
   return p->codec_id == AV_CODEC_ID_HEVC ? "hvc1" : "avc1.640028";
 }
 
@@ -401,6 +417,8 @@ std::string audio_codec_string(const AVCodecParameters* p) {
       return "ac-3";
     case AV_CODEC_ID_EAC3:
       return "ec-3";
+    case AV_CODEC_ID_OPUS:
+      return "opus";
     default:
       return "";
   }
@@ -431,6 +449,60 @@ std::string playlist_line_name(const std::string& title, const std::string& lang
 
 }  // namespace
 
+// HLS segments as fragmented MP4 for the codecs MPEG-TS cannot carry (AV1, VP9).
+bool needs_fmp4(AVCodecID codec) {
+  return codec == AV_CODEC_ID_AV1 || codec == AV_CODEC_ID_VP9;
+}
+
+// fMP4 HLS: one MP4 muxer for the whole playlist, fragmented by hand as FFmpeg's own HLS muxer does. Its
+// header (ftyp and an empty moov: the codec configuration, no samples) is the init segment; each playlist
+// segment's packets are flushed as one fragment (moof + mdat, offsets relative to the moof) into a file of
+// its own; the trailer (an index of the fragments) is not wanted and goes nowhere.
+class FragmentedSegments {
+ public:
+  FragmentedSegments(av::OutputFormat out, const std::string& init_path) : out_(std::move(out)) {
+    AVDictionary* opts = nullptr;
+    av_dict_set(&opts, "movflags", "+frag_custom+empty_moov+default_base_moof", 0);
+    try {
+      open_file(out_.get(), init_path, &opts);
+    } catch (...) {
+      av_dict_free(&opts);
+      throw;
+    }
+    av_dict_free(&opts);
+    check_av(avio_closep(&out_->pb), ErrorCode::kOutput, init_path);
+  }
+  FragmentedSegments(const FragmentedSegments&) = delete;
+  FragmentedSegments& operator=(const FragmentedSegments&) = delete;
+  ~FragmentedSegments() {
+    if (out_ && out_->pb) avio_closep(&out_->pb);
+  }
+
+  AVFormatContext* begin(const std::string& path) {
+    const int ret = avio_open(&out_->pb, path.c_str(), AVIO_FLAG_WRITE);
+    if (ret < 0) throw Error(ErrorCode::kOutput, path + ": cannot write: " + av_error_text(ret));
+    return out_.get();
+  }
+  // The interleaving queue first (its packets belong to this segment), then the fragment itself.
+  void end(const std::string& path) {
+    check_av(av_interleaved_write_frame(out_.get(), nullptr), ErrorCode::kOutput, path);
+    check_av(av_write_frame(out_.get(), nullptr), ErrorCode::kOutput, path);
+    check_av(avio_closep(&out_->pb), ErrorCode::kOutput, path);
+  }
+  void finish() {
+    check_av(avio_open_dyn_buf(&out_->pb), ErrorCode::kInternal, "fMP4 trailer");
+    const int ret = av_write_trailer(out_.get());
+    std::uint8_t* discarded = nullptr;
+    avio_close_dyn_buf(out_->pb, &discarded);
+    out_->pb = nullptr;
+    av_free(discarded);
+    check_av(ret, ErrorCode::kOutput, "fMP4 trailer");
+  }
+
+ private:
+  av::OutputFormat out_;
+};
+
 AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout) {
   AssemblyResult result;
   Source src(in.source);
@@ -457,6 +529,12 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
   // Rounded up to a whole video tick, so video timestamps shift exactly.
   shift_us = av_rescale_q(av_rescale_q_rnd(shift_us, AV_TIME_BASE_Q, vtb, AV_ROUND_UP), vtb, AV_TIME_BASE_Q);
 
+  av::CodecParameters vpar(avcodec_parameters_alloc());
+  if (!vpar) throw std::bad_alloc();
+  video.copy_parameters(vpar.get());
+  const bool fmp4 = needs_fmp4(vpar->codec_id);
+  const std::string init_name = layout.segment_prefix + "init.mp4";
+
   const std::vector<std::int64_t>& starts = video.pieces();
   const int n = static_cast<int>(starts.size());
   const std::int64_t end_pts = in.segments.back().end_pts;
@@ -465,26 +543,42 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
     const std::int64_t piece_end = s + 1 < n ? starts[s + 1] : end_pts;
     result.segment_durations.push_back(static_cast<double>(piece_end - starts[s]) * vtb.num / vtb.den);
     char name[64];
-    std::snprintf(name, sizeof name, "%05d.ts", s);
+    std::snprintf(name, sizeof name, fmp4 ? "%05d.m4s" : "%05d.ts", s);
     names.push_back(layout.segment_prefix + name);
   }
-
-  av::CodecParameters vpar(avcodec_parameters_alloc());
-  if (!vpar) throw std::bad_alloc();
-  video.copy_parameters(vpar.get());
   result.audio_packets_per_track.assign(in.audio.size(), 0);
   std::int64_t total_bytes = 0;
   double peak_bps = 0;
 
-  for (int s = 0; s < n; ++s) {
-    const std::string path = (fs::path(dir) / names[s]).string();
-    auto out = open_output("mpegts", path);
-    lanes[0].out = add_video_stream(out.get(), vpar.get(), in, src);
+  // The streams of a segment's muxer: the video, then each audio track, as the lanes feed them.
+  auto add_streams = [&](AVFormatContext* out) {
+    lanes[0].out = add_video_stream(out, vpar.get(), in, src);
     for (std::size_t i = 0; i < audio.size(); ++i) {
-      lanes[i + 1].out = new_stream(out.get(), audio[i]->stream()->codecpar, audio[i]->time_base());
+      lanes[i + 1].out = new_stream(out, audio[i]->stream()->codecpar, audio[i]->time_base());
       copy_stream_tags(src.stream(in.audio[i].input_stream), lanes[i + 1].out);
     }
-    open_file(out.get(), path, nullptr);
+  };
+  std::optional<FragmentedSegments> fragments;
+  if (fmp4) {
+    const std::string init_path = (fs::path(dir) / init_name).string();
+    auto out = open_output("mp4", init_path);
+    add_streams(out.get());
+    fragments.emplace(std::move(out), init_path);
+    result.files.push_back(init_path);
+  }
+
+  for (int s = 0; s < n; ++s) {
+    const std::string path = (fs::path(dir) / names[s]).string();
+    av::OutputFormat ts;
+    AVFormatContext* out = nullptr;
+    if (fragments) {
+      out = fragments->begin(path);
+    } else {
+      ts = open_output("mpegts", path);
+      out = ts.get();
+      add_streams(out);
+      open_file(out, path, nullptr);
+    }
     // Audio belongs to the segment its timestamp falls in; the first and last segments take the edges.
     const std::int64_t audio_end = s + 1 < n ? starts[s + 1] - in.origin : INT64_MAX;
     auto in_segment = [&](const Lane& l) {
@@ -492,23 +586,27 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
       return audio_end == INT64_MAX || av_compare_ts(l.pkt->pts, l.source->time_base(), audio_end, vtb) < 0;
     };
     while (Lane* l = earliest(lanes, in_segment)) {
-      if (write_lane_packet(out.get(), *l, shift_us, path)) {
+      if (write_lane_packet(out, *l, shift_us, path)) {
         if (l->source == &video) ++result.video_packets;
         if (l->track >= 0) ++result.audio_packets_per_track[l->track];
       }
       l->advance();
     }
-    close_file(out.get(), path);
+    if (fragments)
+      fragments->end(path);
+    else
+      close_file(out, path);
     result.files.push_back(path);
     const auto bytes = static_cast<std::int64_t>(fs::file_size(path));
     total_bytes += bytes;
     peak_bps =
         std::max(peak_bps, static_cast<double>(bytes) * 8 / std::max(result.segment_durations[s], 1e-3));
   }
+  if (fragments) fragments->finish();
   for (auto c : result.audio_packets_per_track) result.audio_packets += c;
   result.dts_repairs = video.repairs();
 
-  const std::string media = media_playlist(names, result.segment_durations);
+  const std::string media = media_playlist(names, result.segment_durations, fmp4 ? init_name : "");
   const std::string playlist_path = (fs::path(dir) / layout.playlist_name).string();
   if (in.subtitles.empty()) {
     write_file_atomically(playlist_path, media);

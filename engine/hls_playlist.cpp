@@ -23,14 +23,17 @@ std::string extinf(double seconds) {
 
 }  // namespace
 
-std::string media_playlist(const std::vector<std::string>& segments, const std::vector<double>& durations) {
+std::string media_playlist(const std::vector<std::string>& segments, const std::vector<double>& durations,
+                           const std::string& init_segment) {
   double longest = 0;
   for (double d : durations) longest = std::max(longest, d);
   std::ostringstream p;
   // Each EXTINF rounded to the nearest integer must not exceed the target duration.
-  p << "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:"
-    << std::max(1, static_cast<int>(std::ceil(longest)))
+  // EXT-X-MAP in a playlist without I-frames only needs version 6; 7 is what players expect with fMP4.
+  p << "#EXTM3U\n#EXT-X-VERSION:" << (init_segment.empty() ? 3 : 7)
+    << "\n#EXT-X-TARGETDURATION:" << std::max(1, static_cast<int>(std::ceil(longest)))
     << "\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n";
+  if (!init_segment.empty()) p << "#EXT-X-MAP:URI=" << quoted(init_segment) << "\n";
   for (std::size_t s = 0; s < segments.size(); ++s) p << extinf(durations[s]) << segments[s] << "\n";
   p << "#EXT-X-ENDLIST\n";
   return p.str();

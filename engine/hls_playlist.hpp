@@ -24,7 +24,9 @@ struct HlsVariant {
   double frame_rate = 0;
 };
 
-std::string media_playlist(const std::vector<std::string>& segments, const std::vector<double>& durations);
+// init_segment: the fMP4 init segment's name (EXT-X-MAP, playlist version 7); empty for MPEG-TS segments.
+std::string media_playlist(const std::vector<std::string>& segments, const std::vector<double>& durations,
+                           const std::string& init_segment = {});
 
 std::string master_playlist(const HlsVariant& video, const std::vector<HlsRendition>& subtitles);
 

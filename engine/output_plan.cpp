@@ -279,10 +279,6 @@ std::string format_for_output_name(const std::string& path) {
 OutputPlan plan_output(const MediaInfo& info, const OutputChoices& c) {
   OutputPlan p;
   p.format = c.format;
-  if (p.format == "hls" && (c.codec == "av1" || c.codec == "vp9"))
-    throw Error(ErrorCode::kUsage,
-                "HLS output is MPEG-TS here, which cannot carry " + c.codec +
-                    ": write .mp4, .mkv or .webm (HLS with fMP4 segments is not built yet)");
   if (p.format == "webm" && c.codec != "vp9" && c.codec != "av1" && c.codec != "vp8")
     throw Error(ErrorCode::kUsage, "WebM carries VP8, VP9 or AV1 video only, not " + c.codec +
                                        ": write .mkv (Matroska takes " + c.codec + ")");

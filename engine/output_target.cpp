@@ -86,8 +86,12 @@ void remove_stale_segments(const OutputTarget& t, const std::vector<std::string>
   for (const auto& e : fs::directory_iterator(t.dir, ec)) {
     const std::string name = e.path().filename().string();
     const std::string& prefix = t.hls.segment_prefix;
-    if (name.size() != prefix.size() + 8 || name.rfind(prefix, 0) != 0 || !ends_with(name, ".ts")) continue;
-    if (!std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end() - 3, ::isdigit))
+    // PREFIX00000.ts, PREFIX00000.m4s and the fMP4 init segment PREFIXinit.mp4 of an earlier run.
+    const std::size_t ext = ends_with(name, ".ts") ? 3 : ends_with(name, ".m4s") ? 4 : 0;
+    const bool init = name == prefix + "init.mp4";
+    if (!init && (ext == 0 || name.size() != prefix.size() + 5 + ext || name.rfind(prefix, 0) != 0)) continue;
+    if (!init && !std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()),
+                              name.end() - static_cast<std::ptrdiff_t>(ext), ::isdigit))
       continue;
     if (std::find(kept.begin(), kept.end(), e.path().string()) == kept.end()) fs::remove(e.path(), ec);
   }

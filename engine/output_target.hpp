@@ -27,7 +27,8 @@ struct OutputTarget {
 OutputTarget resolve_output(const TranscodeOptions& options);
 
 // After an overwrite, segments of the previous output beyond the new count would linger beside the new
-// playlist: removes files named like ours (PREFIX + 5 digits + .ts) that `kept` does not list.
+// playlist: removes files named like ours (PREFIX + 5 digits + .ts or .m4s, PREFIXinit.mp4) that `kept`
+// does not list.
 void remove_stale_segments(const OutputTarget& target, const std::vector<std::string>& kept);
 
 }  // namespace pvt

@@ -114,9 +114,11 @@ std::string attribute(const std::string& line, const std::string& name) {
   return line.substr(v, end == std::string::npos ? std::string::npos : end - v);
 }
 
-// The first media file a playlist lists (following a master playlist's first variant).
+// The first media file a playlist lists (following a master playlist's first variant); with fMP4 segments
+// the init segment (EXT-X-MAP), which holds the tracks (a fragment alone does not).
 std::filesystem::path first_media_file(const std::filesystem::path& playlist, int depth = 0) {
   for (const auto& l : playlist_lines(playlist)) {
+    if (l.rfind("#EXT-X-MAP:", 0) == 0) return playlist.parent_path() / attribute(l, "URI");
     if (l.empty() || l[0] == '#') continue;
     const auto p = playlist.parent_path() / l;
     if (p.extension() == ".m3u8" && depth == 0) return first_media_file(p, 1);

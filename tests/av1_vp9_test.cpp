@@ -3,6 +3,8 @@
 // frame at every segment start, a quality floor fitting the settings, the audio the container takes.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
@@ -114,7 +116,6 @@ TEST(Av1Vp9Refusals, OneLineErrorsForWhatTheContainersOrEncodersCannotDo) {
   test::TempDir dir;
   const std::string in = test::scene_clip(true);
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"-o", dir / "hls", "--format", "hls", "--codec", "av1"}, "cannot carry av1"},
       {{"-o", dir / "x.webm", "--codec", "h264"}, "WebM carries VP8, VP9 or AV1"},
       {{"-o", dir / "x.webm", "--codec", "vp9", "--audio", "aac"}, "WebM carries Opus or Vorbis"},
       {{"-o", dir / "x.mkv", "--codec", "vp9", "--encoder", "aom"}, "--encoder aom makes av1, not vp9"},
@@ -127,6 +128,43 @@ TEST(Av1Vp9Refusals, OneLineErrorsForWhatTheContainersOrEncodersCannotDo) {
     EXPECT_NE(r.exit_code, 0) << extra[1];
     EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+// HLS with fMP4 segments (MPEG-TS cannot carry AV1 or VP9): an init segment named by EXT-X-MAP, one .m4s
+// per playlist segment, each starting on a key frame, and every frame through FFmpeg's HLS demuxer.
+TEST(Av1Vp9Hls, FragmentedMp4SegmentsWithAnInitSegment) {
+  test::TempDir dir;
+  const std::string in = test::scene_clip(true);
+  for (const std::string codec : {"av1", "vp9"}) {
+    const std::string out = dir / ("hls-" + codec);
+    const auto r = test::run_pvt({"transcode", in, "-o", out, "--format", "hls", "--codec", codec, "--preset",
+                                  "ultrafast", "--segment-duration", "2", "--progress", "none"});
+    ASSERT_EQ(r.exit_code, 0) << codec << ": " << r.err;
+    std::ifstream f(out + "/index.m3u8");
+    const std::string playlist((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_NE(playlist.find("#EXT-X-VERSION:7"), std::string::npos) << playlist;
+    EXPECT_NE(playlist.find("#EXT-X-MAP:URI=\"segment_init.mp4\""), std::string::npos) << playlist;
+    int segments = 0;
+    for (std::size_t at = 0; (at = playlist.find(".m4s", at)) != std::string::npos; ++at) ++segments;
+    EXPECT_GE(segments, 3) << playlist;
+    EXPECT_EQ(playlist.find(".ts"), std::string::npos) << playlist;
+    EXPECT_EQ(test::ffprobe_frames(out + "/index.m3u8"), test::ffprobe_frames(in)) << codec;
+    EXPECT_EQ(test::ffprobe_stream(out + "/index.m3u8", "v:0", "codec_name"), codec);
+    // Each segment, read after the init segment, opens on a key frame.
+    for (int i = 0; i < segments; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "/segment_%05d.m4s", i);
+      const std::string joined = dir / ("joined-" + codec + std::to_string(i) + ".mp4");
+      {
+        std::ofstream j(joined, std::ios::binary);
+        j << std::ifstream(out + "/segment_init.mp4", std::ios::binary).rdbuf()
+          << std::ifstream(out + name, std::ios::binary).rdbuf();
+      }
+      const auto keys = test::ffprobe_keyframes(joined);
+      ASSERT_FALSE(keys.empty()) << name;
+      EXPECT_TRUE(keys[0]) << codec << name << " does not start on a key frame";
+    }
   }
 }
 

@@ -165,7 +165,8 @@ if (!state.hlsSupported) {
 `;
 
 const contentTypes = {
-  '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t', '.js': 'text/javascript',
+  '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t', '.m4s': 'video/iso.segment', '.mp4': 'video/mp4',
+  '.js': 'text/javascript',
   '.html': 'text/html; charset=utf-8',
 };
 
@@ -262,6 +263,19 @@ cases.push({ name: 'rotated.mp4 (generated, display matrix 90)', source: () => m
   expectSize: { width: 180, height: 320 } });
 cases.push({ name: 'anamorphic.mp4 (generated, 2:1 pixels)', source: () => makeAnamorphicClip(workDir),
   expectSize: { width: 640, height: 240 } });
+// AV1 (SVT-AV1) and VP9 (libvpx) in fMP4 segments with an EXT-X-MAP init segment: Chromium decodes both.
+async function makeCodecClip(dir) {
+  const file = path.join(dir, 'codec-source.mp4');
+  if (!fs.existsSync(file)) {
+    await execFile('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=6',
+      '-f', 'lavfi', '-i', 'sine=duration=6', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', file]);
+  }
+  return file;
+}
+for (const codec of ['av1', 'vp9']) {
+  cases.push({ name: `${codec} in fMP4 segments (generated)`, source: () => makeCodecClip(workDir),
+    expectSize: { width: 320, height: 180 }, pvtArgs: ['--codec', codec, '--segment-duration', '2'], slug: codec });
+}
 
 describe('pvt HLS output plays in Chromium through hls.js', () => {
   let server;
@@ -310,11 +324,11 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
       // is cropped), so that is what the player can show; then the pixel aspect and the rotation.
       const expected = displayedSize(src.width & ~1, src.height & ~1, src.sar, src.rotation);
       if (c.expectSize) assert.deepEqual(expected, c.expectSize, `ffprobe's view of ${input}`);
-      const slug = path.basename(input).replace(/[^A-Za-z0-9_.-]+/g, '_');
+      const slug = c.slug ?? path.basename(input).replace(/[^A-Za-z0-9_.-]+/g, '_');
       const outDir = path.join(workDir, `${slug}.hls`);
       try {
-        await execFile(pvtBin, ['transcode', input, '-o', outDir, '--preset', 'ultrafast', '--overwrite'],
-          { timeout: 300_000, maxBuffer: 16 << 20 });
+        await execFile(pvtBin, ['transcode', input, '-o', outDir, '--preset', 'ultrafast', '--overwrite',
+          ...(c.pvtArgs ?? [])], { timeout: 300_000, maxBuffer: 16 << 20 });
       } catch (e) {
         assert.fail(`pvt transcode failed (${e.code ?? e.signal}): ${e.stderr || e.message}`);
       }
