@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""BD-rate of pvt's chunked encode against one single x264 encode of the same clip.
+"""BD-rate of pvt's chunked encode against one single encode of the same clip with the same encoder.
 
-For each clip and each CRF (18/23/28/33 by default) the clip is encoded once by plain ffmpeg + libx264
-and once per pvt variant (the same preset and CRF). Each output's video bitrate (its packets' bytes over
+For each clip and each CRF (18/23/28/33 by default) the clip is encoded once by plain ffmpeg (libx264,
+or --encoder x265/svtav1/aom/rav1e/vpx with pvt's mapping of CRF and preset, as transcode_vs_ffmpeg.py
+gives it) and once per pvt variant (the same preset and CRF). Each output's video bitrate (its packets' bytes over
 its duration) and PSNR against the source (ffmpeg's psnr filter, the average over the frames) give one
 rate-distortion point; the Bjontegaard delta rate (cubic fit of log rate over PSNR, integrated over the
 common PSNR range) says how many percent more bits pvt needs for the same quality. Negative is a gain.
@@ -91,14 +92,17 @@ def bd_rate(ref, test):
     return (10 ** avg - 1) * 100
 
 
-def encode_ffmpeg(src, out, preset, crf):
-    return run_timed(["ffmpeg", "-nostdin", "-hide_banner", "-y", "-i", str(src), "-an", "-sn", "-c:v", "libx264",
-                      "-preset", preset, "-crf", str(crf), str(out)])
+def encode_ffmpeg(src, out, preset, crf, encoder="x264"):
+    from transcode_vs_ffmpeg import ffmpeg_video_args
+    video = ffmpeg_video_args(argparse.Namespace(encoder=encoder, crf=crf), preset)
+    return run_timed(["ffmpeg", "-nostdin", "-hide_banner", "-y", "-i", str(src), "-an", "-sn", *video, str(out)])
 
 
-def encode_pvt(pvt, src, out, preset, crf, extra):
+def encode_pvt(pvt, src, out, preset, crf, extra, encoder="x264"):
+    from transcode_vs_ffmpeg import ENCODERS
     wall, cpu, stdout = run_timed([pvt, "transcode", str(src), "-o", str(out), "--format", "mp4", "--audio",
                                    "none", "--subtitles", "none", "--preset", preset, "--crf", str(crf),
+                                   "--codec", ENCODERS[encoder][0], "--encoder", encoder,
                                    "--json", "--progress", "none", "--overwrite", *extra])
     report = json.loads(stdout)
     return wall, cpu, len(report.get("segments", [])) or report.get("segments_total")
@@ -112,11 +116,12 @@ def measure_clip(opts, clip, work):
         points[name] = []
     for crf in opts.crfs:
         out = work / f"{src.stem}-ffmpeg-{crf}.mp4"
-        encode_ffmpeg(src, out, opts.preset, crf)
+        encoder = getattr(opts, "encoder", "x264")
+        encode_ffmpeg(src, out, opts.preset, crf, encoder)
         points["ffmpeg"].append((video_bits_per_second(out), psnr_db(out, src)))
         for name, extra in opts.variants:
             out = work / f"{src.stem}-{name}-{crf}.mp4"
-            _, _, nseg = encode_pvt(opts.pvt, src, out, opts.preset, crf, extra)
+            _, _, nseg = encode_pvt(opts.pvt, src, out, opts.preset, crf, extra, encoder)
             segments[name] = nseg
             points[name].append((video_bits_per_second(out), psnr_db(out, src)))
         print(f"  {src.name} crf {crf}: " + ", ".join(
@@ -163,6 +168,7 @@ def main():
     ap.add_argument("clips", nargs="*", help="input clips (default: the shared BBB and car clips)")
     ap.add_argument("--pvt", default=str(REPO / "build" / "cli" / "pvt"))
     ap.add_argument("--preset", default="medium")
+    ap.add_argument("--encoder", default="x264", help="x264, x265, svtav1, aom, rav1e or vpx (default: %(default)s)")
     ap.add_argument("--crfs", default="18,23,28,33")
     ap.add_argument("--variant", action="append", type=parse_variant,
                     help="NAME=EXTRA PVT ARGS (repeatable; default: default=)")
@@ -184,7 +190,7 @@ def main():
         cells = [f"{r['bd_rate_pct'][n]:+.2f} % ({r['segments'].get(n)})" for n, _ in opts.variants]
         print(f"| {r['clip']} | {opts.preset} | " + " | ".join(cells) + " |")
     if opts.json:
-        Path(opts.json).write_text(json.dumps({"preset": opts.preset, "crfs": opts.crfs,
+        Path(opts.json).write_text(json.dumps({"preset": opts.preset, "encoder": opts.encoder, "crfs": opts.crfs,
                                                "variants": {n: a for n, a in opts.variants},
                                                "results": results}, indent=2) + "\n")
     if opts.plot:

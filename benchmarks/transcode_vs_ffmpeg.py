@@ -251,7 +251,8 @@ def case_clips(opts, ffmpeg):
 
 def bd_rate_run(opts, clip, preset, workdir):
     import bd_rate
-    bd_opts = argparse.Namespace(pvt=opts.pvt, preset=preset, crfs=[18, 23, 28, 33], variants=[("default", [])])
+    bd_opts = argparse.Namespace(pvt=opts.pvt, preset=preset, crfs=[18, 23, 28, 33], variants=[("default", [])],
+                                 encoder=opts.encoder)
     work = workdir / "bd"
     work.mkdir(exist_ok=True)
     return bd_rate.measure_clip(bd_opts, clip, work)

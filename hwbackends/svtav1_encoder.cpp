@@ -2,6 +2,7 @@
 // Each segment is a closed stream that starts with a key frame and its sequence header, so segments join
 // by stream copy; forced key frames (scene cuts) are key frames too.
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "lavc_encoder.hpp"
@@ -15,6 +16,9 @@ namespace pvt::hw {
 
 std::unique_ptr<VideoEncoder> open_svtav1_encoder(const EncoderConfig& cfg) {
   if (cfg.codec != "av1") throw BackendError("svtav1 encodes av1 only, not " + cfg.codec);
+  // SVT-AV1 prints its configuration to stderr by itself (not through av_log), which would break pvt's
+  // one-line errors and the progress display: errors only, unless the user set SVT_LOG.
+  setenv("SVT_LOG", "1", /*overwrite=*/0);
   const AVCodec* codec = find_encoder("libsvtav1");
   CodecContextPtr ctx = encoder_context(codec, cfg);
   AVCodecContext* c = ctx.get();
