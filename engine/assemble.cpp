@@ -449,6 +449,38 @@ std::string playlist_line_name(const std::string& title, const std::string& lang
 
 }  // namespace
 
+// The AudioSpecificConfig of ADTS AAC (copied from an MPEG-TS input, say), from its first packet's header:
+// an fMP4 init segment is written before any packet, so the muxer's own ADTS filter comes too late to
+// give it one, and the audio would not decode. Empty when the packet is not ADTS.
+std::vector<std::uint8_t> asc_from_adts(const AVPacket* pkt) {
+  const std::uint8_t* d = pkt ? pkt->data : nullptr;
+  if (!d || pkt->size < 7 || d[0] != 0xFF || (d[1] & 0xF6) != 0xF0) return {};
+  const int object_type = (d[2] >> 6) + 1;
+  const int frequency_index = (d[2] >> 2) & 0x0F;
+  const int channels = ((d[2] & 0x01) << 2) | (d[3] >> 6);
+  return {static_cast<std::uint8_t>((object_type << 3) | (frequency_index >> 1)),
+          static_cast<std::uint8_t>(((frequency_index & 1) << 7) | (channels << 3))};
+}
+
+// Drops a packet's ADTS header (7 bytes, 9 with a CRC) so the MP4 muxer gets raw AAC: its own ADTS filter
+// would change the stream's parameters after the fMP4 init segment was written.
+void strip_adts(AVPacket* pkt) {
+  const std::uint8_t* d = pkt->data;
+  if (pkt->size < 7 || d[0] != 0xFF || (d[1] & 0xF6) != 0xF0) return;
+  const int header = (d[1] & 0x01) ? 7 : 9;
+  if (pkt->size <= header || (d[6] & 0x03) != 0) return;  // several raw blocks in one frame: left alone
+  pkt->data += header;
+  pkt->size -= header;
+}
+
+void set_extradata(AVCodecParameters* par, const std::vector<std::uint8_t>& bytes) {
+  av_freep(&par->extradata);
+  par->extradata = static_cast<std::uint8_t*>(av_mallocz(bytes.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+  if (!par->extradata) throw std::bad_alloc();
+  std::copy(bytes.begin(), bytes.end(), par->extradata);
+  par->extradata_size = static_cast<int>(bytes.size());
+}
+
 // HLS segments as fragmented MP4 for the codecs MPEG-TS cannot carry (AV1, VP9).
 bool needs_fmp4(AVCodecID codec) {
   return codec == AV_CODEC_ID_AV1 || codec == AV_CODEC_ID_VP9;
@@ -563,6 +595,11 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
     const std::string init_path = (fs::path(dir) / init_name).string();
     auto out = open_output("mp4", init_path);
     add_streams(out.get());
+    for (std::size_t i = 0; i < audio.size(); ++i) {
+      AVCodecParameters* par = lanes[i + 1].out->codecpar;
+      if (par->codec_id != AV_CODEC_ID_AAC || par->extradata_size > 0 || !lanes[i + 1].valid) continue;
+      if (const auto asc = asc_from_adts(lanes[i + 1].pkt.get()); !asc.empty()) set_extradata(par, asc);
+    }
     fragments.emplace(std::move(out), init_path);
     result.files.push_back(init_path);
   }
@@ -586,6 +623,8 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
       return audio_end == INT64_MAX || av_compare_ts(l.pkt->pts, l.source->time_base(), audio_end, vtb) < 0;
     };
     while (Lane* l = earliest(lanes, in_segment)) {
+      if (fragments && l->source != &video && l->out->codecpar->codec_id == AV_CODEC_ID_AAC)
+        strip_adts(l->pkt.get());
       if (write_lane_packet(out, *l, shift_us, path)) {
         if (l->source == &video) ++result.video_packets;
         if (l->track >= 0) ++result.audio_packets_per_track[l->track];

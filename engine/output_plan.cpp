@@ -181,7 +181,11 @@ bool selected(const StreamSummary& s, const OutputChoices& c, bool first_of_type
 }
 
 void plan_audio(const StreamSummary& s, const OutputChoices& c, const std::string& format, StreamChoice& ch) {
-  const bool carried = container_carries_audio(format, s.codec);
+  // AV1/VP9 HLS has fMP4 segments whose init segment is written before any packet, and the MP4 muxer needs
+  // an AC-3/E-AC-3 packet to describe that audio: it is encoded to AAC there.
+  const bool fmp4_hls = format == "hls" && (c.codec == "av1" || c.codec == "vp9");
+  const bool carried =
+      container_carries_audio(format, s.codec) && !(fmp4_hls && (s.codec == "ac3" || s.codec == "eac3"));
   const AudioMode mode = c.audio;
   if (mode == AudioMode::kCopy && !carried)
     throw Error(ErrorCode::kUsage, "--audio copy: stream " + std::to_string(s.index) + " is " + s.codec +

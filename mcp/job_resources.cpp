@@ -37,6 +37,7 @@ const JobReportKind* find_report(const std::string& what) {
 std::string file_path(const std::string& uri) {
   if (uri.rfind("file://", 0) != 0) return {};
   std::string out;
+  if (uri.find('\0') != std::string::npos) return {};
   for (std::size_t i = 7; i < uri.size(); ++i) {
     if (uri[i] != '%') {
       out.push_back(uri[i]);
@@ -167,8 +168,15 @@ json JobResources::read_file(const std::string& uri) {
                                                  " MiB, more than a resource read carries (" +
                                                  std::to_string(kMaxResourceBytes >> 20) +
                                                  " MiB); read it from disk at that path");
+  // At most the limit, however the file grew since its size was read.
   std::ifstream in(physical, std::ios::binary);
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string data(static_cast<std::size_t>(kMaxResourceBytes) + 1, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  if (data.size() > kMaxResourceBytes)
+    throw rpc::RpcError(rpc::kInvalidParams,
+                        "Invalid params: " + physical.string() +
+                            " grew past what a resource read carries; read it from disk");
   json content = {{"uri", uri}, {"mimeType", mime_type(physical.string())}};
   if (is_text(physical))
     content["text"] = data;

@@ -31,7 +31,16 @@ std::string task_id_param(const json& params) {
   throw RpcError(rpc::kInvalidParams, "Invalid params: there is no task '" + excerpt(id) + "'");
 }
 
+// A job's own end decides (a job cancelled through cancel_transcode is a cancelled task, one that succeeded
+// before a late tasks/cancel a completed one); the cancel flag only for tools without a job state.
 TaskStatus status_of(const json& result, bool cancelled) {
+  const auto sc = result.find("structuredContent");
+  if (sc != result.end() && sc->is_object() && sc->contains("state") && (*sc)["state"].is_string()) {
+    const std::string state = (*sc)["state"];
+    if (state == "succeeded") return TaskStatus::kCompleted;
+    if (state == "cancelled") return TaskStatus::kCancelled;
+    if (state == "failed" || state == "interrupted") return TaskStatus::kFailed;
+  }
   if (cancelled) return TaskStatus::kCancelled;
   return result.value("isError", false) ? TaskStatus::kFailed : TaskStatus::kCompleted;
 }
@@ -49,10 +58,17 @@ void McpSession::start_task_call(const std::shared_ptr<Call>& call, const Tool& 
   task->request_id = call->id();
   task->info.created_at = task->info.updated_at = utc_now_text();
   task->info.poll_interval_ms = kPollIntervalMs;
-  if (const auto ttl = task_param.find("ttl"); ttl != task_param.end() && ttl->is_number())
+  if (const auto ttl = task_param.find("ttl");
+      ttl != task_param.end() && ttl->is_number_integer() && ttl->get<long long>() > 0)
     task->info.ttl_ms = ttl->get<long long>();
-  call->on_accepted = [this, task](const std::string& job_id) { announce_task(task, job_id); };
-  call->on_message = [this, task](const std::string& message) { task_progress(task, message); };
+  // Weak: the task holds its call, so the call's callbacks must not hold the task.
+  const std::weak_ptr<Task> weak = task;
+  call->on_accepted = [this, weak](const std::string& job_id) {
+    if (auto t = weak.lock()) announce_task(t, job_id);
+  };
+  call->on_message = [this, weak](const std::string& message) {
+    if (auto t = weak.lock()) task_progress(t, message);
+  };
   const bool names_its_job = tool.names_its_job;
   // Tasks run past the request's answer, so they do not hold off the end of input (counts_for_idle).
   spawn(

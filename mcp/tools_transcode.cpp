@@ -155,6 +155,13 @@ PreparedTranscode prepare_new(ToolEnv& env, const EncoderMenu& menu, const ToolA
     throw ToolError("The output would replace the input '" + input_arg + "'; choose another output name.");
   t.final_path = out.final_path;
   t.format = out.format;
+  // WebM carries AV1/VP9 only: with no codec named (by codec or an AV1/VP9 encoder) it gets VP9.
+  if (out.format == "webm" && o.codec != "av1" && o.codec != "vp9") {
+    if (args.string("codec"))
+      throw ToolError("WebM carries AV1 or VP9 video, not " + o.codec +
+                      "; use codec av1 or vp9, or format mkv.");
+    o.codec = "vp9";
+  }
   o.input = t.input.string();
   o.output = out.engine_output.string();
   o.format = out.format;

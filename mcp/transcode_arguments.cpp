@@ -95,7 +95,7 @@ json segment_properties(const ServerConfig& config) {
   return {
       {"segment_duration",
        {{"type", "number"},
-        {"exclusiveMinimum", 0},
+        {"minimum", 0.1},
         {"maximum", 3600},
         {"default", config.segment_duration},
         {"description", "target segment length in seconds"}}},
@@ -251,10 +251,21 @@ void apply_quality(const ToolArgs& args, TranscodeOptions::Quality& q, bool with
   q.max_reencodes = reencodes.value_or(q.max_reencodes);
 }
 
+// The codec an AV1/VP9 encoder makes; empty for the others (they make what codec says).
+std::string codec_made_by(const std::string& encoder) {
+  if (encoder == "svtav1" || encoder == "aom" || encoder == "rav1e") return "av1";
+  if (encoder == "vpx") return "vp9";
+  return {};
+}
+
 void apply_encoder(const ToolArgs& args, TranscodeOptions& o, const std::vector<std::string>& encoders,
                    const MachineCapabilities& caps) {
-  o.codec = args.one_of("codec", kCodecs).value_or(o.codec);
+  const auto codec = args.one_of("codec", kCodecs);
   const auto asked = args.string("encoder");
+  const std::string implied = asked ? codec_made_by(*asked) : std::string();
+  if (codec && !implied.empty() && *codec != implied)
+    throw ToolError("The encoder " + *asked + " makes " + implied + ", not " + *codec + ".");
+  o.codec = codec ? *codec : !implied.empty() ? implied : o.codec;
   if (asked && std::find(encoders.begin(), encoders.end(), *asked) == encoders.end()) {
     std::string list;
     for (const auto& e : encoders) list += (list.empty() ? "" : ", ") + e;
@@ -276,7 +287,7 @@ void apply_encoder(const ToolArgs& args, TranscodeOptions& o, const std::vector<
 }
 
 void apply_segments(const ToolArgs& args, TranscodeOptions& o, const ServerConfig& config) {
-  o.segment_duration = args.number("segment_duration", 0, 3600, true).value_or(o.segment_duration);
+  o.segment_duration = args.number("segment_duration", 0.1, 3600).value_or(o.segment_duration);
   o.min_segment = args.number("min_segment", 0, 3600).value_or(o.min_segment);
   o.max_segment = args.number("max_segment", 0, 3600).value_or(o.max_segment);
   if (o.min_segment > 0 && o.max_segment > 0 && o.min_segment > o.max_segment)

@@ -3,6 +3,7 @@
 // frame at every segment start, a quality floor fitting the settings, the audio the container takes.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -166,6 +167,82 @@ TEST(Av1Vp9Hls, FragmentedMp4SegmentsWithAnInitSegment) {
       EXPECT_TRUE(keys[0]) << codec << name << " does not start on a key frame";
     }
   }
+}
+
+// ADTS AAC (an MPEG-TS input) copied into fMP4 HLS: the init segment written before any packet still
+// describes the audio (its AudioSpecificConfig from the first ADTS header), so the audio decodes.
+TEST(Av1Vp9Hls, CopiedAdtsAudioDecodesFromTheFragments) {
+  test::TempDir dir;
+  const std::string ts = dir / "in.ts";
+  const auto made =
+      test::run({"ffmpeg", "-v",      "error",   "-y",
+                 "-f",     "lavfi",   "-i",      "testsrc2=s=320x180:r=25:d=4",
+                 "-f",     "lavfi",   "-i",      "sine=frequency=440:sample_rate=44100:duration=4",
+                 "-c:v",   "libx264", "-preset", "ultrafast",
+                 "-c:a",   "aac",     "-f",      "mpegts",
+                 ts});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string out = dir / "hls";
+  const auto r = test::run_pvt({"transcode", ts, "-o", out, "--format", "hls", "--codec", "av1", "--preset",
+                                "ultrafast", "--segment-duration", "2", "--progress", "none", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(test::ffprobe_stream(out + "/segment_init.mp4", "a:0", "codec_name"), "aac");
+  EXPECT_EQ(test::ffprobe_stream(out + "/segment_init.mp4", "a:0", "sample_rate"), "44100");
+  const auto decoded =
+      test::run({"ffmpeg", "-v", "error", "-i", out + "/index.m3u8", "-map", "0:a", "-f", "null", "-"});
+  EXPECT_EQ(decoded.exit_code, 0) << decoded.err;
+  EXPECT_EQ(decoded.err, "") << "the audio decodes without errors";
+}
+
+// HDR10 static metadata through SVT-AV1: its own units (real chromaticities and cd/m2), not x265's.
+TEST(Av1Vp9TenBit, SvtAv1WritesTheMasteringDisplayInItsOwnUnits) {
+  test::TempDir dir;
+  const std::string in = dir / "hdr10-md.mkv";
+  const auto made = test::run({"ffmpeg",
+                               "-v",
+                               "error",
+                               "-y",
+                               "-f",
+                               "lavfi",
+                               "-i",
+                               "testsrc2=s=320x180:r=25:d=1",
+                               "-vf",
+                               "format=yuv420p10le",
+                               "-c:v",
+                               "libx265",
+                               "-preset",
+                               "ultrafast",
+                               "-x265-params",
+                               "log-level=error:hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,"
+                               "16000)WP(15635,16450)L(10000000,50):"
+                               "max-cll=1000,400",
+                               "-color_primaries",
+                               "bt2020",
+                               "-color_trc",
+                               "smpte2084",
+                               "-colorspace",
+                               "bt2020nc",
+                               in});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string out = dir / "out.mkv";
+  const auto r = test::run_pvt(
+      {"transcode", in, "-o", out, "--codec", "av1", "--preset", "ultrafast", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto probe = test::run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
+                                "-show_entries", "frame_side_data", "-of", "flat", out});
+  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  // AV1 stores chromaticities in 1/65536 and luminance in 1/256 (max) and 1/16384 (min) units.
+  const auto value = [&](const std::string& key) {
+    const auto at = probe.out.find("." + key + "=\"");
+    if (at == std::string::npos) return -1.0;
+    long num = 0, den = 1;
+    std::sscanf(probe.out.c_str() + at + key.size() + 3, "%ld/%ld", &num, &den);
+    return den ? static_cast<double>(num) / den : -1.0;
+  };
+  EXPECT_NEAR(value("red_x"), 0.68, 0.001) << probe.out;
+  EXPECT_NEAR(value("white_point_y"), 0.329, 0.001) << probe.out;
+  EXPECT_NEAR(value("max_luminance"), 1000, 1) << probe.out;
+  EXPECT_NEAR(value("min_luminance"), 0.005, 0.001) << probe.out;
 }
 
 TEST(Av1Vp9Resume, AFailedAv1JobResumesWithItsFinishedSegments) {

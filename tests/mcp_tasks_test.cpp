@@ -100,6 +100,15 @@ TEST_F(McpTasksTest, CancelStopsTheJobAndListShowsEveryTask) {
   EXPECT_EQ(cancelled["status"], "cancelled") << cancelled;
   EXPECT_EQ(call("get_transcode_status", {{"job_id", "job-1"}})["structuredContent"]["state"], "cancelled");
 
+  // A job cancelled through cancel_transcode ends its task as cancelled too (not failed).
+  ASSERT_TRUE(task_call(25, "transcode_video", {{"input", clip}, {"format", "mp4"}, {"output", "two.mp4"}})
+                  .contains("result"));
+  engine.options_of(2);
+  EXPECT_EQ(call("cancel_transcode", {{"job_id", "job-2"}})["structuredContent"]["state"], "cancelled");
+  const auto second = h->request(26, "tasks/result", {{"taskId", "job-2"}})["result"];
+  EXPECT_EQ(second["structuredContent"]["state"], "cancelled");
+  EXPECT_EQ(h->request(27, "tasks/get", {{"taskId", "job-2"}})["result"]["status"], "cancelled");
+
   // A task whose arguments are wrong is created and fails at once, with the tool's error as its result.
   const auto bad = task_call(22, "transcode_video", {{"input", clip}, {"codec", "vp8"}});
   const std::string bad_id = bad["result"]["task"]["taskId"];
@@ -255,6 +264,16 @@ TEST_F(McpTasksTest, NewArgumentsReachTheEngineAndBadValuesAreToolErrors) {
   EXPECT_EQ(o.output, config.output_dir + "/scenes.mkv");
   engine.release = true;
 
+  // An AV1/VP9 encoder implies its codec; WebM without a codec is VP9, and WebM with H.264 is refused.
+  r = call("transcode_video",
+           {{"input", clip}, {"format", "mp4"}, {"output", "a.mp4"}, {"encoder", "svtav1"}});
+  ASSERT_FALSE(r["isError"]) << r;
+  EXPECT_EQ(engine.options_of(2).codec, "av1");
+  r = call("transcode_video", {{"input", clip}, {"output", "w.webm"}});
+  ASSERT_FALSE(r["isError"]) << r;
+  EXPECT_EQ(engine.options_of(3).codec, "vp9");
+  EXPECT_EQ(engine.options_of(3).format, "webm");
+
   for (const json& bad : std::vector<json>{{{"codec", "vp8"}},
                                            {{"encoder", "nvenc"}},
                                            {{"bit_depth", 9}},
@@ -264,6 +283,9 @@ TEST_F(McpTasksTest, NewArgumentsReachTheEngineAndBadValuesAreToolErrors) {
                                            {{"executor", "k8s"}},
                                            {{"audio_tracks", "English!"}},
                                            {{"min_segment", 9}, {"max_segment", 3}},
+                                           {{"codec", "h264"}, {"encoder", "vpx"}},
+                                           {{"codec", "h264"}, {"format", "webm"}},
+                                           {{"segment_duration", 0.01}},
                                            {{"crf", 60}}}) {
     json args = bad;
     args["input"] = clip;

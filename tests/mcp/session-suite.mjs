@@ -190,7 +190,7 @@ export function defineSessionSuite(label, launch) {
       assert.equal(tin.properties.restart.type, 'boolean');
       assert.deepEqual([...tin.properties.format.enum].sort(), ['hls', 'mkv', 'mp4', 'webm']);
       // Parity with pvt transcode: the encoding choices are there, with enums a model can act on.
-      assert.deepEqual([...tin.properties.codec.enum].sort(), ['h264', 'hevc']);
+      assert.deepEqual([...tin.properties.codec.enum].sort(), ['av1', 'h264', 'hevc', 'vp9']);
       assert.ok(tin.properties.encoder.enum.includes('auto') && tin.properties.encoder.enum.includes('x264'));
       for (const p of ['hw_sessions', 'analysis_backend', 'audio', 'audio_tracks', 'subtitles', 'streams', 'bit_depth',
         'tonemap', 'executor', 'min_segment', 'max_segment', 'crf_range', 'task_per_playlist_segment']) {
