@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,7 +54,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   PVT_FUZZ_CHECK(c.max_workers >= 0 && c.max_workers <= 256, "max_workers out of range");
   PVT_FUZZ_CHECK(c.segment_duration >= 0.1 && c.segment_duration <= 3600, "segment_duration out of range");
   PVT_FUZZ_CHECK(c.lookahead >= 0 && c.lookahead <= 250, "lookahead out of range");
-  PVT_FUZZ_CHECK(c.encoder == "auto" || c.encoder == "x264", "unknown encoder accepted");
+  // Every backend pvt has (whether this machine opens it is the transcode's check), and nothing else.
+  static const std::set<std::string> kBackends = {"auto",  "x264", "x265",        "nvenc",
+                                                  "vaapi", "qsv",  "videotoolbox"};
+  PVT_FUZZ_CHECK(kBackends.count(c.encoder) == 1, "unknown encoder accepted");
   PVT_FUZZ_CHECK(c.max_concurrent_jobs >= 1 && c.max_concurrent_jobs <= 64,
                  "max_concurrent_jobs out of range");
   PVT_FUZZ_CHECK(c.log_level == mcp::LogLevel::kDebug || c.log_level == mcp::LogLevel::kInfo ||
