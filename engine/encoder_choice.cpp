@@ -28,22 +28,15 @@ void check_codec(const std::string& codec) {
     throw Error(ErrorCode::kUsage, "--codec must be h264, hevc, av1 or vp9, not '" + codec + "'");
 }
 
-// The codec each CPU encoder makes.
-std::string codec_of(const std::string& cpu_backend) {
-  if (cpu_backend == "x265") return "hevc";
-  if (cpu_backend == "svtav1" || cpu_backend == "aom" || cpu_backend == "rav1e") return "av1";
-  if (cpu_backend == "vpx") return "vp9";
-  return "h264";
-}
-
 // The CPU slots' backend: x264 (the default --encoder) means "the CPU" for any codec, as it always has for
 // hevc (x265); an AV1/VP9 encoder named must make the codec asked for.
 std::string cpu_backend(const std::string& encoder, const std::string& codec) {
   if (encoder == "x264" || encoder == "x265" || !hw::is_cpu_backend(encoder))
     return hw::cpu_backend_for(codec);
-  if (codec_of(encoder) != codec)
-    throw Error(ErrorCode::kUsage, "--encoder " + encoder + " makes " + codec_of(encoder) + ", not " + codec +
-                                       ": add --codec " + codec_of(encoder));
+  if (hw::codec_of_cpu_backend(encoder) != codec)
+    throw Error(ErrorCode::kUsage, "--encoder " + encoder + " makes " + hw::codec_of_cpu_backend(encoder) +
+                                       ", not " + codec + ": add --codec " +
+                                       hw::codec_of_cpu_backend(encoder));
   return encoder;
 }
 

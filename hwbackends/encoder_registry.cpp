@@ -36,6 +36,14 @@ std::string cpu_backend_for(const std::string& codec) {
   return "x264";
 }
 
+std::string codec_of_cpu_backend(const std::string& backend) {
+  if (backend == "x264") return "h264";
+  if (backend == "x265") return "hevc";
+  if (backend == "svtav1" || backend == "aom" || backend == "rav1e") return "av1";
+  if (backend == "vpx") return "vp9";
+  return {};
+}
+
 bool is_cpu_backend(const std::string& backend) {
   return backend == "x264" || backend == "x265" || backend == "svtav1" || backend == "aom" ||
          backend == "rav1e" || backend == "vpx";

@@ -88,6 +88,9 @@ bool is_cpu_backend(const std::string& backend);
 // planar 4:2:0 for x264/x265 (and the pretend test backend, which is x264/x265 underneath).
 const char* input_pix_fmt(const std::string& backend);
 
+// The codec a CPU encoder makes (x265 hevc; svtav1, aom, rav1e av1; vpx vp9; x264 h264); empty for others.
+std::string codec_of_cpu_backend(const std::string& backend);
+
 // The CPU backend for a codec: x264 for h264, x265 for hevc, svtav1 for av1, vpx for vp9.
 std::string cpu_backend_for(const std::string& codec);
 

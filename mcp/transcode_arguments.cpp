@@ -5,6 +5,7 @@
 #include "job_settings.hpp"
 #include "message_text.hpp"
 #include "tool.hpp"
+#include "video_encoder.hpp"
 
 namespace pvt::mcp {
 
@@ -251,18 +252,13 @@ void apply_quality(const ToolArgs& args, TranscodeOptions::Quality& q, bool with
   q.max_reencodes = reencodes.value_or(q.max_reencodes);
 }
 
-// The codec an AV1/VP9 encoder makes; empty for the others (they make what codec says).
-std::string codec_made_by(const std::string& encoder) {
-  if (encoder == "svtav1" || encoder == "aom" || encoder == "rav1e") return "av1";
-  if (encoder == "vpx") return "vp9";
-  return {};
-}
-
 void apply_encoder(const ToolArgs& args, TranscodeOptions& o, const std::vector<std::string>& encoders,
                    const MachineCapabilities& caps) {
   const auto codec = args.one_of("codec", kCodecs);
   const auto asked = args.string("encoder");
-  const std::string implied = asked ? codec_made_by(*asked) : std::string();
+  // An AV1/VP9 encoder implies its codec; x264/x265 and the hardware ones make what codec says.
+  const std::string made = asked ? hw::codec_of_cpu_backend(*asked) : std::string();
+  const std::string implied = made == "av1" || made == "vp9" ? made : std::string();
   if (codec && !implied.empty() && *codec != implied)
     throw ToolError("The encoder " + *asked + " makes " + implied + ", not " + *codec + ".");
   o.codec = codec ? *codec : !implied.empty() ? implied : o.codec;
