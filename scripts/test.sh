@@ -9,11 +9,19 @@
 # reuses the same sanitized libraries instead of building them twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh -DPVT_BUILD_TESTS=ON
-(cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)")
-bash tests/slurm/smoke_test.sh
-bash tests/slurm/executor_test.sh
-bash scripts/test-mcp.sh
-bash scripts/test-browser.sh
-bash scripts/test-fuzz.sh "${PVT_FUZZ_SECONDS:-10}"
-bash scripts/test-corrupt.sh
+# Each step prints how long it took (stderr), so the suite's time can be kept within CI's budget.
+suite_start=$(date +%s)
+step() {
+  local t0
+  t0=$(date +%s)
+  "$@"
+  echo "test.sh: $* took $(($(date +%s) - t0)) s ($(($(date +%s) - suite_start)) s in all)" >&2
+}
+step bash scripts/build.sh -DPVT_BUILD_TESTS=ON
+step bash -c 'cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)"'
+step bash tests/slurm/smoke_test.sh
+step bash tests/slurm/executor_test.sh
+step bash scripts/test-mcp.sh
+step bash scripts/test-browser.sh
+step bash scripts/test-fuzz.sh "${PVT_FUZZ_SECONDS:-10}"
+step bash scripts/test-corrupt.sh

@@ -172,4 +172,4 @@ describe('MCPB manifest and bundle', () => {
   });
 });
 
-defineSessionSuite('unpacked from pvt.mcpb', (outputDir) => hostLaunch(testUserConfig(outputDir)));
+defineSessionSuite('unpacked from pvt.mcpb', (outputDir) => hostLaunch(testUserConfig(outputDir)), { full: false });
