@@ -72,9 +72,12 @@ void print_text(const MediaInfo& info, const OutputPlan& out, const Analysis& a,
       a.threads, a.ranges, a.reduced_width, a.reduced_height, a.seconds,
       a.seconds > 0 ? info.frames.size() / a.seconds : 0.0, a.kernel.c_str(), a.decoder.c_str());
   std::printf("scene cuts (%zu):\n", a.cuts.size());
-  for (const auto& c : a.cuts)
-    std::printf("  frame %6d  %9.3f s  score %.3f\n", c.frame,
-                info.seconds(info.frames[c.frame].pts - info.start_pts()), c.score);
+  for (const auto& c : a.cuts) {
+    std::printf("  frame %6d  %9.3f s  score %.3f  %s", c.frame,
+                info.seconds(info.frames[c.frame].pts - info.start_pts()), c.score, cut_kind_name(c.kind));
+    if (c.kind != CutKind::kHard) std::printf(" over frames %d-%d", c.start_frame, c.end_frame);
+    std::printf("\n");
+  }
   std::printf("scenes:\n  %6s %6s %9s %9s %8s %8s\n", "start", "frames", "time", "duration", "spatial",
               "temporal");
   for (const auto& s : a.scenes)

@@ -334,9 +334,13 @@ Analysis analyze_frames(const MediaInfo& info, const AnalysisOptions& options) {
     if (f > 0 && decoded[f - 1])
       s.scene_score = kernels::histogram_difference(measures[f - 1].histogram, measures[f].histogram);
   }
-  std::vector<double> scores(total);
-  for (int f = 0; f < total; ++f) scores[f] = a.frames[f].scene_score;
-  a.cuts = detect_scene_cuts(scores, options.scenes);
+  const std::vector<SceneSignal> signals = scene_signals(measures, decoded);
+  for (int f = 0; f < total; ++f) {
+    a.frames[f].mean_luma = signals[f].mean_luma;
+    a.frames[f].shifted_score = signals[f].shifted_diff;
+    a.frames[f].excess_difference = signals[f].excess_diff;
+  }
+  a.cuts = detect_scene_cuts(signals, options.scenes);
   a.scenes = summarize_scenes(info, a.frames, a.cuts);
   a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (options.progress) options.progress(total);

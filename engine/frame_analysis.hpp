@@ -22,7 +22,10 @@ struct FrameStats {
   double scene_score = 0;  // histogram difference to the previous frame (0 for the first frame)
   double spatial = 0;      // mean absolute gradient of the reduced luma plane
   double temporal = 0;     // mean absolute difference to the previous frame
-  bool decoded = false;    // false when the decoder could not produce this frame
+  double mean_luma = 0;    // the scene detector's signals (scene_signal.hpp)
+  double shifted_score = 0;
+  double excess_difference = 0;
+  bool decoded = false;  // false when the decoder could not produce this frame
 };
 
 struct SceneSummary {

@@ -31,6 +31,7 @@ SegmentReport segment_report(const Segment& seg, const SegmentResult& r, const S
   sr.target_bitrate = d.encoder.bitrate;
   sr.keyframes = static_cast<int>(r.stats.keyframes.size());
   sr.detected_cuts = static_cast<int>(r.stats.detected_cuts.size());
+  sr.cut_frames = r.stats.detected_cuts;
   sr.decoded_frames = r.stats.decoded_frames;
   sr.analysis_kernel = r.stats.analysis_kernel;
   sr.reused = reused;

@@ -147,7 +147,10 @@ json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& 
   for (const auto& c : a.cuts)
     cuts.push_back({{"frame", c.frame},
                     {"time", info.seconds(info.frames[c.frame].pts - info.start_pts())},
-                    {"score", c.score}});
+                    {"score", c.score},
+                    {"kind", cut_kind_name(c.kind)},
+                    {"start_frame", c.start_frame},
+                    {"end_frame", c.end_frame}});
   json sc = json::array();
   for (const auto& s : a.scenes)
     sc.push_back({{"start_frame", s.start_frame},
@@ -182,6 +185,9 @@ json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& 
                         {"scene_score", a.frames[i].scene_score},
                         {"spatial", a.frames[i].spatial},
                         {"temporal", a.frames[i].temporal},
+                        {"mean_luma", a.frames[i].mean_luma},
+                        {"shifted_score", a.frames[i].shifted_score},
+                        {"excess_difference", a.frames[i].excess_difference},
                         {"decoded", a.frames[i].decoded}});
     report["frames"] = frames;
   }
@@ -241,6 +247,7 @@ json summary_fields(const TranscodeSummary& s) {
                     {"target_bitrate", r.target_bitrate},
                     {"idr_frames", r.keyframes},
                     {"detected_cuts", r.detected_cuts},
+                    {"cut_frames", r.cut_frames},
                     {"decoded_frames", r.decoded_frames},
                     {"analysis_kernel", r.analysis_kernel},
                     {"slot", r.slot},

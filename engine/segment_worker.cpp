@@ -355,7 +355,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
   SceneDetector detector({d.scene_threshold, d.min_scene_frames}, d.start_frame);
   std::set<int> forced(d.forced_keyframes.begin(), d.forced_keyframes.end());
   forced.insert(d.start_frame);
-  const int window_size = std::max(d.lookahead_window, d.min_scene_frames + 1);
+  const int window_size = std::max(d.lookahead_window, detector.decision_delay() + 1);
 
   // The analysis kernels: on a GPU their results come back a batch later, so batches are kept small
   // enough that the window's slack beyond the detector's decision delay usually covers two of them;
@@ -364,7 +364,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
     std::fprintf(stderr, "pvt: warning: segment %d: %s\n", d.segment, m.c_str());
   });
   const AnalysisEngine analysis = open_analysis_backend(d.analysis_backend, /*want_nvdec=*/false, warn);
-  const int batch = std::clamp((window_size - d.min_scene_frames - 1) / 2, 1, 8);
+  const int batch = std::clamp((window_size - detector.decision_delay() - 1) / 2, 1, 8);
   const auto analyzer = make_analyzer(analysis, batch, warn);
   const bool hold_frames = analysis.kernels->asynchronous();
   std::vector<kernels::AnalysisResult> results;
@@ -464,20 +464,22 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
   int collected = 0;
   int prev_index = -1;
   int last_result = -1;  // the last frame whose measurements the detector has seen
-  kernels::Histogram prev_hist{};
+  SceneSignal prev_signal = missing_signal(d.start_frame - 1);
+  auto cut_at = [&](const std::vector<SceneCut>& cuts) {
+    for (const auto& cut : cuts) {
+      forced.insert(cut.frame);
+      stats.detected_cuts.push_back(cut.frame);
+    }
+  };
   // Scene and complexity results, in frame order, into the detector and the segment's means.
   auto consume = [&] {
     for (const auto& r : results) {
       const int index = static_cast<int>(r.tag);
       const auto& m = r.measure;
-      if (last_result == index - 1 && d.detect_scenes) {
-        const double score = kernels::histogram_difference(prev_hist, m.histogram);
-        if (auto cut = detector.push(index, score)) {
-          forced.insert(cut->frame);
-          stats.detected_cuts.push_back(cut->frame);
-        }
+      if (d.detect_scenes) {
+        prev_signal = scene_signal(index, m, &prev_signal);
+        cut_at(detector.push(prev_signal));
       }
-      prev_hist = m.histogram;
       spatial_sum += kernels::spatial_complexity(m);
       temporal_sum += kernels::temporal_complexity(m);
       ++measured;
@@ -486,9 +488,9 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
     results.clear();
   };
   // Before `frame` is encoded, the detector must have decided on it: it decides a frame once it has seen
-  // min_scene_frames more (or the last frame submitted).
+  // decision_delay() more (or the last frame submitted).
   auto ensure_known = [&](int frame) {
-    if (last_result >= std::min(frame + d.min_scene_frames, prev_index)) return;
+    if (last_result >= std::min(frame + detector.decision_delay(), prev_index)) return;
     analyzer->flush(results);
     consume();
   };
@@ -535,11 +537,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
   }
   analyzer->flush(results);
   consume();
-  if (d.detect_scenes)
-    if (auto cut = detector.finish()) {
-      forced.insert(cut->frame);
-      stats.detected_cuts.push_back(cut->frame);
-    }
+  if (d.detect_scenes) cut_at(detector.finish());
   if (!encoder) {
     throw Error(ErrorCode::kInput, "segment " + std::to_string(d.segment) +
                                        ": no frame could be decoded from " + d.input + " (input damaged?)");

@@ -136,6 +136,7 @@ struct SegmentReport {
   std::int64_t target_bitrate = 0;
   int keyframes = 0;
   int detected_cuts = 0;
+  std::vector<int> cut_frames;  // the frames of those cuts (the worker forced a keyframe at each)
   std::int64_t decoded_frames = 0;
   std::string analysis_kernel;  // what measured the worker's window
   bool reused = false;          // finished by an earlier run of the job (resume), checksum verified

@@ -288,7 +288,8 @@ TEST(Resume, AFileSizeLimitFailsCleanlyAndTheJobResumesWithoutReencoding) {
   const auto whole = fs::file_size(dir / "probe.mp4");
   fs::remove(dir / "probe.mp4");
   std::uint64_t largest_segment = 0;
-  for (const auto& s : nlohmann::json::parse(clean.out).at("segments"))
+  const auto clean_summary = nlohmann::json::parse(clean.out);
+  for (const auto& s : clean_summary.at("segments"))
     largest_segment = std::max(largest_segment, s.at("bytes").get<std::uint64_t>());
   ASSERT_LT(largest_segment * 3, whole) << "the clip is too uniform for this test";
 

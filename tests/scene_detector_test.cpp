@@ -1,9 +1,55 @@
+// The scene detector's rules on synthetic signals: frames described by a histogram (a mix of a few
+// "pictures") and a mean absolute difference to the previous frame.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "scene_detector.hpp"
 
 namespace pvt {
 namespace {
+
+constexpr std::uint32_t kPixels = 64 * 1000;
+
+// A histogram with all its samples spread evenly over bins [from, from + width).
+kernels::Histogram band(int from, int width) {
+  kernels::Histogram h{};
+  for (int i = from; i < from + width; ++i) h[i] = kPixels / width;
+  return h;
+}
+
+// (1 - t) a + t b, bin by bin: what a dissolve does to the histogram, roughly.
+kernels::Histogram mix(const kernels::Histogram& a, const kernels::Histogram& b, double t) {
+  kernels::Histogram h{};
+  for (int i = 0; i < kernels::kHistogramBins; ++i)
+    h[i] = static_cast<std::uint32_t>(std::lround((1 - t) * a[i] + t * b[i]));
+  return h;
+}
+
+struct Clip {
+  std::vector<kernels::Histogram> hist;
+  std::vector<double> mad;  // per frame, to the previous one
+
+  void add(const kernels::Histogram& h, double m, int n = 1) {
+    for (int i = 0; i < n; ++i) {
+      hist.push_back(h);
+      mad.push_back(m);
+    }
+  }
+  std::vector<SceneSignal> signals() const {
+    std::vector<SceneSignal> out;
+    for (std::size_t i = 0; i < hist.size(); ++i) {
+      kernels::FrameMeasure m;
+      m.histogram = hist[i];
+      m.pixels = kPixels;
+      m.has_previous = i > 0;
+      m.diff_sum = static_cast<std::uint64_t>(mad[i] * kPixels);
+      out.push_back(scene_signal(static_cast<int>(i), m, i ? &out.back() : nullptr));
+    }
+    return out;
+  }
+  std::vector<SceneCut> cuts(SceneDetectorOptions o = {}) const { return detect_scene_cuts(signals(), o); }
+};
 
 std::vector<int> frames_of(const std::vector<SceneCut>& cuts) {
   std::vector<int> f;
@@ -11,48 +57,175 @@ std::vector<int> frames_of(const std::vector<SceneCut>& cuts) {
   return f;
 }
 
-TEST(SceneDetector, CutsAtScoresAboveThresholdOnly) {
-  std::vector<double> s(100, 0.05);
-  s[30] = 0.9;
-  s[60] = 0.34;  // just below the default threshold
-  s[80] = 0.36;
-  EXPECT_EQ(frames_of(detect_scene_cuts(s, {})), (std::vector<int>{30, 80}));
+const kernels::Histogram kA = band(10, 12), kB = band(30, 12), kC = band(44, 10);
+const kernels::Histogram kBlack = band(4, 1), kWhite = band(62, 1);
+
+TEST(SceneDetector, AHistogramJumpIsAHardCut) {
+  Clip c;
+  c.add(kA, 1, 30);
+  c.add(kB, 110, 1);  // frame 30 (the means differ by 80: the pixels change by more)
+  c.add(kB, 1, 30);
+  const auto cuts = c.cuts();
+  ASSERT_EQ(frames_of(cuts), (std::vector<int>{30}));
+  EXPECT_EQ(cuts[0].kind, CutKind::kHard);
+  EXPECT_DOUBLE_EQ(cuts[0].score, 1.0);
+  EXPECT_EQ(cuts[0].start_frame, 30);
+  EXPECT_EQ(cuts[0].end_frame, 30);
+}
+
+TEST(SceneDetector, AJumpBelowTheThresholdWithNoPixelChangeIsNoCut) {
+  Clip c;
+  c.add(kA, 1, 30);
+  c.add(mix(kA, kB, 0.3), 1, 30);  // 0.3 < 0.35, and the pixels barely change
+  EXPECT_EQ(frames_of(c.cuts()), std::vector<int>{});
 }
 
 TEST(SceneDetector, CloseCandidatesKeepTheStrongest) {
-  std::vector<double> s(100, 0.0);
-  s[20] = 0.5;
-  s[25] = 0.8;  // within 12 frames of 20, stronger: wins
-  s[30] = 0.6;  // within 12 frames of 25, weaker: dropped
-  s[50] = 0.4;
-  EXPECT_EQ(frames_of(detect_scene_cuts(s, {0.35, 12})), (std::vector<int>{25, 50}));
+  Clip c;
+  c.add(kA, 1, 20);
+  c.add(mix(kA, kB, 0.5), 60, 1);  // frame 20: 0.5
+  c.add(mix(kA, kB, 0.5), 1, 4);
+  c.add(kC, 130, 1);  // frame 25: stronger, within 12 frames: wins
+  c.add(kC, 1, 24);
+  EXPECT_EQ(frames_of(c.cuts({0.35, 12})), (std::vector<int>{25}));
 }
 
 TEST(SceneDetector, NoCutCloserThanMinimumToTheStart) {
-  std::vector<double> s(40, 0.0);
-  s[5] = 1.0;
-  EXPECT_TRUE(detect_scene_cuts(s, {0.35, 12}).empty());
-  SceneDetector det({0.35, 12}, 100);  // a worker whose segment starts at frame 100
-  EXPECT_FALSE(det.push(105, 1.0).has_value());
-  EXPECT_FALSE(det.finish().has_value());
+  Clip c;
+  c.add(kA, 1, 5);
+  c.add(kB, 60, 30);  // frame 5
+  EXPECT_TRUE(c.cuts({0.35, 12}).empty());
+  // A worker whose segment starts at frame 100 sees no cut at 105 either.
+  SceneDetector det({0.35, 12}, 100);
+  const auto s = c.signals();
+  for (int i = 0; i < 30; ++i) {
+    SceneSignal x = s[i];
+    x.frame = 100 + i;
+    EXPECT_TRUE(det.push(x).empty());
+  }
+  EXPECT_TRUE(det.finish().empty());
 }
 
-TEST(SceneDetector, DecisionArrivesWithinTheMinimumSceneLength) {
+TEST(SceneDetector, TheDecisionArrivesWithinTheDecisionDelay) {
+  Clip c;
+  c.add(kA, 1, 20);
+  c.add(kB, 110, 1);  // frame 20
+  c.add(kB, 1, 39);
   SceneDetector det({0.35, 10}, 0);
-  EXPECT_FALSE(det.push(20, 0.9).has_value());
-  for (int f = 21; f < 30; ++f) EXPECT_FALSE(det.push(f, 0.0).has_value()) << f;
-  auto cut = det.push(30, 0.0);
-  ASSERT_TRUE(cut.has_value());
-  EXPECT_EQ(cut->frame, 20);
-  EXPECT_DOUBLE_EQ(cut->score, 0.9);
+  const auto s = c.signals();
+  int decided_at = -1;
+  for (const auto& x : s)
+    if (!det.push(x).empty()) {
+      decided_at = x.frame;
+      break;
+    }
+  EXPECT_EQ(decided_at, 20 + det.decision_delay());
 }
 
-TEST(SceneDetector, PendingCutIsReportedAtTheEnd) {
-  SceneDetector det({0.35, 10}, 0);
-  det.push(50, 0.7);
-  auto cut = det.finish();
-  ASSERT_TRUE(cut.has_value());
-  EXPECT_EQ(cut->frame, 50);
+TEST(SceneDetector, APendingCutIsReportedAtTheEnd) {
+  Clip c;
+  c.add(kA, 1, 50);
+  c.add(kB, 110, 1);
+  c.add(kB, 1, 2);
+  EXPECT_EQ(frames_of(c.cuts({0.35, 10})), (std::vector<int>{50}));
+}
+
+TEST(SceneDetector, AFlashThatComesBackIsNoCut) {
+  Clip c;
+  c.add(kA, 1, 30);
+  c.add(kC, 40, 1);  // frames 30-31: a bright flash (the pixels change by the change of brightness)
+  c.add(kC, 1, 1);
+  c.add(kA, 40, 1);
+  c.add(kA, 1, 30);
+  EXPECT_EQ(frames_of(c.cuts()), std::vector<int>{});
+}
+
+TEST(SceneDetector, TheSamePictureLighterIsNoCut) {
+  Clip c;
+  c.add(kA, 1, 30);
+  c.add(band(18, 12), 32, 1);  // 8 bins (32 levels) lighter: every sample moved by the change of mean
+  c.add(band(18, 12), 1, 30);
+  EXPECT_EQ(frames_of(c.cuts()), std::vector<int>{});
+}
+
+TEST(SceneDetector, PixelsThatChangeFarMoreThanAroundThemAreACutEvenWithTheSameHistogram) {
+  Clip c;
+  c.add(kA, 2, 30);
+  c.add(kA, 25, 1);  // frame 30: another pose before the same wall
+  c.add(kA, 2, 30);
+  const auto cuts = c.cuts();
+  ASSERT_EQ(frames_of(cuts), (std::vector<int>{30}));
+  EXPECT_EQ(cuts[0].kind, CutKind::kHard);
+}
+
+TEST(SceneDetector, SteadyMotionIsNoCut) {
+  Clip c;
+  c.add(kA, 25, 60);  // as much change in every frame: motion, not a cut
+  EXPECT_EQ(frames_of(c.cuts()), std::vector<int>{});
+}
+
+TEST(SceneDetector, AFadeThroughBlackIsOneCutAtTheFirstFrameAfterTheBlack) {
+  Clip c;
+  c.add(kA, 1, 30);
+  for (int i = 1; i <= 6; ++i) c.add(band(10 - i, 12 - i), 3, 1);    // frames 30-35: darker and darker
+  c.add(kBlack, 3, 4);                                               // frames 36-39
+  for (int i = 1; i <= 6; ++i) c.add(band(4 + 5 * i, 2 * i), 3, 1);  // frames 40-45: the new shot fades in
+  c.add(kC, 1, 30);
+  const auto cuts = c.cuts();
+  ASSERT_EQ(frames_of(cuts), (std::vector<int>{40}));
+  EXPECT_EQ(cuts[0].kind, CutKind::kFade);
+  EXPECT_EQ(cuts[0].start_frame, 30);
+  EXPECT_GE(cuts[0].end_frame, 44);
+}
+
+TEST(SceneDetector, AVideoThatStartsOrEndsInBlackIsNotCutThere) {
+  Clip c;
+  c.add(kBlack, 0, 20);
+  for (int i = 1; i <= 6; ++i) c.add(band(4 + i, 2 * i), 3, 1);
+  c.add(kA, 1, 40);
+  c.add(kBlack, 3, 30);
+  EXPECT_EQ(frames_of(c.cuts()), std::vector<int>{});
+}
+
+TEST(SceneDetector, AWhiteFrameThatComesBackIsNoCut) {
+  Clip c;
+  c.add(kA, 1, 30);
+  c.add(kWhite, 90, 1);
+  c.add(kA, 90, 1);
+  c.add(kA, 1, 30);
+  EXPECT_EQ(frames_of(c.cuts()), std::vector<int>{});
+}
+
+TEST(SceneDetector, ADissolveIsOneCutAtItsEnd) {
+  Clip c;
+  c.add(kA, 1, 30);
+  for (int i = 1; i <= 20; ++i) c.add(mix(kA, kC, i / 20.0), 4, 1);  // frames 30-49
+  c.add(kC, 1, 30);
+  const auto cuts = c.cuts();
+  ASSERT_EQ(frames_of(cuts), (std::vector<int>{49}));
+  EXPECT_EQ(cuts[0].kind, CutKind::kDissolve);
+  EXPECT_EQ(cuts[0].start_frame, 30);
+  EXPECT_EQ(cuts[0].end_frame, 49);
+}
+
+TEST(SceneDetector, ASlowChangeLongerThanADissolveIsNoCut) {
+  Clip c;
+  // 100 frames that each change as much as a dissolve's, from A to C and on to B: motion, not a cut.
+  c.add(kA, 1, 20);
+  for (int i = 1; i <= 50; ++i) c.add(mix(kA, kC, i / 50.0), 4, 1);
+  for (int i = 1; i <= 50; ++i) c.add(mix(kC, kB, i / 50.0), 4, 1);
+  c.add(kB, 1, 20);
+  EXPECT_EQ(frames_of(c.cuts()), std::vector<int>{});
+}
+
+TEST(SceneDetector, WithoutGradualDetectionOnlyHardCutsAreFound) {
+  Clip c;
+  c.add(kA, 1, 30);
+  for (int i = 1; i <= 20; ++i) c.add(mix(kA, kC, i / 20.0), 4, 1);
+  c.add(kC, 1, 30);
+  SceneDetectorOptions o;
+  o.gradual = false;
+  EXPECT_EQ(frames_of(c.cuts(o)), std::vector<int>{});
 }
 
 }  // namespace
