@@ -23,5 +23,5 @@ step bash tests/slurm/smoke_test.sh
 step bash tests/slurm/executor_test.sh
 step bash scripts/test-mcp.sh
 step bash scripts/test-browser.sh
-step bash scripts/test-fuzz.sh "${PVT_FUZZ_SECONDS:-10}"
+step bash scripts/test-fuzz.sh "${PVT_FUZZ_SECONDS:-6}"
 step bash scripts/test-corrupt.sh

@@ -133,6 +133,7 @@ TEST(SceneLabelledSet, AWorkersLookAheadFindsTheSameCuts) {
   test::TempDir dir;
   int compared = 0;
   for (const auto& [clip, a] : analysed_set()) {
+    if (clip->labels.empty()) continue;  // the clips with cuts (the others are checked for none above)
     const std::string out = dir / (clip->name + ".mp4");
     const auto r = test::run_pvt({"transcode", clip->path, "-o", out, "--analysis", "index", "--preset",
                                   "ultrafast", "--segment-duration", "6", "--progress", "none", "--json"});

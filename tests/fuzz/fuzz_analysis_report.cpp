@@ -71,10 +71,29 @@ pvt::MediaInfo media(FuzzedDataProvider& in) {
 
 pvt::Analysis analysis(FuzzedDataProvider& in, const pvt::MediaInfo& info) {
   pvt::Analysis a;
-  for (std::size_t i = 0; i < info.frames.size(); ++i)
-    a.frames.push_back({finite(in), finite(in), finite(in), in.ConsumeBool()});
-  for (std::size_t i = 1; i < info.frames.size(); ++i)
-    if (in.ConsumeBool()) a.cuts.push_back({static_cast<int>(i), finite(in)});
+  for (std::size_t i = 0; i < info.frames.size(); ++i) {
+    pvt::FrameStats f;
+    f.scene_score = finite(in);
+    f.spatial = finite(in);
+    f.temporal = finite(in);
+    f.decoded = in.ConsumeBool();
+    f.mean_luma = finite(in);
+    f.shifted_score = finite(in);
+    f.excess_difference = finite(in);
+    a.frames.push_back(f);
+  }
+  // Cuts of every kind, with a span around the cut (transitions) as the detector reports them.
+  const int frames = static_cast<int>(info.frames.size());
+  for (int i = 1; i < frames; ++i)
+    if (in.ConsumeBool()) {
+      pvt::SceneCut c;
+      c.frame = i;
+      c.score = finite(in);
+      c.kind = static_cast<pvt::CutKind>(in.ConsumeIntegralInRange(0, 2));
+      c.start_frame = c.kind == pvt::CutKind::kHard ? i : in.ConsumeIntegralInRange(0, i);
+      c.end_frame = c.kind == pvt::CutKind::kHard ? i : in.ConsumeIntegralInRange(i, frames - 1);
+      a.cuts.push_back(c);
+    }
   // Scenes as summarize_scenes makes them: non-empty ranges of the frame table.
   for (int n = info.frames.empty() ? 0 : in.ConsumeIntegralInRange(0, 4); n > 0; --n) {
     const int frames = static_cast<int>(info.frames.size());
