@@ -125,37 +125,33 @@ bool SceneDetector::is_hard_cut(const SceneSignal& s) const {
   return by_histogram && !is_flash(s.frame);
 }
 
-// The mean excess difference of the two frames on each side (the frames that exist and were measured).
-double SceneDetector::neighbourhood_excess(int frame) const {
+// The excess differences of frames frame+a and frame+b that exist and were measured: their sum and count.
+std::pair<double, int> SceneDetector::excess_of(int frame, int a, int b) const {
   double sum = 0;
   int n = 0;
-  for (int k : {-2, -1, 1, 2}) {
+  for (int k : {a, b}) {
     const SceneSignal* o = at(frame + k);
     if (!o || !o->valid || !o->has_previous || frame + k <= first_frame_) continue;
     sum += o->excess_diff;
     ++n;
   }
-  return n ? sum / n : 0.0;
+  return {sum, n};
+}
+
+// The mean excess difference of the two frames on each side.
+double SceneDetector::neighbourhood_excess(int frame) const {
+  const auto [before, nb] = excess_of(frame, -2, -1);
+  const auto [after, na] = excess_of(frame, 1, 2);
+  return nb + na ? (before + after) / (nb + na) : 0.0;
 }
 
 // The mean excess difference of the two frames before `frame` or of the two after it, whichever is
 // smaller: a cut into (or out of) a shot that changes a lot in every frame still stands out from the other.
 double SceneDetector::quieter_side_excess(int frame) const {
-  const auto side = [&](int a, int b) -> std::optional<double> {
-    double sum = 0;
-    int n = 0;
-    for (int k : {a, b}) {
-      const SceneSignal* o = at(frame + k);
-      if (!o || !o->valid || !o->has_previous || frame + k <= first_frame_) continue;
-      sum += o->excess_diff;
-      ++n;
-    }
-    if (!n) return std::nullopt;
-    return sum / n;
-  };
-  const auto before = side(-2, -1), after = side(1, 2);
-  if (before && after) return std::min(*before, *after);
-  return before ? *before : after ? *after : 0.0;
+  const auto [before, nb] = excess_of(frame, -2, -1);
+  const auto [after, na] = excess_of(frame, 1, 2);
+  if (nb && na) return std::min(before / nb, after / na);
+  return nb ? before / nb : na ? after / na : 0.0;
 }
 
 // The jump at `frame` is a flash when the picture returns: a frame soon after matches the one before the

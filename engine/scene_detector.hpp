@@ -19,6 +19,7 @@
 
 #include <deque>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "scene_signal.hpp"
@@ -83,6 +84,7 @@ class SceneDetector {
   void evaluate(int frame, std::vector<SceneCut>& decided);
   bool is_hard_cut(const SceneSignal& s) const;
   bool is_flash(int frame) const;
+  std::pair<double, int> excess_of(int frame, int a, int b) const;
   double neighbourhood_excess(int frame) const;
   double quieter_side_excess(int frame) const;
   void track_fade(const SceneSignal& s);
