@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "error.hpp"
+#include "realtime_guard.hpp"
 
 extern "C" {
 #include <libavutil/log.h>
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) a write must fail with EFBIG, reported like a full disk, instead
   // of the default SIGXFSZ killing the process mid-file. Workers are this executable too.
   std::signal(SIGXFSZ, SIG_IGN);
+  // No library may make pvt or its workers real-time (SVT-AV1 does, as root): see realtime_guard.hpp.
+  pvt::refuse_realtime_scheduling();
   CLI::App app{
       "pvt - the parallel video transcoder: cuts video at scene changes and encodes the pieces at once"};
   app.require_subcommand(1);

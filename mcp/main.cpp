@@ -23,6 +23,7 @@
 #include "job_tasks.hpp"
 #include "mcp_session.hpp"
 #include "output_sandbox.hpp"
+#include "realtime_guard.hpp"
 #include "segment_descriptor.hpp"
 #include "segment_worker.hpp"
 #include "server_config.hpp"
@@ -97,6 +98,8 @@ int main(int argc, char** argv) {
   av_log_set_level(AV_LOG_QUIET);
   // EFBIG instead of death by SIGXFSZ past a file-size limit (see cli/main.cpp).
   std::signal(SIGXFSZ, SIG_IGN);
+  // No library may make pvt or its workers real-time (SVT-AV1 does, as root): see realtime_guard.hpp.
+  pvt::refuse_realtime_scheduling();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "worker") {
     if (args.size() < 2) {

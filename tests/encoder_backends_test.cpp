@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "encoder_probe.hpp"
+#include "realtime_guard.hpp"
 #include "test_support.hpp"
 
 namespace pvt {
@@ -140,6 +141,19 @@ TEST(EncoderChoice, HevcOnTheCpuIsX265) {
   EXPECT_EQ(test::ffprobe_frames(dir / "out.mp4"), 200);
   const auto j = nlohmann::json::parse(r.out);
   for (const auto& s : j.at("segments")) EXPECT_EQ(s.at("backend"), "x265");
+}
+
+// SVT-AV1 1.4 makes the thread that opens an encoder (and the threads it starts) SCHED_FIFO 99 when it runs
+// as root; the probe opens one. With pvt's guard (what main() does first) every thread stays normal.
+TEST(RealtimeGuard, OpeningEveryEncoderLeavesEveryThreadAtNormalScheduling) {
+  if (geteuid() != 0) std::printf("note: not root, so SVT-AV1 would not try real-time scheduling here\n");
+  refuse_realtime_scheduling();
+  const auto& probes = hw::probe_encoders();
+  const bool svt = std::any_of(probes.begin(), probes.end(), [](const hw::EncoderProbe& p) {
+    return p.ffmpeg_encoder == "libsvtav1" && p.usable;
+  });
+  if (!svt) std::printf("note: libsvtav1 is not usable here; the other encoders were opened\n");
+  EXPECT_EQ(test::threads_not_at_normal_scheduling(), std::vector<std::string>{});
 }
 
 }  // namespace

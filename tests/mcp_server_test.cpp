@@ -1123,6 +1123,20 @@ class McpProcess {
     }
     return nullptr;
   }
+  pid_t pid() const { return pid_; }
+  // initialize (as id 1) and notifications/initialized; the reply to initialize, or null.
+  json initialize() {
+    send({{"jsonrpc", "2.0"},
+          {"id", 1},
+          {"method", "initialize"},
+          {"params",
+           {{"protocolVersion", "2025-06-18"},
+            {"capabilities", json::object()},
+            {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
+    json init = reply(1, std::chrono::seconds(10));
+    if (!init.is_null()) send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+    return init;
+  }
   int close_and_wait() {
     close(to_);
     to_ = -1;
@@ -1151,20 +1165,28 @@ TEST(PvtMcpBinary, RefusesAPlaceholderWithExitCode2AndOneLine) {
   EXPECT_TRUE(r.out.empty());
 }
 
+// The server probes the encoders at start, SVT-AV1 among them, which (as root) would make it and every
+// worker it starts SCHED_FIFO 99: workers then held the cores and the server read a cancel 15 s late.
+TEST(PvtMcpBinary, ProbingTheEncodersLeavesTheServerAtNormalScheduling) {
+  test::TempDir tmp;
+  McpProcess p({"--output-dir", tmp / "out"});
+  ASSERT_FALSE(p.initialize().is_null());
+  p.send({{"jsonrpc", "2.0"},
+          {"id", 2},
+          {"method", "tools/call"},
+          {"params", {{"name", "get_capabilities"}, {"arguments", json::object()}}}});
+  const auto caps = p.reply(2, 30s);
+  ASSERT_FALSE(caps.is_null());
+  EXPECT_EQ(test::threads_not_at_normal_scheduling(p.pid()), std::vector<std::string>{}) << caps.dump();
+  EXPECT_EQ(p.close_and_wait(), 0);
+}
+
 TEST(PvtMcpBinary, TranscodesWithWaitAndProgressThenExitsAtEndOfInput) {
   test::TempDir tmp;
   McpProcess p({"--output-dir", tmp / "out", "--max-workers", "2"});
-  p.send({{"jsonrpc", "2.0"},
-          {"id", 1},
-          {"method", "initialize"},
-          {"params",
-           {{"protocolVersion", "2025-06-18"},
-            {"capabilities", json::object()},
-            {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
-  const auto init = p.reply(1, 10s);
+  const auto init = p.initialize();
   ASSERT_FALSE(init.is_null());
   EXPECT_EQ(init["result"]["protocolVersion"], "2025-06-18");
-  p.send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
   p.send({{"jsonrpc", "2.0"},
           {"id", 2},
           {"method", "tools/call"},

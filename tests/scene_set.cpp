@@ -2,11 +2,17 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "test_support.hpp"
 
@@ -77,6 +83,35 @@ const char* xfade_name(Join j) {
   return "";
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  const std::string temp = path + "." + std::to_string(::getpid()) + ".tmp";
+  std::ofstream(temp, std::ios::binary) << text;
+  std::filesystem::rename(temp, path);
+}
+
+// An exclusive flock(2) on a file, held while it lives (closing the descriptor releases it).
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const std::string& path)
+      : fd_(::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~DirectoryLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+// Makes the clip in `dir` unless the same recipe already made it there.
 LabelledClip build(const Recipe& r, const std::string& dir) {
   LabelledClip clip;
   clip.name = r.name;
@@ -114,14 +149,25 @@ LabelledClip build(const Recipe& r, const std::string& dir) {
   }
   graph += "[" + current + "]null[v]";
   argv.insert(argv.end(), {"-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast",
-                           "-crf", "18", "-g", "1000", "-bf", "0", "-an", clip.path});
+                           "-crf", "18", "-g", "1000", "-bf", "0", "-an"});
+  clip.frames = length;
+  // The recipe, as the arguments that make the clip: a clip on disk made by the same ones is reused.
+  std::string recipe;
+  for (const auto& a : argv) recipe += a + "\n";
+  if (read_text(clip.path + ".recipe") == recipe) return clip;
+
+  // Made under a name of this process and renamed when complete, so that test processes running at once
+  // each see either no clip or a whole one.
+  const std::string temp = clip.path + "." + std::to_string(::getpid()) + ".tmp.mp4";
+  argv.push_back(temp);
   const auto res = run(argv);
   if (res.exit_code != 0) throw std::runtime_error("cannot make scene clip " + r.name + ": " + res.err);
-  clip.frames = length;
   // The labels are frame numbers: a shot that lost or gained a frame would move every label after it.
-  if (ffprobe_frames(clip.path) != length)
-    throw std::runtime_error("scene clip " + r.name + " has " + std::to_string(ffprobe_frames(clip.path)) +
-                             " frames, not " + std::to_string(length));
+  if (const int made = ffprobe_frames(temp); made != length)
+    throw std::runtime_error("scene clip " + r.name + " has " + std::to_string(made) + " frames, not " +
+                             std::to_string(length));
+  std::filesystem::rename(temp, clip.path);
+  write_text_atomically(clip.path + ".recipe", recipe);
   return clip;
 }
 
@@ -227,7 +273,15 @@ const std::vector<LabelledClip>& labelled_scene_set() {
   std::lock_guard lock(m);
   if (!set.empty()) return set;
   const char* keep = std::getenv("PVT_SCENE_SET_DIR");
-  const std::string dir = keep && *keep ? keep : temp.path().string();
+  std::string dir = keep && *keep ? keep : temp.path().string();
+#ifdef PVT_SCENE_SET_CACHE
+  // The test binaries share one copy in the build folder (each test is its own process: building the set
+  // in each cost about 10 s of CPU apiece).
+  if (!(keep && *keep)) dir = PVT_SCENE_SET_CACHE;
+#endif
+  std::filesystem::create_directories(dir);
+  // One process makes the missing clips while the others wait for them (rather than making them too).
+  const DirectoryLock made_by_one(dir + "/.lock");
   for (const auto& r : generated_recipes()) set.push_back(build(r, dir));
   for (const auto& r : shared_recipes()) set.push_back(build(r, dir));
   if (keep && *keep) write_labels(set, dir);

@@ -24,7 +24,8 @@ struct LabelledClip {
   std::vector<SceneLabel> labels;  // none: nothing in this clip is a cut
 };
 
-// Every clip of the set (built once per process, in a temporary folder). Clips made from the shared
+// Every clip of the set: made once in the build folder's test-cache/scene-set (or PVT_SCENE_SET_DIR) and
+// reused by later test processes while each clip's recipe is unchanged. Clips made from the shared
 // media are left out when the media are absent (shared_clips_missing() says so).
 const std::vector<LabelledClip>& labelled_scene_set();
 bool shared_clips_missing();

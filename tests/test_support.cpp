@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include <sched.h>
+
 #include <poll.h>
 #include <unistd.h>
 
@@ -176,6 +178,23 @@ double psnr(const std::string& encoded, const std::string& reference) {
   static const std::regex avg("average:([0-9.]+|inf)");
   if (!std::regex_search(r.err, m, avg)) return -1;
   return m[1] == "inf" ? 100.0 : std::atof(m[1].str().c_str());
+}
+
+}  // namespace pvt::test
+
+namespace pvt::test {
+
+std::vector<std::string> threads_not_at_normal_scheduling(int pid) {
+  std::vector<std::string> found;
+  const std::filesystem::path tasks = "/proc/" + (pid ? std::to_string(pid) : std::string("self")) + "/task";
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator(tasks, ec)) {
+    const int tid = std::stoi(t.path().filename().string());
+    const int policy = sched_getscheduler(tid);
+    if (policy >= 0 && policy != SCHED_OTHER)
+      found.push_back(std::to_string(tid) + ":" + std::to_string(policy));
+  }
+  return found;
 }
 
 }  // namespace pvt::test

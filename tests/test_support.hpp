@@ -56,4 +56,7 @@ std::vector<bool> ffprobe_keyframes(const std::string& path);
 // both brought to 8-bit 4:2:0 and the reference cropped to the encoded size.
 double psnr(const std::string& encoded, const std::string& reference);
 
+// The threads of process `pid` (0: this one) whose scheduling policy is not SCHED_OTHER, as "tid:policy".
+std::vector<std::string> threads_not_at_normal_scheduling(int pid = 0);
+
 }  // namespace pvt::test
