@@ -338,10 +338,16 @@ def bench_preset(opts, tools, src, workdir, preset):
                 for w, t in opts.pvt_split:
                     r = run_pvt_transcode(opts, pvt, src, workdir / f"pvt-{w}x{t}-{preset}.mp4", preset, (w, t))
                     entry[f"pvt_{w}x{t}"] = {k: v for k, v in r.items() if k != "report"}
+                # Another pvt build, right after this one (a before/after comparison in one run).
+                if opts.pvt_before:
+                    r = run_pvt_transcode(opts, opts.pvt_before, src, workdir / f"pvt-before-{preset}.mp4", preset)
+                    entry["pvt_before"] = {k: v for k, v in r.items() if k != "report"}
         entry["ratio"] = entry["pvt"]["wall_seconds"] / entry["ffmpeg"]["wall_seconds"]
         runs.append(entry)
         splits = "".join(f", pvt {w}x{t} {entry[f'pvt_{w}x{t}']['wall_seconds']:.2f} s"
                          for w, t in opts.pvt_split)
+        if opts.pvt_before:
+            splits += f", pvt before {entry['pvt_before']['wall_seconds']:.2f} s"
         log(f"[{preset} {rnd + 1}/{opts.runs}] ffmpeg {entry['ffmpeg']['wall_seconds']:.2f} s, "
             f"pvt {entry['pvt']['wall_seconds']:.2f} s{splits}, ratio {entry['ratio']:.3f}")
 
@@ -379,7 +385,8 @@ def summarize_preset(runs, quality):
         "pvt_reported_efficiency_median": median(
             r["pvt"]["report"].get("parallel_efficiency") for r in runs),
         "pvt_split": {k: {"wall_median": median(r[k]["wall_seconds"] for r in runs),
-                          "cpu_median": median(r[k]["cpu_seconds"] for r in runs)}
+                          "cpu_median": median(r[k]["cpu_seconds"] for r in runs),
+                          "efficiency_median": median(r[k]["efficiency"] for r in runs)}
                       for k in (runs[0].keys() if runs else []) if k.startswith("pvt_")},
         "pvt_workers": runs[0]["pvt"]["report"].get("workers") if runs else None,
         "pvt_threads_per_worker": runs[0]["pvt"]["report"].get("threads_per_worker") if runs else None,
@@ -465,9 +472,11 @@ def print_table(preset, result, meta):
          f">= {TARGET_EFFICIENCY}", yes(met["efficiency"])),
     ]
     for key, v in s.get("pvt_split", {}).items():
-        rows.append((f"pvt {key[4:]} (workers x threads)", "", fmt(v["wall_median"], ".2f", " s"),
+        label = "pvt --pvt-before" if key == "pvt_before" else f"pvt {key[4:]} (workers x threads)"
+        rows.append((label, "", fmt(v["wall_median"], ".2f", " s"),
                      fmt(v["wall_median"] / s["ffmpeg_wall_median"], ".3f", "x wall"),
-                     fmt(v["cpu_median"], ".1f", " s CPU"), ""))
+                     fmt(v["cpu_median"] / s["ffmpeg_cpu_median"], ".3f", "x CPU"),
+                     f"eff {fmt(v['efficiency_median'], '.3f')}"))
     print_rows(rows)
 
 
@@ -517,6 +526,7 @@ def parse_args():
     p.add_argument("--codec", default="h264", choices=["h264", "hevc", "av1", "vp9"],
                    help="video codec for both tools (default: %(default)s)")
     p.add_argument("--encoder", help="x264, x265, svtav1, aom, rav1e or vpx (default: the codec's)")
+    p.add_argument("--pvt-before", help="another pvt binary, run right after pvt in each round (before/after)")
     p.add_argument("--pvt-split", default="", help="extra pvt runs as WxT (workers x threads), comma-separated")
     opts = p.parse_args()
     opts.cases = [x.strip() for x in opts.cases.split(",") if x.strip()]
@@ -560,7 +570,7 @@ def main():
             "config": {"crf": opts.crf, "presets": opts.presets, "runs": opts.runs, "duration": opts.duration,
                        "cases": opts.cases, "codec": opts.codec, "encoder": opts.encoder,
                        "ffmpeg_video_args": ffmpeg_video_args(opts, opts.presets[0]),
-                       "pvt_split": opts.pvt_split},
+                       "pvt_split": opts.pvt_split, "pvt_before": opts.pvt_before},
             "targets": {"ratio_max": TARGET_RATIO, "psnr_diff_db_max": TARGET_PSNR_DB,
                         "size_diff_pct_max": TARGET_SIZE_PCT, "efficiency_min": TARGET_EFFICIENCY,
                         "cpu_ratio_max": TARGET_CPU_RATIO},
