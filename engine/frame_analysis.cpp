@@ -339,6 +339,7 @@ Analysis analyze_frames(const MediaInfo& info, const AnalysisOptions& options) {
     a.frames[f].mean_luma = signals[f].mean_luma;
     a.frames[f].shifted_score = signals[f].shifted_diff;
     a.frames[f].excess_difference = signals[f].excess_diff;
+    a.frames[f].strong_change = signals[f].strong_change;
   }
   a.cuts = detect_scene_cuts(signals, options.scenes);
   a.scenes = summarize_scenes(info, a.frames, a.cuts);

@@ -25,6 +25,7 @@ struct FrameStats {
   double mean_luma = 0;    // the scene detector's signals (scene_signal.hpp)
   double shifted_score = 0;
   double excess_difference = 0;
+  double strong_change = 0;
   bool decoded = false;  // false when the decoder could not produce this frame
 };
 

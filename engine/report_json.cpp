@@ -188,6 +188,7 @@ json analysis_report_json(const MediaInfo& info, const Analysis& a, const Plan& 
                         {"mean_luma", a.frames[i].mean_luma},
                         {"shifted_score", a.frames[i].shifted_score},
                         {"excess_difference", a.frames[i].excess_difference},
+                        {"strong_change", a.frames[i].strong_change},
                         {"decoded", a.frames[i].decoded}});
     report["frames"] = frames;
   }

@@ -5,8 +5,11 @@
 // - hard: the histogram jumps (score >= threshold) and not only by a brightness shift, or the pixels
 //   change far more than in the frames around (excess difference >= adaptive_ratio times its
 //   neighbourhood's mean, and at least min_excess), which finds cuts between two shots of one place where
-//   the histogram hardly moves (min_excess stays above the coding noise at a source's keyframes). A jump
-//   whose picture comes back within a few frames is a flash, not a cut.
+//   the histogram hardly moves (min_excess stays above the coding noise at a source's keyframes), or a
+//   part of the picture is replaced at once: many times more samples change strongly (by more than
+//   kernels::kStrongChange levels) than in the frames around, the next frame does not undo it, and the
+//   pixels change more than around it (a jump cut between two poses before one wall). A jump whose
+//   picture comes back within a few frames is a flash, not a cut.
 // - fade: a run of black (or white) frames; the cut is the first frame after it, the span runs from the
 //   start of the fade-out to the end of the fade-in. A video that starts or ends in black is not cut.
 // - dissolve: a run of small steady changes (twin comparison) whose end differs from its start as much as
@@ -87,6 +90,7 @@ class SceneDetector {
   std::pair<double, int> excess_of(int frame, int a, int b) const;
   double neighbourhood_excess(int frame) const;
   double quieter_side_excess(int frame) const;
+  bool is_local_replacement(const SceneSignal& s) const;
   void track_fade(const SceneSignal& s);
   void track_fade_in(const SceneSignal& s);
   int fade_out_start(int first_dark) const;

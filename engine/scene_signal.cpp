@@ -62,6 +62,8 @@ SceneSignal scene_signal(int frame, const kernels::FrameMeasure& m, const SceneS
           std::min(s.shifted_diff, shifted_histogram_difference(previous->histogram, m.histogram, k));
   const double mad = m.has_previous ? kernels::temporal_complexity(m) : 0.0;
   s.excess_diff = std::max(0.0, mad - std::abs(s.mean_luma - previous->mean_luma));
+  if (m.has_previous && m.pixels > 0)
+    s.strong_change = static_cast<double>(m.strong_changes) / static_cast<double>(m.pixels);
   return s;
 }
 

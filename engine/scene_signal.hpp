@@ -19,6 +19,8 @@ struct SceneSignal {
   double shifted_diff = 0;    // the same after the best brightness shift (±12 bins): small for light changes
   double excess_diff = 0;     // mean absolute difference to the previous frame beyond the change of mean
                               // luma: pixels that changed other than by getting lighter or darker
+  double strong_change = 0;   // fraction of samples that moved by more than kernels::kStrongChange levels:
+                              // something in the picture replaced, however small a part of it
 };
 
 // The signal of a frame from its measurement and the previous frame's signal (null or invalid: none).

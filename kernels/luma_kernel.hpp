@@ -36,12 +36,19 @@ struct ReducedLuma {
   std::vector<std::uint8_t> pixels;  // width * height, tightly packed
 };
 
-// Integer results for one frame. diff_sum is only meaningful when has_previous is true.
+// A sample "changes strongly" when it moves by more than this many of its 256 levels from the previous
+// frame: a sixth of the range, beyond grain and the coding noise a source's keyframe brings (which moves
+// many samples by a few levels, almost none by this much), reached where something in the picture is
+// replaced, as in a jump cut between two poses before the same wall.
+inline constexpr int kStrongChange = 48;
+
+// Integer results for one frame. diff_sum and strong_changes are only meaningful when has_previous is true.
 struct FrameMeasure {
   Histogram histogram{};
-  std::uint64_t gradient_sum = 0;  // sum of |right - here| + |below - here| over the reduced plane
-  std::uint64_t diff_sum = 0;      // sum of |here - previous frame's here|
-  std::uint32_t pixels = 0;        // width * height of the reduced plane
+  std::uint64_t gradient_sum = 0;    // sum of |right - here| + |below - here| over the reduced plane
+  std::uint64_t diff_sum = 0;        // sum of |here - previous frame's here|
+  std::uint32_t strong_changes = 0;  // samples with |here - previous frame's here| > kStrongChange
+  std::uint32_t pixels = 0;          // width * height of the reduced plane
   bool has_previous = false;
 };
 

@@ -95,6 +95,7 @@ void expect_same_results(const std::vector<AnalysisResult>& reference,
     EXPECT_EQ(a.measure.gradient_sum, b.measure.gradient_sum) << "gradient of frame " << i;
     EXPECT_EQ(a.measure.has_previous, b.measure.has_previous) << "frame " << i;
     EXPECT_EQ(a.measure.diff_sum, b.measure.diff_sum) << "difference of frame " << i;
+    EXPECT_EQ(a.measure.strong_changes, b.measure.strong_changes) << "strong changes of frame " << i;
     EXPECT_EQ(a.measure.pixels, b.measure.pixels) << "frame " << i;
     EXPECT_EQ(a.plane.width, b.plane.width) << "frame " << i;
     EXPECT_EQ(a.plane.height, b.plane.height) << "frame " << i;

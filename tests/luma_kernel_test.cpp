@@ -103,6 +103,18 @@ TEST(LumaKernel, TemporalDifferenceToThePreviousFrame) {
   EXPECT_DOUBLE_EQ(temporal_complexity(k->measure(rb, nullptr)), 0.0);
 }
 
+// A sample changes strongly above kStrongChange levels (48): 49 counts, 48 does not, in either direction.
+TEST(LumaKernel, StrongChangesCountTheSamplesThatMoveMoreThanTheThreshold) {
+  Plane8 a(16, 16, 100), b(16, 16, 100);
+  for (int i = 0; i < 10; ++i) b.px[i] = 149;   // +49
+  for (int i = 10; i < 30; ++i) b.px[i] = 148;  // +48
+  for (int i = 30; i < 37; ++i) b.px[i] = 51;   // -49
+  auto k = make_cpu_kernel();
+  const auto ra = reduce(a.view(), 1), rb = reduce(b.view(), 1);
+  EXPECT_EQ(k->measure(rb, &ra).strong_changes, 17u);
+  EXPECT_EQ(k->measure(rb, nullptr).strong_changes, 0u) << "no previous frame, nothing changed";
+}
+
 TEST(LumaKernel, StrideLargerThanWidthIsHonoured) {
   const int w = 4, h = 2, stride = 16;
   std::vector<std::uint8_t> buf(stride * h, 255);  // padding is bright

@@ -81,16 +81,22 @@ class CpuLumaKernel final : public LumaKernel {
       m.has_previous = true;
       const std::uint8_t* q = prev->pixels.data();
       std::uint64_t diff = 0;
+      std::uint32_t strong = 0;
       const std::size_t n = m.pixels;
       std::size_t i = 0;
       while (i < n) {
         // Chunked so the 32-bit partial sum cannot overflow (255 * 65536 < 2^32).
         const std::size_t end = std::min(n, i + 65536);
         std::uint32_t d = 0;
-        for (; i < end; ++i) d += std::abs(p[i] - q[i]);
+        for (; i < end; ++i) {
+          const int a = std::abs(p[i] - q[i]);
+          d += a;
+          strong += a > kStrongChange;
+        }
         diff += d;
       }
       m.diff_sum = diff;
+      m.strong_changes = strong;
     }
     return m;
   }

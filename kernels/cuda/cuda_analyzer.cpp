@@ -260,6 +260,7 @@ class CudaAnalyzer final : public LumaAnalyzer {
       r.measure.gradient_sum = out[f].gradient;
       r.measure.has_previous = q.has_prev;
       r.measure.diff_sum = q.has_prev ? out[f].diff : 0;
+      r.measure.strong_changes = q.has_prev ? out[f].strong : 0;
       r.measure.pixels = static_cast<std::uint32_t>(pixels);
       if (q.keep_plane) {
         r.plane.width = s.geo.out_width;

@@ -8,6 +8,7 @@ namespace {
 
 constexpr int kReduceTile = 16;
 constexpr int kMeasureThreads = 256;
+constexpr unsigned kStrongChangeLevels = 48;  // kStrongChange of luma_kernel.hpp
 
 template <typename Sample>
 __device__ unsigned block_sum(const FrameParams& f, unsigned ox, unsigned oy, unsigned factor) {
@@ -43,6 +44,7 @@ __global__ void measure_kernel(BatchParams b, const std::uint8_t* ring, MeasureO
   __shared__ unsigned hist[64];
   __shared__ unsigned warp_grad[kMeasureThreads / 32];
   __shared__ unsigned warp_diff[kMeasureThreads / 32];
+  __shared__ unsigned warp_strong[kMeasureThreads / 32];
   const unsigned tid = threadIdx.x;
   if (tid < 64) hist[tid] = 0;
   __syncthreads();
@@ -51,33 +53,42 @@ __global__ void measure_kernel(BatchParams b, const std::uint8_t* ring, MeasureO
   const unsigned n = b.out_width * b.out_height;
   const std::uint8_t* cur = ring + std::size_t{f.ring_slot} * n;
   const std::uint8_t* prev = ring + std::size_t{f.prev_slot} * n;
-  unsigned grad = 0, diff = 0;  // about 16 pixels per thread (see the grid size): no overflow
+  unsigned grad = 0, diff = 0, strong = 0;  // about 16 pixels per thread (see the grid size): no overflow
   for (unsigned i = blockIdx.x * kMeasureThreads + tid; i < n; i += gridDim.x * kMeasureThreads) {
     const unsigned v = cur[i];
     atomicAdd(&hist[v >> 2], 1u);
     if (i % w + 1 < w) grad += absdiff(cur[i + 1], v);
     if (i + w < n) grad += absdiff(cur[i + w], v);
-    if (f.has_prev) diff += absdiff(v, prev[i]);
+    if (f.has_prev) {
+      const unsigned d = absdiff(v, prev[i]);
+      diff += d;
+      strong += d > kStrongChangeLevels;
+    }
   }
   for (int offset = 16; offset > 0; offset >>= 1) {
     grad += __shfl_down_sync(0xffffffffu, grad, offset);
     diff += __shfl_down_sync(0xffffffffu, diff, offset);
+    strong += __shfl_down_sync(0xffffffffu, strong, offset);
   }
   if (tid % 32 == 0) {
     warp_grad[tid / 32] = grad;
     warp_diff[tid / 32] = diff;
+    warp_strong[tid / 32] = strong;
   }
   __syncthreads();
   MeasureOut& o = out[blockIdx.y];
   if (tid < 64 && hist[tid]) atomicAdd(&o.histogram[tid], hist[tid]);
   if (tid == 0) {
     unsigned long long g = 0, d = 0;
+    unsigned c = 0;
     for (int k = 0; k < kMeasureThreads / 32; ++k) {
       g += warp_grad[k];
       d += warp_diff[k];
+      c += warp_strong[k];
     }
     if (g) atomicAdd(&o.gradient, g);
     if (d) atomicAdd(&o.diff, d);
+    if (c) atomicAdd(&o.strong, c);
   }
 }
 

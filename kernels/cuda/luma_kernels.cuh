@@ -35,6 +35,8 @@ struct MeasureOut {
   std::uint32_t histogram[64];
   unsigned long long gradient;
   unsigned long long diff;
+  std::uint32_t strong;  // samples whose difference exceeds kStrongChange (48)
+  std::uint32_t unused;
 };
 
 // Box filter of every frame of the batch into its ring slot (ring: uint8, out_width x out_height a slot).

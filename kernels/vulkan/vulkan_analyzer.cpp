@@ -1,5 +1,5 @@
 // The Vulkan analyzer: frames are copied into a host-visible upload buffer as they are submitted, a batch
-// of them is reduced and measured by one command buffer (two dispatches), and the 68 result words per
+// of them is reduced and measured by one command buffer (two dispatches), and the 72 result words per
 // frame are read back when its fence signals. Two batch slots alternate, so the CPU fills one while the
 // device works on the other; the reduced planes stay on the device in a ring, the previous frame's plane
 // included, so a difference never needs a plane from the host.
@@ -322,7 +322,10 @@ class VulkanAnalyzer final : public LumaAnalyzer {
       std::copy(w, w + kHistogramBins, r.measure.histogram.begin());
       r.measure.gradient_sum = w[64] | (std::uint64_t{w[65]} << 32);
       r.measure.has_previous = q.has_prev;
-      if (q.has_prev) r.measure.diff_sum = w[66] | (std::uint64_t{w[67]} << 32);
+      if (q.has_prev) {
+        r.measure.diff_sum = w[66] | (std::uint64_t{w[67]} << 32);
+        r.measure.strong_changes = w[68];
+      }
       r.measure.pixels = pixels;
       if (q.keep_plane) {
         r.plane.width = s.geo.out_width;

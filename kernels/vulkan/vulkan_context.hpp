@@ -70,6 +70,7 @@ struct MeasureParams {
   std::uint32_t width, height, first_slot, ring_slots, prev_mask;
 };
 inline constexpr std::uint32_t kPushConstantBytes = 64;
-inline constexpr std::uint32_t kResultWords = 68;  // per frame: 64 bins, gradient lo/hi, difference lo/hi
+// Per frame: 64 bins, gradient lo/hi, difference lo/hi, strong changes, 3 unused (measure.comp).
+inline constexpr std::uint32_t kResultWords = 72;
 
 }  // namespace pvt::kernels::vk

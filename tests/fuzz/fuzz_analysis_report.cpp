@@ -80,6 +80,7 @@ pvt::Analysis analysis(FuzzedDataProvider& in, const pvt::MediaInfo& info) {
     f.mean_luma = finite(in);
     f.shifted_score = finite(in);
     f.excess_difference = finite(in);
+    f.strong_change = finite(in);
     a.frames.push_back(f);
   }
   // Cuts of every kind, with a span around the cut (transitions) as the detector reports them.
