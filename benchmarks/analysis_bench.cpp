@@ -76,7 +76,7 @@ bool same_integers(const std::vector<AnalysisResult>& a, const std::vector<Analy
   for (std::size_t i = 0; i < a.size(); ++i) {
     const auto &x = a[i].measure, &y = b[i].measure;
     if (x.histogram != y.histogram || x.gradient_sum != y.gradient_sum || x.diff_sum != y.diff_sum ||
-        x.has_previous != y.has_previous || x.pixels != y.pixels)
+        x.strong_changes != y.strong_changes || x.has_previous != y.has_previous || x.pixels != y.pixels)
       return false;
   }
   return true;

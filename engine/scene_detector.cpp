@@ -183,8 +183,10 @@ bool SceneDetector::is_local_replacement(const SceneSignal& s) const {
     ++n;
   }
   if (s.strong_change < kLocalChangeRatio * std::max(n ? around / n : 0.0, kLocalChangeFloor)) return false;
+  // The next frame must be there to say the change stays (at the end of the input or of a worker's window,
+  // or before a frame that did not decode, a blink would look the same).
   const SceneSignal* next = at(s.frame + 1);
-  if (next && next->valid && next->strong_change > kLocalChangeUndone * s.strong_change) return false;
+  if (!next || !next->valid || next->strong_change > kLocalChangeUndone * s.strong_change) return false;
   return s.excess_diff >= kLocalExcessRatio * std::max(neighbourhood_excess(s.frame), kLocalExcessFloor);
 }
 

@@ -3,7 +3,12 @@
 // made to fail (PVT_FAULT=hw-open); on a machine with a GPU the "no hardware" checks skip.
 #include <gtest/gtest.h>
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "encoder_probe.hpp"
@@ -144,10 +149,16 @@ TEST(EncoderChoice, HevcOnTheCpuIsX265) {
 }
 
 // SVT-AV1 1.4 makes the thread that opens an encoder (and the threads it starts) SCHED_FIFO 99 when it runs
-// as root; the probe opens one. With pvt's guard (what main() does first) every thread stays normal.
-TEST(RealtimeGuard, OpeningEveryEncoderLeavesEveryThreadAtNormalScheduling) {
-  if (geteuid() != 0) std::printf("note: not root, so SVT-AV1 would not try real-time scheduling here\n");
+// as root; the probe opens one. With pvt's guard (what main() does first, and this test binary at start:
+// test_support.cpp) no thread can become real-time, and every thread stays normal after the probe.
+TEST(RealtimeGuard, NoThreadCanBecomeRealTimeAndTheProbeLeavesEveryThreadNormal) {
+  if (geteuid() != 0) std::printf("note: not root, so real-time was refused here even without the guard\n");
   refuse_realtime_scheduling();
+  sched_param param{};
+  param.sched_priority = 1;
+  errno = 0;
+  EXPECT_EQ(sched_setscheduler(0, SCHED_FIFO, &param), -1) << "this thread could become real-time";
+  EXPECT_EQ(errno, EPERM);
   const auto& probes = hw::probe_encoders();
   const bool svt = std::any_of(probes.begin(), probes.end(), [](const hw::EncoderProbe& p) {
     return p.ffmpeg_encoder == "libsvtav1" && p.usable;

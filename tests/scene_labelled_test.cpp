@@ -81,7 +81,7 @@ TEST(SceneLabelledSet, EveryLabelledCutIsFoundWithItsKindAndNothingElseIsCut) {
   for (const auto& [kind, s] : per_kind) {
     std::printf("%-8s found %d of %d\n", test::label_kind_name(kind), s.found, s.labels);
     // Every one, the pose change before one wall in the shared clips (book.mkv) included: its pixels
-    // change by 2.8 levels on average, less than coding noise at a source's keyframe, but 1.4 % of them
+    // change by 2.4 levels on average, less than coding noise at a source's keyframe, but 0.94 % of them
     // change strongly against 0.03 % around it (the local-replacement rule).
     EXPECT_EQ(s.found, s.labels) << test::label_kind_name(kind);
   }

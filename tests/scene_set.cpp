@@ -1,5 +1,6 @@
 #include "scene_set.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -99,7 +100,9 @@ class DirectoryLock {
  public:
   explicit DirectoryLock(const std::string& path)
       : fd_(::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+    if (fd_ < 0) throw std::runtime_error("cannot open the scene set's lock " + path);
+    while (::flock(fd_, LOCK_EX) != 0)
+      if (errno != EINTR) throw std::runtime_error("cannot lock the scene set's folder: " + path);
   }
   ~DirectoryLock() {
     if (fd_ >= 0) ::close(fd_);
@@ -110,6 +113,15 @@ class DirectoryLock {
  private:
   int fd_;
 };
+
+// The first line of `ffmpeg -version` (a newer ffmpeg may make other clips from the same arguments).
+std::string ffmpeg_version() {
+  static const std::string version = [] {
+    const auto r = run({"ffmpeg", "-version"});
+    return r.out.substr(0, r.out.find('\n'));
+  }();
+  return version;
+}
 
 // Makes the clip in `dir` unless the same recipe already made it there.
 LabelledClip build(const Recipe& r, const std::string& dir) {
@@ -151,9 +163,17 @@ LabelledClip build(const Recipe& r, const std::string& dir) {
   argv.insert(argv.end(), {"-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast",
                            "-crf", "18", "-g", "1000", "-bf", "0", "-an"});
   clip.frames = length;
-  // The recipe, as the arguments that make the clip: a clip on disk made by the same ones is reused.
-  std::string recipe;
-  for (const auto& a : argv) recipe += a + "\n";
+  // The recipe: the arguments that make the clip, each input file's size and time, and the ffmpeg that
+  // runs them. A clip on disk made by the same recipe is reused.
+  std::string recipe = ffmpeg_version() + "\n";
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    recipe += argv[i] + "\n";
+    std::error_code ec;
+    if (i > 0 && argv[i - 1] == "-i" && std::filesystem::is_regular_file(argv[i], ec))
+      recipe += std::to_string(std::filesystem::file_size(argv[i], ec)) + " bytes, modified " +
+                std::to_string(std::filesystem::last_write_time(argv[i], ec).time_since_epoch().count()) +
+                "\n";
+  }
   if (read_text(clip.path + ".recipe") == recipe) return clip;
 
   // Made under a name of this process and renamed when complete, so that test processes running at once
@@ -161,11 +181,15 @@ LabelledClip build(const Recipe& r, const std::string& dir) {
   const std::string temp = clip.path + "." + std::to_string(::getpid()) + ".tmp.mp4";
   argv.push_back(temp);
   const auto res = run(argv);
-  if (res.exit_code != 0) throw std::runtime_error("cannot make scene clip " + r.name + ": " + res.err);
+  const auto fail = [&](const std::string& why) {
+    std::error_code ec;
+    std::filesystem::remove(temp, ec);
+    throw std::runtime_error("scene clip " + r.name + ": " + why);
+  };
+  if (res.exit_code != 0) fail("ffmpeg failed: " + res.err);
   // The labels are frame numbers: a shot that lost or gained a frame would move every label after it.
   if (const int made = ffprobe_frames(temp); made != length)
-    throw std::runtime_error("scene clip " + r.name + " has " + std::to_string(made) + " frames, not " +
-                             std::to_string(length));
+    fail(std::to_string(made) + " frames, not " + std::to_string(length));
   std::filesystem::rename(temp, clip.path);
   write_text_atomically(clip.path + ".recipe", recipe);
   return clip;

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "child_process.hpp"
+#include "realtime_guard.hpp"
 
 namespace pvt::test {
 namespace fs = std::filesystem;
@@ -183,6 +184,13 @@ double psnr(const std::string& encoded, const std::string& reference) {
 }  // namespace pvt::test
 
 namespace pvt::test {
+namespace {
+
+// Test processes probe the encoders in-process (the MCP tools do as they are made): like pvt's own
+// main(), they must not let SVT-AV1 make them, and every job thread and worker after, real-time.
+[[maybe_unused]] const bool kNoRealtime = (refuse_realtime_scheduling(), true);
+
+}  // namespace
 
 std::vector<std::string> threads_not_at_normal_scheduling(int pid) {
   std::vector<std::string> found;

@@ -1,5 +1,5 @@
 // The CUDA analyzer: frames are batched (up to kMaxBatch per launch) and each batch runs on the
-// analyzer's stream as: stage host frames -> zero results -> reduce -> measure -> copy 272 bytes per frame
+// analyzer's stream as: stage host frames -> zero results -> reduce -> measure -> copy 280 bytes per frame
 // (and any plane asked for) back -> event. Two batch slots alternate, so the decoder fills one while the
 // GPU works on the other; the reduced planes stay on the device in a ring.
 //
@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -21,6 +22,11 @@
 #ifndef PVT_CUDA_ARCHS
 #define PVT_CUDA_ARCHS "?"
 #endif
+
+// The layout the kernels fill and the host reads, and the threshold luma_kernels.cu repeats.
+static_assert(sizeof(pvt::kernels::cuda::MeasureOut) == 280 &&
+              offsetof(pvt::kernels::cuda::MeasureOut, strong) == 272);
+static_assert(pvt::kernels::kStrongChange == 48, "luma_kernels.cu counts |difference| > 48");
 
 namespace pvt::kernels {
 

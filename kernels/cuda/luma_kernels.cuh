@@ -30,7 +30,7 @@ struct BatchParams {
   std::uint32_t shift = 0;             // bit depth - 8 (8 for P010/P016: their values sit in the high bits)
 };
 
-// Per frame, what comes back to the host: 272 bytes.
+// Per frame, what comes back to the host: 280 bytes.
 struct MeasureOut {
   std::uint32_t histogram[64];
   unsigned long long gradient;

@@ -13,6 +13,8 @@
 
 namespace pvt::kernels {
 
+static_assert(kStrongChange == 48, "measure.comp counts |difference| > 48");
+
 namespace {
 
 using vk::check;
