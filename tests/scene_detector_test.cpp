@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 
 #include "scene_detector.hpp"
 
@@ -233,12 +234,18 @@ TEST(SceneDetector, WithoutGradualDetectionOnlyHardCutsAreFound) {
 
 // Two poses before one wall (book.mkv): the histogram hardly moves and the mean change is 3 levels, but
 // about 1 % of the samples change strongly against 0.03 % in the frames around.
-TEST(SceneDetector, APartOfThePictureReplacedAtOnceIsAHardCut) {
+// One still picture: 40 frames that change by `around` (mean levels, strong fraction), then `frames` that
+// change by `change`, then 40 like the first.
+Clip local_change(std::pair<double, double> around, std::pair<double, double> change, int frames = 1) {
   Clip c;
-  c.add(kA, 0.45, 40, 0.0003);
-  c.add(kA, 3.2, 1, 0.014);  // frame 40
-  c.add(kA, 0.45, 40, 0.0003);
-  const auto cuts = c.cuts();
+  c.add(kA, around.first, 40, around.second);
+  c.add(kA, change.first, frames, change.second);
+  c.add(kA, around.first, 40, around.second);
+  return c;
+}
+
+TEST(SceneDetector, APartOfThePictureReplacedAtOnceIsAHardCut) {
+  const auto cuts = local_change({0.45, 0.0003}, {3.2, 0.014}).cuts();  // the change at frame 40
   ASSERT_EQ(frames_of(cuts), (std::vector<int>{40}));
   EXPECT_EQ(cuts[0].kind, CutKind::kHard);
 }
@@ -247,30 +254,15 @@ TEST(SceneDetector, APartOfThePictureReplacedAtOnceIsAHardCut) {
 // keyframe's coding noise (many samples move a little, almost none strongly); nor a busy shot whose frames
 // all change strongly in places.
 TEST(SceneDetector, LocalChangesThatComeBackAreNoiseOrGoOnAreNotCuts) {
-  Clip blink;
-  blink.add(kA, 0.45, 40, 0.0003);
-  blink.add(kA, 3.2, 2, 0.014);  // frames 40 and 41: on, then off again
-  blink.add(kA, 0.45, 40, 0.0003);
+  const auto blink = local_change({0.45, 0.0003}, {3.2, 0.014}, 2);  // frames 40 and 41: on, then off
   EXPECT_EQ(frames_of(blink.cuts()), std::vector<int>{});
-
-  Clip keyframe_noise;
-  keyframe_noise.add(kA, 1.5, 40, 0.00005);
-  keyframe_noise.add(kA, 7.4, 1, 0.0001);
-  keyframe_noise.add(kA, 1.5, 40, 0.00005);
+  const auto keyframe_noise = local_change({1.5, 0.00005}, {7.4, 0.0001});
   EXPECT_EQ(frames_of(keyframe_noise.cuts()), std::vector<int>{});
-
   // A periodic keyframe at 640 wide (the 60 s sample's 768): 0.9 % of the samples change strongly, 9x the
   // frames around, but with 9 levels of change spread over all of them (0.001 per level: not concentrated).
-  Clip spread;
-  spread.add(kA, 1.5, 40, 0.001);
-  spread.add(kA, 9.0, 1, 0.009);
-  spread.add(kA, 1.5, 40, 0.001);
+  const auto spread = local_change({1.5, 0.001}, {9.0, 0.009});
   EXPECT_EQ(frames_of(spread.cuts()), std::vector<int>{});
-
-  Clip traffic;
-  traffic.add(kA, 2.2, 40, 0.03);
-  traffic.add(kA, 3.5, 1, 0.045);
-  traffic.add(kA, 2.2, 40, 0.03);
+  const auto traffic = local_change({2.2, 0.03}, {3.5, 0.045});
   EXPECT_EQ(frames_of(traffic.cuts()), std::vector<int>{});
 }
 
