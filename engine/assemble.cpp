@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -535,8 +536,20 @@ class FragmentedSegments {
   av::OutputFormat out_;
 };
 
-AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout) {
+namespace {
+
+// One rendition's media segments (MPEG-TS, or fMP4 with an init segment) and its media playlist's text,
+// with what a master playlist says of it.
+struct HlsMedia {
   AssemblyResult result;
+  std::string playlist;  // the media playlist's text
+  HlsVariant variant;    // uri left empty
+  std::int64_t shift_us = 0;
+};
+
+HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout) {
+  HlsMedia m;
+  AssemblyResult& result = m.result;
   Source src(in.source);
   VideoPackets video(in);
   const AVRational vtb = in.video_time_base;
@@ -564,7 +577,7 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
   av::CodecParameters vpar(avcodec_parameters_alloc());
   if (!vpar) throw std::bad_alloc();
   video.copy_parameters(vpar.get());
-  const bool fmp4 = needs_fmp4(vpar->codec_id);
+  const bool fmp4 = layout.fmp4 || needs_fmp4(vpar->codec_id);
   const std::string init_name = layout.segment_prefix + "init.mp4";
 
   const std::vector<std::int64_t>& starts = video.pieces();
@@ -645,27 +658,44 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
   for (auto c : result.audio_packets_per_track) result.audio_packets += c;
   result.dts_repairs = video.repairs();
 
-  const std::string media = media_playlist(names, result.segment_durations, fmp4 ? init_name : "");
-  const std::string playlist_path = (fs::path(dir) / layout.playlist_name).string();
-  if (in.subtitles.empty()) {
-    write_file_atomically(playlist_path, media);
-    result.files.push_back(playlist_path);
-    return result;
-  }
-
-  // With subtitles the playlist at the output path is a master playlist: the video's media playlist and
-  // one WebVTT rendition per track beside it.
+  m.playlist = media_playlist(names, result.segment_durations, fmp4 ? init_name : "");
+  m.shift_us = shift_us;
   double total_s = 0;
   for (double d : result.segment_durations) total_s += d;
+  HlsVariant& v = m.variant;
+  v.bandwidth = static_cast<long long>(peak_bps);
+  v.average_bandwidth =
+      total_s > 0 ? static_cast<long long>(static_cast<double>(total_bytes) * 8 / total_s) : 0;
+  v.width = vpar->width;
+  v.height = vpar->height;
+  v.frame_rate = in.frame_rate;
+  std::set<std::string> codecs{video_codec_string(vpar.get())};
+  for (const auto& a : audio)
+    if (const std::string c = audio_codec_string(a->stream()->codecpar); !c.empty()) codecs.insert(c);
+  for (const auto& c : codecs) v.codecs += (v.codecs.empty() ? "" : ",") + c;
+  return m;
+}
+
+double total_duration(const AssemblyResult& r) {
+  double total_s = 0;
+  for (double d : r.segment_durations) total_s += d;
+  return total_s;
+}
+
+// One WebVTT rendition per subtitle track, beside the master playlist.
+std::vector<HlsRendition> write_hls_subtitles(const AssemblyInput& in, const std::string& dir,
+                                              const std::string& stem, std::int64_t shift_us, double total_s,
+                                              std::vector<std::string>& files) {
+  Source src(in.source);
   std::vector<HlsRendition> renditions;
   for (std::size_t i = 0; i < in.subtitles.size(); ++i) {
     const auto& t = in.subtitles[i];
-    const std::string base = layout.stem + "_sub" + std::to_string(i);
+    const std::string base = stem + "_sub" + std::to_string(i);
     write_webvtt(t, in, shift_us, (fs::path(dir) / (base + ".vtt")).string());
     write_file_atomically((fs::path(dir) / (base + ".m3u8")).string(),
                           subtitle_playlist(base + ".vtt", total_s));
-    result.files.push_back((fs::path(dir) / (base + ".vtt")).string());
-    result.files.push_back((fs::path(dir) / (base + ".m3u8")).string());
+    files.push_back((fs::path(dir) / (base + ".vtt")).string());
+    files.push_back((fs::path(dir) / (base + ".m3u8")).string());
     const AVStream* is = src.stream(t.input_stream);
     const AVDictionaryEntry* lang = av_dict_get(is->metadata, "language", nullptr, 0);
     const AVDictionaryEntry* title = av_dict_get(is->metadata, "title", nullptr, 0);
@@ -677,23 +707,72 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
     r.forced = (is->disposition & AV_DISPOSITION_FORCED) != 0;
     renditions.push_back(r);
   }
-  const std::string video_playlist = layout.stem + "_video.m3u8";
-  write_file_atomically((fs::path(dir) / video_playlist).string(), media);
-  result.files.push_back((fs::path(dir) / video_playlist).string());
-  HlsVariant v;
-  v.uri = video_playlist;
-  v.bandwidth = static_cast<long long>(peak_bps);
-  v.average_bandwidth =
-      total_s > 0 ? static_cast<long long>(static_cast<double>(total_bytes) * 8 / total_s) : 0;
-  v.width = vpar->width;
-  v.height = vpar->height;
-  v.frame_rate = in.frame_rate;
-  std::set<std::string> codecs{video_codec_string(vpar.get())};
-  for (const auto& a : audio)
-    if (const std::string c = audio_codec_string(a->stream()->codecpar); !c.empty()) codecs.insert(c);
-  for (const auto& c : codecs) v.codecs += (v.codecs.empty() ? "" : ",") + c;
-  write_file_atomically(playlist_path, master_playlist(v, renditions));
+  return renditions;
+}
+
+}  // namespace
+
+AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout) {
+  HlsMedia m = write_hls_media(in, dir, layout);
+  AssemblyResult& result = m.result;
+  const std::string playlist_path = (fs::path(dir) / layout.playlist_name).string();
+  if (in.subtitles.empty()) {
+    write_file_atomically(playlist_path, m.playlist);
+    result.files.push_back(playlist_path);
+    return result;
+  }
+  // With subtitles the playlist at the output path is a master playlist: the video's media playlist and
+  // one WebVTT rendition per track beside it.
+  const auto subtitles =
+      write_hls_subtitles(in, dir, layout.stem, m.shift_us, total_duration(result), result.files);
+  m.variant.uri = layout.stem + "_video.m3u8";
+  write_file_atomically((fs::path(dir) / m.variant.uri).string(), m.playlist);
+  result.files.push_back((fs::path(dir) / m.variant.uri).string());
+  write_file_atomically(playlist_path, master_playlist({m.variant}, subtitles));
   result.files.push_back(playlist_path);
+  return result;
+}
+
+AssemblyResult assemble_hls_ladder(AssemblyInput& in, const std::vector<std::vector<std::string>>& rung_files,
+                                   const std::string& dir, const HlsLayout& layout) {
+  AssemblyResult result;
+  std::vector<HlsVariant> variants;
+  std::int64_t shift_us = 0;
+  std::vector<std::string> own_files;
+  for (const auto& s : in.segments) own_files.push_back(s.path);
+  // The input's tracks are not copyable (they own codec parameters): one input, its segment files swapped.
+  auto use_files = [&](const std::vector<std::string>& files) {
+    for (std::size_t s = 0; s < in.segments.size(); ++s) in.segments[s].path = files.at(s);
+  };
+  struct Restore {
+    std::function<void()> f;
+    ~Restore() { f(); }
+  } restore{[&] { use_files(own_files); }};
+  for (std::size_t r = 0; r < rung_files.size(); ++r) {
+    use_files(rung_files[r]);
+    // Each rung's files are named by its height once its first segment says what that is.
+    HlsLayout own = layout;
+    own.segment_prefix = layout.stem + "_r" + std::to_string(r) + "_";
+    HlsMedia m = write_hls_media(in, dir, own);
+    m.variant.uri = layout.stem + "_" + std::to_string(m.variant.height) + "p.m3u8";
+    const std::string path = (fs::path(dir) / m.variant.uri).string();
+    write_file_atomically(path, m.playlist);
+    if (r == 0) {
+      shift_us = m.shift_us;
+      result = m.result;
+      result.files.clear();
+    }
+    result.files.insert(result.files.end(), m.result.files.begin(), m.result.files.end());
+    result.files.push_back(path);
+    result.rung_playlists.push_back(path);
+    variants.push_back(m.variant);
+  }
+  const auto subtitles =
+      write_hls_subtitles(in, dir, layout.stem, shift_us, total_duration(result), result.files);
+  const std::string playlist_path = (fs::path(dir) / layout.playlist_name).string();
+  write_file_atomically(playlist_path, master_playlist(variants, subtitles));
+  result.files.push_back(playlist_path);
+  result.variants = variants;
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "audio_track.hpp"
+#include "hls_playlist.hpp"
 #include "media_index.hpp"
 #include "output_metadata.hpp"
 #include "subtitle_track.hpp"
@@ -46,6 +47,7 @@ struct HlsLayout {
   std::string playlist_name;   // e.g. "index.m3u8": the media playlist, or the master one with subtitles
   std::string segment_prefix;  // e.g. "segment_" -> segment_00000.ts
   std::string stem;            // e.g. "index": names the video and subtitle playlists beside a master
+  bool fmp4 = false;           // fMP4 (CMAF) media segments even for codecs MPEG-TS carries
 };
 
 struct AssemblyResult {
@@ -55,6 +57,9 @@ struct AssemblyResult {
   int dts_repairs = 0;             // decode timestamps nudged at joins to keep them strictly increasing
   std::vector<std::string> files;  // every file written (the playlist at the output path last for HLS)
   std::vector<double> segment_durations;  // HLS EXTINF values
+  // Ladders: each rung's media playlist (in the staging folder) and what the master playlist says of it.
+  std::vector<std::string> rung_playlists;
+  std::vector<HlsVariant> variants;
 };
 
 // Writes one file at `path` (a temporary name: the caller renames it once verified); muxer "mp4" or
@@ -63,5 +68,12 @@ AssemblyResult assemble_file(const AssemblyInput& in, const std::string& muxer, 
 
 // Writes the playlist(s), segments and subtitle files into directory `dir` (a staging directory).
 AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout);
+
+// A streaming ladder: one media playlist per rung (`rung_files[r][s]`: rung r's file of segment s, tallest
+// rung first; `in.segments` gives their timing and ends as it came), named STEM_<height>p.m3u8 with segments
+// STEM_r<rung>_00000.m4s (or .ts), every rung carrying the audio; the subtitles once; and the master playlist
+// at layout.playlist_name naming them all.
+AssemblyResult assemble_hls_ladder(AssemblyInput& in, const std::vector<std::vector<std::string>>& rung_files,
+                                   const std::string& dir, const HlsLayout& layout);
 
 }  // namespace pvt

@@ -39,7 +39,8 @@ std::string media_playlist(const std::vector<std::string>& segments, const std::
   return p.str();
 }
 
-std::string master_playlist(const HlsVariant& v, const std::vector<HlsRendition>& subtitles) {
+std::string master_playlist(const std::vector<HlsVariant>& variants,
+                            const std::vector<HlsRendition>& subtitles) {
   std::ostringstream p;
   p << "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-INDEPENDENT-SEGMENTS\n";
   for (const auto& s : subtitles) {
@@ -49,17 +50,19 @@ std::string master_playlist(const HlsVariant& v, const std::vector<HlsRendition>
     if (s.forced) p << ",FORCED=YES";
     p << ",URI=" << quoted(s.uri) << "\n";
   }
-  p << "#EXT-X-STREAM-INF:BANDWIDTH=" << std::max(1LL, v.bandwidth);
-  if (v.average_bandwidth > 0) p << ",AVERAGE-BANDWIDTH=" << v.average_bandwidth;
-  if (!v.codecs.empty()) p << ",CODECS=" << quoted(v.codecs);
-  if (v.width > 0 && v.height > 0) p << ",RESOLUTION=" << v.width << "x" << v.height;
-  if (v.frame_rate > 0) {
-    char fr[32];
-    std::snprintf(fr, sizeof fr, "%.3f", v.frame_rate);
-    p << ",FRAME-RATE=" << fr;
+  for (const auto& v : variants) {
+    p << "#EXT-X-STREAM-INF:BANDWIDTH=" << std::max(1LL, v.bandwidth);
+    if (v.average_bandwidth > 0) p << ",AVERAGE-BANDWIDTH=" << v.average_bandwidth;
+    if (!v.codecs.empty()) p << ",CODECS=" << quoted(v.codecs);
+    if (v.width > 0 && v.height > 0) p << ",RESOLUTION=" << v.width << "x" << v.height;
+    if (v.frame_rate > 0) {
+      char fr[32];
+      std::snprintf(fr, sizeof fr, "%.3f", v.frame_rate);
+      p << ",FRAME-RATE=" << fr;
+    }
+    if (!subtitles.empty()) p << ",SUBTITLES=\"subs\"";
+    p << "\n" << v.uri << "\n";
   }
-  if (!subtitles.empty()) p << ",SUBTITLES=\"subs\"";
-  p << "\n" << v.uri << "\n";
   return p.str();
 }
 

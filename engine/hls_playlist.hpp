@@ -28,7 +28,9 @@ struct HlsVariant {
 std::string media_playlist(const std::vector<std::string>& segments, const std::vector<double>& durations,
                            const std::string& init_segment = {});
 
-std::string master_playlist(const HlsVariant& video, const std::vector<HlsRendition>& subtitles);
+// One EXT-X-STREAM-INF per variant (a ladder's rungs, tallest first), each naming the subtitle group.
+std::string master_playlist(const std::vector<HlsVariant>& variants,
+                            const std::vector<HlsRendition>& subtitles);
 
 // One WebVTT file spanning the whole presentation, as one segment.
 std::string subtitle_playlist(const std::string& vtt_name, double duration_s);

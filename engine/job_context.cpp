@@ -52,10 +52,15 @@ std::filesystem::path JobContext::segment_path(int index, const std::string& suf
   return dir.dir() / (segment_name(index) + suffix);
 }
 
+std::filesystem::path JobContext::rung_path(int index, std::size_t rung) const {
+  return segment_path(index, rung == 0 ? ".mp4" : ".r" + std::to_string(rung) + ".mp4");
+}
+
 std::vector<std::string> resumable_files(const std::vector<FinishedSegment>& finished) {
   std::vector<std::string> kept{"job.json"};
   for (const auto& f : finished) {
     kept.push_back(f.file);
+    kept.insert(kept.end(), f.rung_files.begin(), f.rung_files.end());
     kept.push_back(segment_name(f.index) + ".json");
     kept.push_back(segment_name(f.index) + ".log");
   }

@@ -35,6 +35,8 @@ struct JobContext {
   void emit(const std::string& stage);
   // A file of segment `index` in the job folder: suffix ".mp4", ".json", ".log" or ".task.json".
   std::filesystem::path segment_path(int index, const std::string& suffix) const;
+  // The encoded file of a ladder's rung of segment `index` (rung 0 is the segment's own ".mp4").
+  std::filesystem::path rung_path(int index, std::size_t rung) const;
 
   const TranscodeOptions& options;
   const WarnFn& warn;

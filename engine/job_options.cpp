@@ -8,6 +8,23 @@
 
 namespace pvt {
 
+namespace {
+
+void check_ladder_options(const TranscodeOptions& o) {
+  if (o.segment_type != "auto" && o.segment_type != "ts" && o.segment_type != "fmp4")
+    throw Error(ErrorCode::kUsage, "--segment-type must be ts, fmp4 or auto");
+  if (o.segment_type == "ts" && (o.codec == "av1" || o.codec == "vp9"))
+    throw Error(ErrorCode::kUsage, "--segment-type ts cannot carry " + o.codec + "; use fmp4");
+  if (o.ladder.empty()) return;
+  if (o.quality.target > 0)
+    throw Error(ErrorCode::kUsage, "--ladder with --target-quality is not supported yet; give --crf");
+  if (o.bitrate > 0)
+    throw Error(ErrorCode::kUsage, "--ladder with --bitrate is not supported yet; give --crf");
+  if (o.executor == "slurm") throw Error(ErrorCode::kUsage, "--ladder needs --executor local for now");
+}
+
+}  // namespace
+
 EncoderChoice check_options(const TranscodeOptions& o) {
   if (o.crf < 0 || o.crf > 51) throw Error(ErrorCode::kUsage, "--crf must be between 0 and 51");
   if (o.bitrate < 0) throw Error(ErrorCode::kUsage, "--bitrate must be positive");
@@ -30,6 +47,7 @@ EncoderChoice check_options(const TranscodeOptions& o) {
   if (o.analysis != "auto" && o.analysis != "index" && o.analysis != "full")
     throw Error(ErrorCode::kUsage, "--analysis must be auto, index or full");
   validate_analysis_backend(o.analysis_backend);
+  check_ladder_options(o);
   return encoders;
 }
 
@@ -50,39 +68,42 @@ OutputChoices output_choices(const TranscodeOptions& o, const std::string& forma
 // counts, kernels and progress are not among them (they change how fast, not what).
 nlohmann::json output_settings(const TranscodeOptions& o, const std::string& format) {
   using nlohmann::json;
-  return json{
-      {"format", format},
-      {"codec", o.codec},
-      {"encoder", o.encoder},
-      {"preset", o.preset},
-      // A whole CRF stays an integer in job.json ("crf 23 -> 30" in a refusal, as before).
-      {"crf", o.bitrate > 0                ? json()
-              : o.crf == std::floor(o.crf) ? json(static_cast<int>(o.crf))
-                                           : json(o.crf)},
-      {"bitrate", o.bitrate},
-      {"segment_duration", o.segment_duration},
-      {"min_segment", o.min_segment},
-      {"max_segment", o.max_segment},
-      {"target_quality", o.quality.target > 0 ? json{{"metric", o.quality.metric},
-                                                     {"target", o.quality.target},
-                                                     {"pool", o.quality.pool},
-                                                     {"tolerance", quality_tolerance(o.quality)},
-                                                     {"crf_range", {o.quality.crf_lo, o.quality.crf_hi}},
-                                                     {"max_probes", o.quality.max_probes}}
-                                              : json()},
-      {"lookahead", o.lookahead},
-      {"encoder_lookahead", o.encoder_lookahead},
-      {"preroll", o.preroll},
-      {"analysis", o.analysis},
-      {"scene_threshold", o.scenes.threshold},
-      {"min_scene_frames", o.scenes.min_scene_frames},
-      {"audio", audio_mode_name(o.audio)},
-      {"audio_bitrate", o.audio_bitrate},
-      {"bit_depth", o.bit_depth},
-      {"tonemap", o.tonemap},
-      {"audio_tracks", o.audio_tracks},
-      {"subtitles", o.subtitles},
-      {"streams", o.streams}};
+  json s{{"format", format},
+         {"codec", o.codec},
+         {"encoder", o.encoder},
+         {"preset", o.preset},
+         // A whole CRF stays an integer in job.json ("crf 23 -> 30" in a refusal, as before).
+         {"crf", o.bitrate > 0                ? json()
+                 : o.crf == std::floor(o.crf) ? json(static_cast<int>(o.crf))
+                                              : json(o.crf)},
+         {"bitrate", o.bitrate},
+         {"segment_duration", o.segment_duration},
+         {"min_segment", o.min_segment},
+         {"max_segment", o.max_segment},
+         {"target_quality", o.quality.target > 0 ? json{{"metric", o.quality.metric},
+                                                        {"target", o.quality.target},
+                                                        {"pool", o.quality.pool},
+                                                        {"tolerance", quality_tolerance(o.quality)},
+                                                        {"crf_range", {o.quality.crf_lo, o.quality.crf_hi}},
+                                                        {"max_probes", o.quality.max_probes}}
+                                                 : json()},
+         {"lookahead", o.lookahead},
+         {"encoder_lookahead", o.encoder_lookahead},
+         {"preroll", o.preroll},
+         {"analysis", o.analysis},
+         {"scene_threshold", o.scenes.threshold},
+         {"min_scene_frames", o.scenes.min_scene_frames},
+         {"audio", audio_mode_name(o.audio)},
+         {"audio_bitrate", o.audio_bitrate},
+         {"bit_depth", o.bit_depth},
+         {"tonemap", o.tonemap},
+         {"audio_tracks", o.audio_tracks},
+         {"subtitles", o.subtitles},
+         {"streams", o.streams}};
+  // Only when used, so the job folders of earlier versions (which had neither) still resume.
+  if (!o.ladder.empty()) s["ladder"] = o.ladder;
+  if (o.segment_type != "auto") s["segment_type"] = o.segment_type;
+  return s;
 }
 
 }  // namespace pvt

@@ -21,11 +21,15 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
 
 // Why a finished segment cannot be reused; empty when its file is there and unchanged.
 std::string why_not_reusable(const JobDir& dir, const FinishedSegment& f) {
-  const fs::path file = dir.dir() / f.file;
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return "its file is missing";
-  if (sha256_file(file.string()) != f.sha256)
-    return "its file changed since it was written (checksum mismatch)";
+  std::vector<std::pair<std::string, std::string>> files{{f.file, f.sha256}};
+  for (std::size_t r = 0; r < f.rung_files.size(); ++r) files.emplace_back(f.rung_files[r], f.rung_sha256[r]);
+  for (const auto& [name, sha] : files) {
+    const fs::path file = dir.dir() / name;
+    std::error_code ec;
+    if (!fs::exists(file, ec)) return "its file " + name + " is missing";
+    if (sha256_file(file.string()) != sha)
+      return "its file " + name + " changed since it was written (checksum mismatch)";
+  }
   return {};
 }
 

@@ -95,15 +95,20 @@ InputFingerprint fingerprint_from(const json& j) {
 }
 
 json finished_json(const FinishedSegment& s) {
-  return json{{"index", s.index},
-              {"file", s.file},
-              {"sha256", s.sha256},
-              {"stats", s.stats},
-              {"attempts", s.attempts},
-              {"fallback_from", s.fallback_from},
-              {"fallback_reason", s.fallback_reason},
-              {"target_bitrate", s.target_bitrate},
-              {"peak_rss_bytes", s.peak_rss_bytes}};
+  json j{{"index", s.index},
+         {"file", s.file},
+         {"sha256", s.sha256},
+         {"stats", s.stats},
+         {"attempts", s.attempts},
+         {"fallback_from", s.fallback_from},
+         {"fallback_reason", s.fallback_reason},
+         {"target_bitrate", s.target_bitrate},
+         {"peak_rss_bytes", s.peak_rss_bytes}};
+  if (!s.rung_files.empty()) {
+    j["rung_files"] = s.rung_files;
+    j["rung_sha256"] = s.rung_sha256;
+  }
+  return j;
 }
 
 FinishedSegment finished_from(const json& j) {
@@ -117,9 +122,19 @@ FinishedSegment finished_from(const json& j) {
   j.at("fallback_reason").get_to(s.fallback_reason);
   get_integer(j, "target_bitrate", s.target_bitrate, ErrorCode::kInput);
   get_integer(j, "peak_rss_bytes", s.peak_rss_bytes, ErrorCode::kInput);
-  // The file name is joined to the job folder: a name with a separator could point anywhere.
-  if (s.file.empty() || s.file.find('/') != std::string::npos || s.file == "." || s.file == "..")
-    throw Error(ErrorCode::kInput, "segment file name '" + s.file + "' is not a plain file name");
+  if (j.contains("rung_files")) {
+    j.at("rung_files").get_to(s.rung_files);
+    j.at("rung_sha256").get_to(s.rung_sha256);
+    if (s.rung_sha256.size() != s.rung_files.size())
+      throw Error(ErrorCode::kInput,
+                  "segment " + std::to_string(s.index) + " has rung files without checksums");
+  }
+  // A file name is joined to the job folder: a name with a separator could point anywhere.
+  std::vector<std::string> names{s.file};
+  names.insert(names.end(), s.rung_files.begin(), s.rung_files.end());
+  for (const auto& name : names)
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+      throw Error(ErrorCode::kInput, "segment file name '" + name + "' is not a plain file name");
   return s;
 }
 

@@ -34,7 +34,9 @@ struct FinishedSegment {
   int index = 0;
   std::string file;    // name inside the job folder
   std::string sha256;  // of the file, hex
-  WorkerStats stats;   // what its worker reported (backend, speed, bytes, keyframes, ...)
+  // A ladder's lower rungs: their files (names inside the job folder) and checksums, rung 1 first.
+  std::vector<std::string> rung_files, rung_sha256;
+  WorkerStats stats;  // what its worker reported (backend, speed, bytes, keyframes, ...)
   int attempts = 1;
   std::string fallback_from, fallback_reason;
   std::int64_t target_bitrate = 0;

@@ -38,6 +38,12 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
   if (t.format.empty()) t.format = format_for_output_name(o.output);
   if (t.format != "mp4" && t.format != "hls" && t.format != "mkv" && t.format != "webm")
     throw Error(ErrorCode::kUsage, "--format must be hls, mp4, mkv or webm");
+  if (!o.ladder.empty() && t.format != "hls")
+    throw Error(ErrorCode::kUsage,
+                "--ladder writes HLS (a master playlist and a media playlist per rendition), "
+                "not " +
+                    t.format);
+  t.hls.fmp4 = o.segment_type == "fmp4" || (o.segment_type == "auto" && !o.ladder.empty());
   fs::path out = fs::absolute(o.output).lexically_normal();
   if (!out.has_filename()) out = out.parent_path();  // "out/" names the folder "out"
   std::error_code ec;
@@ -67,7 +73,7 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
       throw Error(ErrorCode::kOutput,
                   o.output + ": exists and is not a directory (HLS output is a directory or a .m3u8 path)");
     t.dir = out;
-    t.hls.playlist_name = "index.m3u8";
+    t.hls.playlist_name = o.ladder.empty() ? "index.m3u8" : "master.m3u8";
     t.hls.segment_prefix = "segment_";
     t.hls.stem = "index";
     t.work_parent = out.parent_path();

@@ -228,6 +228,20 @@ json quality_json(const QualitySummary& q) {
 }
 
 // summary_json without the text check.
+json renditions_json(const std::vector<TranscodeSummary::Rendition>& renditions) {
+  json a = json::array();
+  for (const auto& r : renditions)
+    a.push_back({{"playlist", r.playlist},
+                 {"width", r.width},
+                 {"height", r.height},
+                 {"bandwidth", r.bandwidth},
+                 {"average_bandwidth", r.average_bandwidth},
+                 {"codecs", r.codecs},
+                 {"verified_frames", r.verified.video_frames},
+                 {"verified_duration", r.verified.video_duration_s}});
+  return a;
+}
+
 json summary_fields(const TranscodeSummary& s) {
   json segs = json::array();
   for (const auto& r : s.segments)
@@ -301,6 +315,7 @@ json summary_fields(const TranscodeSummary& s) {
           {"max_concurrent_workers", s.max_concurrent_workers},
           {"memory_waits", s.memory_waits},
           {"target_quality", quality_json(s.quality)},
+          {"renditions", renditions_json(s.renditions)},
           {"verified",
            {{"frames", s.verified.video_frames},
             {"duration", s.verified.video_duration_s},

@@ -131,6 +131,50 @@ void from_json(const json& j, QualityResult& r) {
   j.at("limited_by_range").get_to(r.limited_by_range);
 }
 
+namespace {
+
+json ladder_json(const std::vector<LadderRung>& ladder) {
+  json a = json::array();
+  for (const auto& r : ladder) a.push_back({{"height", r.height}, {"output", path_json(r.output)}});
+  return a;
+}
+
+std::vector<LadderRung> ladder_from(const json& j) {
+  constexpr ErrorCode kBad = ErrorCode::kUsage;
+  std::vector<LadderRung> ladder;
+  for (const auto& r : j) {
+    LadderRung rung;
+    get_integer(r, "height", rung.height, kBad);
+    rung.output = path_from_json(r.at("output"), kBad);
+    if (rung.height < 2) throw Error(kBad, "segment descriptor has a ladder rung without a height");
+    ladder.push_back(std::move(rung));
+  }
+  return ladder;
+}
+
+json rung_stats_json(const std::vector<RungStats>& rungs) {
+  json a = json::array();
+  for (const auto& r : rungs)
+    a.push_back({{"width", r.width}, {"height", r.height}, {"frames", r.frames}, {"bytes", r.bytes}});
+  return a;
+}
+
+std::vector<RungStats> rung_stats_from(const json& j) {
+  constexpr ErrorCode kBad = ErrorCode::kInternal;
+  std::vector<RungStats> rungs;
+  for (const auto& r : j) {
+    RungStats s;
+    get_integer(r, "width", s.width, kBad);
+    get_integer(r, "height", s.height, kBad);
+    get_integer(r, "frames", s.frames, kBad);
+    get_integer(r, "bytes", s.bytes, kBad);
+    rungs.push_back(s);
+  }
+  return rungs;
+}
+
+}  // namespace
+
 void to_json(json& j, const SegmentDescriptor& d) {
   j = json{{"version", d.version},
            {"job_id", d.job_id},
@@ -156,6 +200,7 @@ void to_json(json& j, const SegmentDescriptor& d) {
            {"video_filter", d.video_filter},
            {"bit_budget", d.bit_budget},
            {"quality", d.quality.enabled() ? quality_target_json(d.quality) : json()},
+           {"ladder", ladder_json(d.ladder)},
            {"output", path_json(d.output)},
            {"stats", path_json(d.stats)}};
 }
@@ -192,6 +237,7 @@ void from_json(const json& j, SegmentDescriptor& d) {
   j.at("video_filter").get_to(d.video_filter);
   get_integer(j, "bit_budget", d.bit_budget, kBad);
   if (j.contains("quality") && !j.at("quality").is_null()) d.quality = quality_target_from(j.at("quality"));
+  d.ladder = ladder_from(j.at("ladder"));
   d.output = path_from_json(j.at("output"), kBad);
   d.stats = path_from_json(j.at("stats"), kBad);
   if (d.end_frame <= d.start_frame || d.start_frame < 0 || d.seek_keyframe > d.start_frame ||
@@ -217,6 +263,7 @@ void to_json(json& j, const WorkerStats& s) {
            {"analysis_kernel", s.analysis_kernel},
            {"worker_pid", s.worker_pid}};
   if (!s.quality.metric.empty()) j["quality"] = s.quality;
+  if (!s.ladder.empty()) j["ladder"] = rung_stats_json(s.ladder);
 }
 
 void from_json(const json& j, WorkerStats& s) {
@@ -239,6 +286,7 @@ void from_json(const json& j, WorkerStats& s) {
   j.at("analysis_kernel").get_to(s.analysis_kernel);
   get_integer(j, "worker_pid", s.worker_pid, ErrorCode::kInput);
   if (j.contains("quality")) j.at("quality").get_to(s.quality);
+  if (j.contains("ladder")) s.ladder = rung_stats_from(j.at("ladder"));
 }
 
 namespace {

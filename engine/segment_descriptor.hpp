@@ -19,8 +19,10 @@ namespace pvt {
 // encoder.fallback_from names the hardware backend whose session failed before this segment went to the CPU.
 // Version 4: video_filter (rotation, tone-map), encoder.master_display and encoder.max_cll (HDR10 SEI).
 // Version 6: encoder.crf may be fractional; quality (target quality: the worker searches the CRF).
-inline constexpr int kDescriptorVersion = 6;
+// Version 7: ladder (streaming ladder: the rungs the worker encodes from one decode).
+inline constexpr int kDescriptorVersion = 7;
 // Version 3 (stats): worker_pid, the process that encoded it (long-lived workers encode several segments).
+// The stats' `ladder` (what each rung's encode gave) is optional, so version 3 stays.
 inline constexpr int kWorkerStatsVersion = 3;
 
 struct EncoderSettings {
@@ -74,6 +76,22 @@ struct QualityResult {
   bool operator==(const QualityResult&) const = default;
 };
 
+// One rendition of a streaming ladder (`--ladder`): every rung is the same frames at another height (the
+// width follows the displayed aspect), encoded with the same settings and the same IDRs, so the rungs'
+// segments start on the same frames and a player can switch between them at any segment boundary.
+struct LadderRung {
+  int height = 0;
+  std::string output;  // rung 0's is the descriptor's own output
+  bool operator==(const LadderRung&) const = default;
+};
+
+struct RungStats {
+  int width = 0, height = 0;
+  int frames = 0;
+  std::int64_t bytes = 0;
+  bool operator==(const RungStats&) const = default;
+};
+
 struct SegmentDescriptor {
   int version = kDescriptorVersion;
   std::string job_id;
@@ -101,6 +119,9 @@ struct SegmentDescriptor {
   std::string video_filter;  // libavfilter chain between decoder and encoder (output_plan.hpp); empty: none
   std::int64_t bit_budget = 0;
   QualityTarget quality;
+  // A ladder's rungs, tallest first; empty: one rendition at the source's size. Rung 0 is encoded into
+  // `output` (scaled to its height), the others are scaled from rung 0's frames.
+  std::vector<LadderRung> ladder;
   std::string output;  // the encoded segment (written as output + ".part", renamed when complete)
   std::string stats;   // WorkerStats JSON path
   int frame_count() const { return end_frame - start_frame; }
@@ -123,7 +144,8 @@ struct WorkerStats {
   double mean_temporal = 0;
   std::string analysis_kernel;  // the kernels that measured the window ("cpu" after a GPU fell back)
   int worker_pid = 0;
-  QualityResult quality;  // target quality only (metric empty otherwise; absent from the JSON then)
+  QualityResult quality;          // target quality only (metric empty otherwise; absent from the JSON then)
+  std::vector<RungStats> ladder;  // ladder jobs only, rung 0 first
   bool operator==(const WorkerStats&) const = default;
 };
 

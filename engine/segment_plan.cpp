@@ -45,7 +45,7 @@ struct CutEconomy {
   std::set<int> free_cuts;
 };
 
-CutEconomy cut_economy(const MediaInfo& info, const Analysis* analysis) {
+CutEconomy cut_economy(const MediaInfo& info, const Analysis* analysis, bool scene_cuts_free) {
   CutEconomy e;
   double key_bytes = 0, other_bytes = 0;
   int other = 0;
@@ -61,6 +61,7 @@ CutEconomy cut_economy(const MediaInfo& info, const Analysis* analysis) {
   const double total = key_bytes + other_bytes;
   if (keys > 0 && other > 0 && total > 0)
     e.idr_cost_share = std::max(0.0, key_bytes / keys - other_bytes / other) / total;
+  if (!scene_cuts_free) return e;
   int max_gap = 0;
   for (std::size_t k = 1; k < info.keyframes.size(); ++k)
     max_gap = std::max(max_gap, info.keyframes[k] - info.keyframes[k - 1]);
@@ -91,7 +92,7 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
   for (int f = 0; f < n; ++f) cum[f + 1] = cum[f] + kFixedFrameCost + (1 - kFixedFrameCost) * demand[f];
 
   const bool balance = options.shrink_for_workers && options.workers > 0;
-  const CutEconomy economy = cut_economy(info, analysis);
+  const CutEconomy economy = cut_economy(info, analysis, options.encoder_keys_scene_changes);
   plan.idr_cost_share = economy.idr_cost_share;
   double target = options.target_s;
   // Balancing: as many pieces as the workers want, or fewer when their IDRs would cost more bits than

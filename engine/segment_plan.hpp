@@ -34,6 +34,10 @@ struct PlanOptions {
   // segment starts with one; see cut_economy() in segment_plan.cpp). Fewer segments per worker when the
   // cuts would cost more, never fewer than one per worker.
   double idr_budget = 0.0075;
+  // Whether the encoder puts keyframes at scene changes by itself (x264, x265, SVT-AV1, libvpx do). Then a
+  // cut where the source's encoder keyed a scene change is free. libaom's single encode does not (its
+  // keyframe distance is unlimited and it keyed none of the sample's cuts), so there every cut is paid.
+  bool encoder_keys_scene_changes = true;
   std::int64_t total_bits = 0;  // bitrate mode: the whole file's video budget, shared by complexity
 };
 

@@ -120,6 +120,10 @@ void SegmentTracker::finished(const SegmentTask& t, const SegmentResult& r) {
   f.index = t.segment;
   f.file = std::filesystem::path(d.output).filename().string();
   f.sha256 = sha256_file(d.output);
+  for (std::size_t r = 1; r < d.ladder.size(); ++r) {
+    f.rung_files.push_back(std::filesystem::path(d.ladder[r].output).filename().string());
+    f.rung_sha256.push_back(sha256_file(d.ladder[r].output));
+  }
   f.stats = r.stats;
   f.attempts = r.attempts;
   f.fallback_from = r.fallback_from;

@@ -22,9 +22,11 @@
 #include "error.hpp"
 #include "frame_analysis.hpp"
 #include "frame_reader.hpp"
+#include "ladder_rung.hpp"
 #include "quality_segment.hpp"
 #include "scene_detector.hpp"
 #include "scene_metrics.hpp"
+#include "segment_writer.hpp"
 #include "video_encoder.hpp"
 #include "video_filter.hpp"
 
@@ -103,10 +105,18 @@ class PixelConverter {
   // The first frame fixes the size; a later frame of another size or format (damaged or joined input)
   // is scaled to it by a scaler made for that frame: one made for another geometry would read past the
   // frame's planes, and the encoder refuses a frame of another size.
+  // A ladder's rung 0: frames scaled to this height (the width from the displayed aspect, square pixels).
+  explicit PixelConverter(int height = 0) : wanted_height_(height & ~1) {}
+
   AVFrame* convert(AVFrame* in, AVPixelFormat target) {
     if (width_ == 0) {
       width_ = in->width & ~1;
       height_ = in->height & ~1;
+      if (wanted_height_ > 0 && wanted_height_ != height_) {
+        height_ = wanted_height_;
+        width_ = ladder_width(height_, in->width, in->height, in->sample_aspect_ratio);
+        square_pixels_ = true;
+      }
     }
     const int w = width_, h = height_;
     const bool same_size = (in->width & ~1) == w && (in->height & ~1) == h;
@@ -143,59 +153,16 @@ class PixelConverter {
     check_av(av_frame_get_buffer(out_.get(), 0), ErrorCode::kInternal, "frame allocation");
     sws_scale(sws_.get(), in->data, in->linesize, 0, src_h, out_->data, out_->linesize);
     av_frame_copy_props(out_.get(), in);
+    if (square_pixels_) out_->sample_aspect_ratio = {1, 1};
     return out_.get();
   }
 
  private:
   std::unique_ptr<SwsContext, SwsDeleter> sws_;
   av::Frame out_;
-  int width_ = 0, height_ = 0;  // the encoder's: the first frame's, made even
-};
-
-// The file a segment is written to: MP4 without an edit list, which keeps every packet's pts and dts
-// (shifted as a whole so the first dts is 0; the assembler puts the segment back on its start_pts).
-class SegmentWriter {
- public:
-  SegmentWriter(const std::string& path, const AVCodecContext* enc) : path_(path) {
-    AVFormatContext* raw = nullptr;
-    check_av(avformat_alloc_output_context2(&raw, nullptr, "mp4", path.c_str()), ErrorCode::kOutput, path);
-    fmt_.reset(raw);
-    st_ = avformat_new_stream(fmt_.get(), nullptr);
-    if (!st_) throw std::bad_alloc();
-    check_av(avcodec_parameters_from_context(st_->codecpar, enc), ErrorCode::kInternal, "segment stream");
-    st_->time_base = enc->time_base;
-    enc_tb_ = enc->time_base;
-    check_av(avio_open(&fmt_->pb, path.c_str(), AVIO_FLAG_WRITE), ErrorCode::kOutput, path);
-    AVDictionary* opts = nullptr;
-    av_dict_set(&opts, "use_editlist", "0", 0);
-    const int ret = avformat_write_header(fmt_.get(), &opts);
-    av_dict_free(&opts);
-    check_av(ret, ErrorCode::kOutput, path);
-  }
-
-  void write(AVPacket* pkt) {
-    bytes_ += pkt->size;
-    ++packets_;
-    av_packet_rescale_ts(pkt, enc_tb_, st_->time_base);
-    pkt->stream_index = 0;
-    check_av(av_interleaved_write_frame(fmt_.get(), pkt), ErrorCode::kOutput, path_);
-  }
-
-  void finish() {
-    check_av(av_write_trailer(fmt_.get()), ErrorCode::kOutput, path_);
-    check_av(avio_closep(&fmt_->pb), ErrorCode::kOutput, path_);
-  }
-
-  std::int64_t bytes() const { return bytes_; }
-  int packets() const { return packets_; }
-
- private:
-  std::string path_;
-  av::OutputFormat fmt_;
-  AVStream* st_ = nullptr;
-  AVRational enc_tb_{1, 1};
-  std::int64_t bytes_ = 0;
-  int packets_ = 0;
+  int wanted_height_ = 0;
+  int width_ = 0, height_ = 0;  // the encoder's: the first frame's, made even (or the ladder's)
+  bool square_pixels_ = false;
 };
 
 struct WindowFrame {
@@ -375,7 +342,11 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
   std::unique_ptr<hw::VideoEncoder> encoder;
   std::unique_ptr<SegmentWriter> writer;
   VideoFilter filter(d.video_filter, {d.time_base_num, d.time_base_den});
-  PixelConverter converter;
+  PixelConverter converter(d.ladder.empty() ? 0 : d.ladder.front().height);
+  // The ladder's lower rungs, fed from rung 0's frames with the same IDRs.
+  std::vector<std::unique_ptr<LadderRungEncoder>> rungs;
+  for (std::size_t r = 1; r < d.ladder.size(); ++r)
+    rungs.push_back(std::make_unique<LadderRungEncoder>(d, d.ladder[r]));
   std::deque<WindowFrame> window;
   av::Packet pkt = av::make_packet();
   const AVRational tb{d.time_base_num, d.time_base_den};
@@ -456,6 +427,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
     }
     ++stats.frames;
     drain();
+    for (auto& rung : rungs) rung->send(wf.frame.get(), idr);
     mid_segment_fault(d, stats.frames);
     report(false);
   };
@@ -546,6 +518,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
   encoder->send(nullptr, false);
   drain();
   writer->finish();
+  for (auto& rung : rungs) rung->finish();
   report(true);
 
   if (collected != wanted || drop_last) {
@@ -562,8 +535,14 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
                                         std::to_string(writer->packets()) + " packets for " +
                                         std::to_string(stats.frames) + " frames");
   }
+  for (auto& rung : rungs) rung->publish();
   rename_or_throw(part, d.output);
   corrupt_output_fault(d);
+  if (!d.ladder.empty()) {
+    const AVCodecContext* enc = encoder->context();
+    stats.ladder.push_back({enc->width, enc->height, stats.frames, writer->bytes()});
+    for (const auto& rung : rungs) stats.ladder.push_back(rung->stats());
+  }
 
   stats.decoded_frames = reader.decoded_frames() - decoded_before;
   stats.bytes = writer->bytes();

@@ -44,6 +44,16 @@ AssemblyInput assembly_input(const MediaInfo& info, const OutputPlan& plan, Side
   return in;
 }
 
+// A ladder's encoded files: rung by rung, segment by segment.
+std::vector<std::vector<std::string>> rung_files(const JobContext& job, std::size_t segments,
+                                                 std::size_t rungs) {
+  std::vector<std::vector<std::string>> files(rungs);
+  for (std::size_t r = 0; r < rungs; ++r)
+    for (std::size_t s = 0; s < segments; ++s)
+      files[r].push_back(job.rung_path(static_cast<int>(s), r).string());
+  return files;
+}
+
 const char* muxer_for(const std::string& format) {
   return format == "mp4" ? "mp4" : format == "webm" ? "webm" : "matroska";
 }
@@ -75,7 +85,10 @@ Assembly assemble_stage(JobContext& job, const ProbeResult& probe, const Plan& p
   } else {
     const fs::path staging = job.dir.dir() / "hls";
     fs::create_directories(staging);
-    a.result = assemble_hls(a.input, staging.string(), target.hls);
+    a.result = probe.ladder.empty()
+                   ? assemble_hls(a.input, staging.string(), target.hls)
+                   : assemble_hls_ladder(a.input, rung_files(job, plan.segments.size(), probe.ladder.size()),
+                                         staging.string(), target.hls);
     a.path = (staging / target.hls.playlist_name).string();
   }
   sum.dts_repairs = a.result.dts_repairs;

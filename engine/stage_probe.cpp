@@ -1,5 +1,7 @@
 #include "stage_probe.hpp"
 
+#include "ladder_plan.hpp"
+
 #include "job_options.hpp"
 
 namespace pvt {
@@ -33,6 +35,7 @@ ProbeResult probe_stage(const TranscodeOptions& o, const WarnFn& warn) {
   for (const auto& n : p.output.notes)
     if (o.note) o.note(n);
   keep_hardware_to_8bit(p.encoders, p.output, warn);
+  if (!o.ladder.empty()) p.ladder = ladder_heights(o.ladder, p.output.video.displayed_height, warn);
   return p;
 }
 

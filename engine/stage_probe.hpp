@@ -16,6 +16,7 @@ struct ProbeResult {
   OutputTarget target;
   MediaInfo info;
   OutputPlan output;
+  std::vector<int> ladder;  // a streaming ladder's rung heights, tallest first; empty: none
 };
 
 ProbeResult probe_stage(const TranscodeOptions& options, const WarnFn& warn);

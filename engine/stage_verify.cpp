@@ -42,13 +42,39 @@ void forgive_unreadable_audio(JobContext& job, const Assembly& assembled, Output
   }
 }
 
+// Every rung's media playlist as a single output of its own size: all frames, the duration, the audio.
+// Subtitles are renditions of the master playlist, written once, so a rung's playlist has none.
+void verify_ladder(JobContext& job, const Assembly& assembled, OutputExpectation expect) {
+  expect.fidelity.subtitles.reset();
+  const auto& result = assembled.result;
+  for (std::size_t r = 0; r < result.rung_playlists.size(); ++r) {
+    const HlsVariant& v = result.variants[r];
+    expect.fidelity.displayed_width = v.width;
+    expect.fidelity.displayed_height = v.height;
+    TranscodeSummary::Rendition rendition;
+    rendition.playlist = result.rung_playlists[r];
+    rendition.width = v.width;
+    rendition.height = v.height;
+    rendition.bandwidth = v.bandwidth;
+    rendition.average_bandwidth = v.average_bandwidth;
+    rendition.codecs = v.codecs;
+    rendition.verified = verify_output(result.rung_playlists[r], expect);
+    if (r == 0) job.summary.verified = rendition.verified;
+    job.summary.renditions.push_back(std::move(rendition));
+  }
+}
+
 }  // namespace
 
 void verify_stage(JobContext& job, const ProbeResult& probe, const Assembly& assembled) {
   job.emit("verify");
   OutputExpectation expect = expectation(job, probe, assembled);
   forgive_unreadable_audio(job, assembled, expect);
-  job.summary.verified = verify_output(assembled.path, expect);
+  if (assembled.result.rung_playlists.empty()) {
+    job.summary.verified = verify_output(assembled.path, expect);
+    return;
+  }
+  verify_ladder(job, assembled, expect);
 }
 
 void publish_stage(JobContext& job, const OutputTarget& target, const Assembly& assembled) {
@@ -65,6 +91,13 @@ void publish_stage(JobContext& job, const OutputTarget& target, const Assembly& 
       sum.files.push_back(dest.string());
     }
     remove_stale_segments(target, sum.files);
+    for (std::size_t r = 0; r < sum.renditions.size(); ++r) {
+      auto& rendition = sum.renditions[r];
+      rendition.playlist = (target.dir / fs::path(rendition.playlist).filename()).string();
+      OutputTarget rung = target;
+      rung.hls.segment_prefix = target.hls.stem + "_r" + std::to_string(r) + "_";
+      remove_stale_segments(rung, sum.files);
+    }
   }
   sum.assemble_s = seconds_since(assembled.started);
   job.dir.keep(job.options.keep_work_dir);  // done: the state has served its purpose

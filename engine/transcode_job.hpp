@@ -55,6 +55,10 @@ struct TranscodeOptions {
     std::string probe_cache;  // directory of the probe cache; empty: $XDG_CACHE_HOME/pvt/quality-probes
     bool no_probe_cache = false;
   } quality;
+  // Streaming ladder (HLS only): "" off, "auto", or heights "1080,720,480" (ladder_plan.hpp).
+  std::string ladder;
+  std::string segment_type =
+      "auto";  // HLS media segments: ts, fmp4 (CMAF), auto (fmp4 for ladders, AV1, VP9)
   // HLS: several playlist segments per worker task (segment_grouping.hpp); false: a task each, as before.
   bool group_playlist = true;
   int lookahead = 40;             // frames each worker decodes and analyses ahead of its encoder
@@ -206,6 +210,15 @@ struct TranscodeSummary {
   int max_concurrent_workers = 0;  // the most workers that ran at once
   int memory_waits = 0;            // times a worker start waited for the memory budget
   OutputReport verified;
+  // A streaming ladder's renditions, tallest first, each verified like a single output.
+  struct Rendition {
+    std::string playlist;  // the media playlist's final path
+    int width = 0, height = 0;
+    long long bandwidth = 0, average_bandwidth = 0;  // bits/s, as the master playlist says
+    std::string codecs;
+    OutputReport verified;
+  };
+  std::vector<Rendition> renditions;
   std::vector<SegmentReport> segments;
   QualitySummary quality;  // metric empty: no target quality
 };

@@ -168,11 +168,8 @@ TEST(SegmentPlan, CostlyCutsShrinkTheSegmentCount) {
   EXPECT_GE(plan_segments(m, nullptr, o).segments.size(), 8u);
 }
 
-TEST(SegmentPlan, KeyframesOffTheSourcesIntervalAreFreeCuts) {
-  // An x264-style source: a keyframe 100 frames after the last one, or earlier at a scene change (five
-  // here). Those five cost nothing a single encode would not pay, so the plan may use them all and
-  // prefers them.
-  const std::vector<int> scene_keys{130, 370, 610, 850, 1090};
+// An x264-style source of 60 s: a keyframe 100 frames after the last one, or earlier at a scene change.
+MediaInfo source_with_scene_keyframes(const std::vector<int>& scene_keys) {
   MediaInfo m = synthetic(25 * 60, 0);
   m.keyframes.clear();
   for (int i = 0, last = 0; i < static_cast<int>(m.frames.size()); ++i) {
@@ -184,6 +181,14 @@ TEST(SegmentPlan, KeyframesOffTheSourcesIntervalAreFreeCuts) {
       last = i;
     }
   }
+  return m;
+}
+
+TEST(SegmentPlan, KeyframesOffTheSourcesIntervalAreFreeCuts) {
+  // Five scene-change keyframes: they cost nothing a single encode would not pay, so the plan may use
+  // them all and prefers them.
+  const std::vector<int> scene_keys{130, 370, 610, 850, 1090};
+  const MediaInfo m = source_with_scene_keyframes(scene_keys);
   PlanOptions o;
   o.workers = 2;
   o.shrink_for_workers = true;
@@ -195,6 +200,20 @@ TEST(SegmentPlan, KeyframesOffTheSourcesIntervalAreFreeCuts) {
   EXPECT_GE(p.segments.size(), 5u);
   EXPECT_GE(on_scene_keys, 4) << "cuts should land on the scene-change keyframes";
   EXPECT_EQ(p.paid_cuts, static_cast<int>(p.segments.size()) - 1 - on_scene_keys);
+}
+
+TEST(SegmentPlan, AnEncoderThatKeysNoSceneChangePaysForEveryCut) {
+  // libaom's single encode keys none of those scene changes, so each cut is an IDR it would not have
+  // made: the plan keeps to one segment per worker (the fewest that keep them busy) and counts the cut.
+  const MediaInfo m = source_with_scene_keyframes({130, 370, 610, 850, 1090});
+  PlanOptions o;
+  o.workers = 2;
+  o.shrink_for_workers = true;
+  o.encoder_keys_scene_changes = false;
+  const Plan p = plan_segments(m, nullptr, o);
+  expect_contiguous_cover(p, 25 * 60);
+  EXPECT_EQ(p.segments.size(), 2u);
+  EXPECT_EQ(p.paid_cuts, 1);
 }
 
 TEST(SegmentPlan, BitBudgetsSumToTheTotalAndFollowComplexity) {
