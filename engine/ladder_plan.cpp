@@ -42,18 +42,15 @@ std::vector<int> ladder_heights(const std::string& spec, int displayed_height, c
   std::vector<int> heights = parse_heights(spec);
   std::sort(heights.begin(), heights.end(), std::greater<>());
   heights.erase(std::unique(heights.begin(), heights.end()), heights.end());
-  std::vector<int> kept;
-  for (int h : heights) {
-    if (h <= displayed_height) {
-      kept.push_back(h);
-    } else if (warn) {
-      warn("--ladder: the " + std::to_string(h) + "p rung is dropped: the source is only " +
-           std::to_string(displayed_height) + " pixels high");
-    }
-  }
+  std::vector<int> kept, dropped;
+  for (int h : heights) (h <= displayed_height ? kept : dropped).push_back(h);
   if (kept.empty())
     throw Error(ErrorCode::kUsage, "--ladder " + spec + ": every rung is taller than the source (" +
                                        std::to_string(displayed_height) + " pixels high)");
+  for (int h : dropped)
+    if (warn)
+      warn("--ladder: the " + std::to_string(h) + "p rung is dropped: the source is only " +
+           std::to_string(displayed_height) + " pixels high");
   return kept;
 }
 

@@ -48,7 +48,7 @@ PlanOptions preview_plan_options(const TranscodeOptions& o, const std::string& f
   po.workers = workers;
   po.shrink_for_workers = format != "hls" && o.bitrate == 0;
   po.group_playlist = format == "hls" && o.group_playlist;
-  po.encoder_keys_scene_changes = o.encoder != "aom";  // see PlanOptions
+  po.encoder_keys_scene_changes = encoder_keys_scene_changes(o.encoder);
   return po;
 }
 

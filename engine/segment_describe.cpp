@@ -2,6 +2,7 @@
 
 #include "job_context.hpp"
 #include "quality_options.hpp"
+#include "segment_plan.hpp"
 
 namespace pvt {
 
@@ -35,7 +36,9 @@ SegmentDescriptor describe_segment(const JobContext& job, const ProbeResult& pro
   d.encoder.preroll = o.preroll;
   d.lookahead_window = o.lookahead;
   d.forced_keyframes = seg.forced_keyframes;
-  d.detect_scenes = plan.basis != "analysis";  // after a full analysis the cuts are in forced_keyframes
+  // After a full analysis the cuts are in forced_keyframes; an encoder that keys no scene change in a single
+  // encode gets none there (segment_plan.hpp).
+  d.detect_scenes = plan.basis != "analysis" && encoder_keys_scene_changes(o.encoder);
   d.scene_threshold = o.scenes.threshold;
   d.min_scene_frames = o.scenes.min_scene_frames;
   d.analysis_backend = job.summary.analysis_backend;  // a GPU that failed here is not tried again by workers

@@ -226,7 +226,7 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
       seg.complexity += std::pow(std::max(demand[f], 0.05), 0.6);
     // Frames decoded only to be dropped (a cut between keyframes) cost decode time too.
     seg.cost += 0.15 * (seg.start_frame - seg.seek_keyframe);
-    if (analysis)
+    if (analysis && options.encoder_keys_scene_changes)
       for (const auto& c : analysis->cuts)
         if (c.frame > seg.start_frame && c.frame < seg.end_frame) seg.forced_keyframes.push_back(c.frame);
     total_weight += seg.complexity;

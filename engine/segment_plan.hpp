@@ -78,4 +78,10 @@ struct Plan {
 
 Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOptions& options);
 
+// See PlanOptions::encoder_keys_scene_changes. For such an encoder pvt forces no keyframe at a scene cut
+// either (neither the analysis's nor the worker's own): its single encode would make none there.
+inline bool encoder_keys_scene_changes(const std::string& encoder) {
+  return encoder != "aom";
+}
+
 }  // namespace pvt

@@ -24,7 +24,7 @@ PlanOptions plan_options(const JobContext& job, const std::string& format) {
   // cuts by length as the bit budgets assume.
   po.shrink_for_workers = format != "hls" && o.bitrate == 0;
   po.group_playlist = format == "hls" && o.group_playlist;
-  po.encoder_keys_scene_changes = o.encoder != "aom";  // see PlanOptions
+  po.encoder_keys_scene_changes = encoder_keys_scene_changes(o.encoder);
   po.total_bits =
       o.bitrate > 0 ? static_cast<std::int64_t>(static_cast<double>(o.bitrate) * job.summary.duration_s) : 0;
   return po;

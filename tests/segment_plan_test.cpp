@@ -82,6 +82,16 @@ TEST(SegmentPlan, SceneCutsWinOverKeyframesAndForceKeyframesInside) {
   EXPECT_EQ(p.segments[1].start_frame, 230);
   EXPECT_EQ(p.segments[1].cut_reason, "scene");
   EXPECT_EQ(p.segments[0].forced_keyframes, (std::vector<int>{170, 200}));
+  // libaom keys no scene change in a single encode, so pvt forces none there for it either; the cuts
+  // still choose where segments start.
+  PlanOptions aom;
+  aom.encoder_keys_scene_changes = false;
+  const Plan q = plan_segments(m, &a, aom);
+  ASSERT_GE(q.segments.size(), 2u);
+  EXPECT_EQ(q.segments[1].start_frame, 230);
+  for (const auto& s : q.segments) EXPECT_TRUE(s.forced_keyframes.empty()) << s.index;
+  EXPECT_FALSE(encoder_keys_scene_changes("aom"));
+  EXPECT_TRUE(encoder_keys_scene_changes("svtav1"));
 }
 
 TEST(SegmentPlan, WithoutCandidatesCutsAtTheTargetLength) {

@@ -153,7 +153,23 @@ if (!state.hlsSupported) {
       if (hls.subtitleTracks.length > 0 && hls.subtitleTrack < 0) hls.subtitleTrack = 0;
     }, 0);
   });
+  // A ladder (?switch=1): every level is asked for once through hls.currentLevel, as a viewer picking a
+  // quality would; each fragment that plays records its level.
+  state.levels = [];
+  state.levelsPlayed = [];
+  state.switches = [];
+  hls.on(Hls.Events.FRAG_CHANGED, (event, data) => {
+    const level = data.frag.level;
+    if (!state.levelsPlayed.includes(level)) state.levelsPlayed.push(level);
+    if (params.get('switch') !== '1') return;
+    const next = (level + 1) % hls.levels.length;
+    if (!state.switches.includes(next) && !state.levelsPlayed.includes(next)) {
+      state.switches.push(next);
+      setTimeout(() => { hls.currentLevel = next; }, 0);
+    }
+  });
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    state.levels = hls.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate, codecs: l.codecSet }));
     video.playbackRate = Number(params.get('rate') || 1);
     video.play().catch((e) => { state.playError = String(e); });
   });
@@ -392,4 +408,45 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
       }
     });
   }
+
+  it('a 3-rung ladder (--ladder, fMP4) plays to its end and switches to every level on request', async (t) => {
+    const input = path.join(workDir, 'ladder-src.mp4');
+    await execFile('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=12',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=12', '-c:v', 'libx264', '-preset', 'ultrafast',
+      '-c:a', 'aac', '-shortest', input]);
+    const src = await timeline(input);
+    const outDir = path.join(workDir, 'ladder.hls');
+    try {
+      await execFile(pvtBin, ['transcode', input, '-o', outDir, '--ladder', '360,240,144', '--segment-duration', '2',
+        '--preset', 'ultrafast', '--overwrite'], { timeout: 300_000, maxBuffer: 16 << 20 });
+    } catch (e) {
+      assert.fail(`pvt transcode failed (${e.code ?? e.signal}): ${e.stderr || e.message}`);
+    }
+    const page = await browser.newPage();
+    const logs = [];
+    page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
+    let state;
+    try {
+      const playlist = `/media/${encodeURIComponent(path.basename(outDir))}/master.m3u8`;
+      await page.goto(`${origin}/player.html?src=${encodeURIComponent(playlist)}&rate=2&switch=1`);
+      try {
+        await page.waitForFunction('window.playback && window.playback.outcome !== null', { timeout: playTimeoutMs, polling: 250 });
+      } catch (e) {
+        if (e.name !== 'TimeoutError') throw e;
+      }
+      state = await page.evaluate(() => ({ ...window.playback, duration: document.getElementById('v').duration }));
+    } finally {
+      await page.close();
+    }
+    t.diagnostic(`ladder: levels ${JSON.stringify(state.levels)}, played ${JSON.stringify(state.levelsPlayed)}, `
+      + `asked ${JSON.stringify(state.switches)}, ${state.outcome}, player ${state.duration} s, source ${src.duration} s`);
+    const context = `\nplayer state: ${JSON.stringify(state)}\n${logs.slice(-20).join('\n')}`;
+    assert.deepEqual(state.hlsErrors.filter((e) => e.fatal), [], `fatal hls.js errors${context}`);
+    assert.equal(state.mediaError, null, `MediaError on the video element${context}`);
+    assert.ok(state.ended, `playback did not reach \`ended\`${context}`);
+    // hls.js orders the levels by bandwidth, lowest first.
+    assert.deepEqual(state.levels.map((l) => `${l.width}x${l.height}`), ['256x144', '426x240', '640x360'], `levels${context}`);
+    assert.deepEqual([...state.levelsPlayed].sort(), [0, 1, 2], `not every level played${context}`);
+    assert.ok(Math.abs(state.duration - src.duration) <= durationTolerance, `duration ${state.duration}${context}`);
+  });
 });

@@ -1,0 +1,188 @@
+// The streaming ladder (`--ladder`): which rungs a spec gives, and end to end that every rung is a whole,
+// aligned rendition that the master playlist describes as ffprobe measures it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "ladder_plan.hpp"
+#include "test_support.hpp"
+
+namespace pvt {
+namespace {
+
+TEST(LadderPlan, AutoTakesUpToThreeStandardRungsNoneAboveTheSource) {
+  EXPECT_EQ(ladder_heights("auto", 2160, nullptr), (std::vector<int>{1080, 720, 480}));
+  EXPECT_EQ(ladder_heights("auto", 1080, nullptr), (std::vector<int>{1080, 720, 480}));
+  EXPECT_EQ(ladder_heights("auto", 360, nullptr), (std::vector<int>{360, 240}));
+  EXPECT_EQ(ladder_heights("auto", 405, nullptr), (std::vector<int>{404, 360, 240}));
+}
+
+TEST(LadderPlan, HeightsAreSortedDedupedAndTallerOnesDroppedWithAWarning) {
+  std::vector<std::string> warnings;
+  const auto warn = [&](const std::string& w) { warnings.push_back(w); };
+  EXPECT_EQ(ladder_heights("240,720,481,240,1080", 720, warn), (std::vector<int>{720, 480, 240}));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("1080p rung is dropped"), std::string::npos) << warnings[0];
+  EXPECT_THROW(ladder_heights("1080", 720, nullptr), Error);
+  for (const char* bad : {"", "720,", "abc", "720p", "0", "100000", "-240"})
+    EXPECT_THROW(ladder_heights(bad, 720, nullptr), Error) << bad;
+}
+
+struct Variant {
+  std::map<std::string, std::string> attrs;
+  std::string uri;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::vector<Variant> master_variants(const std::string& path) {
+  std::vector<Variant> out;
+  std::istringstream in(slurp(path));
+  std::string line;
+  const std::regex attr(R"re(([A-Z-]+)=("[^"]*"|[^,]*))re");
+  while (std::getline(in, line)) {
+    if (line.rfind("#EXT-X-STREAM-INF:", 0) != 0) continue;
+    Variant v;
+    const std::string list = line.substr(18);
+    for (auto it = std::sregex_iterator(list.begin(), list.end(), attr); it != std::sregex_iterator(); ++it) {
+      std::string value = (*it)[2];
+      if (value.size() >= 2 && value.front() == '"') value = value.substr(1, value.size() - 2);
+      v.attrs[(*it)[1]] = value;
+    }
+    std::getline(in, v.uri);
+    out.push_back(v);
+  }
+  return out;
+}
+
+// (EXTINF, file) of a media playlist, and its EXT-X-MAP init segment.
+std::vector<std::pair<double, std::string>> media_entries(const std::string& path, std::string* init) {
+  std::vector<std::pair<double, std::string>> out;
+  std::istringstream in(slurp(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("#EXT-X-MAP:URI=\"", 0) == 0 && init) *init = line.substr(16, line.size() - 17);
+    if (line.rfind("#EXTINF:", 0) != 0) continue;
+    const double d = std::stod(line.substr(8));
+    std::getline(in, line);
+    out.emplace_back(d, line);
+  }
+  return out;
+}
+
+// Presentation times (s, from the first) of the video's keyframes in a playlist, as ffprobe reads them.
+std::vector<double> keyframe_times(const std::string& playlist) {
+  const auto r = test::run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                            "packet=pts_time,flags", "-of", "csv=p=0", playlist});
+  std::vector<double> keys;
+  std::istringstream in(r.out);
+  std::string line;
+  double first = NAN;
+  while (std::getline(in, line)) {
+    const auto comma = line.find(',');
+    if (comma == std::string::npos) continue;
+    const double t = std::stod(line.substr(0, comma));
+    if (std::isnan(first)) first = t;
+    if (line.find('K', comma) != std::string::npos) keys.push_back(t - first);
+  }
+  return keys;
+}
+
+TEST(Ladder, EveryRungIsWholeAlignedAndDescribedByTheMasterAsFfprobeMeasuresIt) {
+  test::TempDir dir;
+  const std::string out = dir / "ladder";
+  const auto r =
+      test::run_pvt({"transcode", test::scene_clip(true), "-o", out, "--ladder", "240,160,1080",
+                     "--segment-duration", "2", "--preset", "ultrafast", "--json", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("1080p rung is dropped"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.at("renditions").size(), 2u);
+
+  const auto variants = master_variants(out + "/master.m3u8");
+  ASSERT_EQ(variants.size(), 2u);
+  const std::vector<std::pair<int, int>> sizes{{320, 240}, {214, 160}};
+  std::vector<std::pair<double, std::string>> first_list;
+  for (std::size_t v = 0; v < variants.size(); ++v) {
+    const auto& var = variants[v];
+    const std::string playlist = out + "/" + var.uri;
+    SCOPED_TRACE(var.uri);
+    // What the master says, against the rung itself.
+    const int w = std::stoi(test::ffprobe_stream(playlist, "v:0", "width"));
+    const int h = std::stoi(test::ffprobe_stream(playlist, "v:0", "height"));
+    EXPECT_EQ(std::make_pair(w, h), sizes[v]);
+    EXPECT_EQ(var.attrs.at("RESOLUTION"), std::to_string(w) + "x" + std::to_string(h));
+    EXPECT_EQ(var.attrs.at("FRAME-RATE"), "25.000");
+    EXPECT_EQ(test::ffprobe_stream(playlist, "v:0", "codec_name"), "h264");
+    EXPECT_EQ(test::ffprobe_stream(playlist, "a:0", "codec_name"), "aac");
+    EXPECT_NE(var.attrs.at("CODECS").find("avc1."), std::string::npos);
+    EXPECT_NE(var.attrs.at("CODECS").find("mp4a.40.2"), std::string::npos);
+    EXPECT_EQ(test::ffprobe_frames(playlist), 200);
+    // Bandwidth: the bytes of the rung's files over its duration, within 10 %; the peak at least that.
+    std::string init;
+    const auto entries = media_entries(playlist, &init);
+    ASSERT_FALSE(init.empty()) << "fMP4 (CMAF) is the ladder's default";
+    double bytes = 0, seconds = 0;
+    for (const auto& [d, name] : entries) {
+      bytes += static_cast<double>(std::filesystem::file_size(out + "/" + name));
+      seconds += d;
+    }
+    const double measured = bytes * 8 / seconds;
+    EXPECT_NEAR(std::stod(var.attrs.at("AVERAGE-BANDWIDTH")), measured, 0.1 * measured);
+    EXPECT_GE(std::stod(var.attrs.at("BANDWIDTH")), std::stod(var.attrs.at("AVERAGE-BANDWIDTH")));
+    // Aligned: the same EXTINF list in every rung, and a keyframe where each of its segments starts.
+    if (v == 0) first_list = entries;
+    ASSERT_EQ(entries.size(), first_list.size());
+    ASSERT_GE(entries.size(), 3u);
+    for (std::size_t i = 0; i < entries.size(); ++i) EXPECT_NEAR(entries[i].first, first_list[i].first, 1e-6);
+    // The video starts a little after the audio (AAC's priming), and FFmpeg's HLS demuxer reports the
+    // first packet at 0: the boundaries are matched with the offset the second segment's keyframe shows.
+    const auto keys = keyframe_times(playlist);
+    ASSERT_GE(keys.size(), 2u);
+    const double offset = keys[1] - entries[0].first;
+    EXPECT_LT(std::abs(offset), 0.05);
+    double start = entries[0].first;
+    for (std::size_t i = 1; i < entries.size(); ++i) {
+      const bool keyed = std::any_of(keys.begin(), keys.end(),
+                                     [&](double k) { return std::abs(k - offset - start) < 1e-3; });
+      EXPECT_TRUE(keyed) << entries[i].second << " does not start on a keyframe (at " << start << " s)";
+      start += entries[i].first;
+    }
+  }
+}
+
+TEST(Ladder, TsSegmentsOnRequestAndOneLineRefusals) {
+  test::TempDir dir;
+  const std::string out = dir / "ts";
+  const auto ok = test::run_pvt({"transcode", test::scene_clip(), "-o", out, "--ladder", "160",
+                                 "--segment-type", "ts", "--preset", "ultrafast", "--progress", "none"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_TRUE(std::filesystem::exists(out + "/index_r0_00000.ts"));
+  EXPECT_EQ(test::ffprobe_frames(out + "/index_160p.m3u8"), 200);
+  const std::vector<std::vector<std::string>> refused{
+      {"--ladder", "160", "-o", dir / "x.mp4"},
+      {"--ladder", "abc", "-o", dir / "y"},
+      {"--ladder", "4000", "-o", dir / "z"},
+      {"--ladder", "160", "--bitrate", "500k", "-o", dir / "w"},
+      {"--codec", "av1", "--segment-type", "ts", "-o", dir / "v"}};
+  for (const auto& extra : refused) {
+    std::vector<std::string> args{"transcode", test::scene_clip(), "--progress", "none"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = test::run_pvt(args);
+    EXPECT_EQ(r.exit_code, 2) << extra[1] << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace pvt
