@@ -34,22 +34,33 @@ Error LadderRungEncoder::failure(const std::string& what) const {
                "segment " + std::to_string(d_.segment) + ", " + std::to_string(rung_.height) + "p: " + what);
 }
 
-void LadderRungEncoder::open(const AVFrame* top) {
-  const int height = rung_.height & ~1;
-  const int width = ladder_width(height, top->width, top->height, top->sample_aspect_ratio);
-  const auto fmt = static_cast<AVPixelFormat>(top->format);
-  sws_.reset(sws_getContext(top->width, top->height, fmt, width, height, fmt, SWS_BICUBIC, nullptr, nullptr,
-                            nullptr));
+av::Frame LadderRungEncoder::scale(const AVFrame* decoded, AVPixelFormat target) {
+  if (height_ == 0) {
+    height_ = rung_.height & ~1;
+    width_ = ladder_width(height_, decoded->width, decoded->height, decoded->sample_aspect_ratio);
+  }
+  // yuvj formats are their yuv twins in full range: read as those, so the range is kept, not squeezed.
+  auto from = static_cast<AVPixelFormat>(decoded->format);
+  if (av::plain_format(from) == target) from = target;
+  // sws_getCachedContext keeps the context while the source's size and format stay the same.
+  sws_.reset(sws_getCachedContext(sws_.release(), decoded->width, decoded->height, from, width_, height_,
+                                  target, SWS_BICUBIC, nullptr, nullptr, nullptr));
   if (!sws_) throw failure("cannot scale to this size");
-  scaled_ = av::make_frame();
-  scaled_->format = fmt;
-  scaled_->width = width;
-  scaled_->height = height;
-  check_av(av_frame_get_buffer(scaled_.get(), 0), ErrorCode::kInternal, "frame allocation");
-  av_frame_copy_props(scaled_.get(), top);
-  scaled_->sample_aspect_ratio = {1, 1};
+  av::Frame out = av::make_frame();
+  out->format = target;
+  out->width = width_;
+  out->height = height_;
+  check_av(av_frame_get_buffer(out.get(), 0), ErrorCode::kInternal, "frame allocation");
+  sws_scale(sws_.get(), decoded->data, decoded->linesize, 0, decoded->height, out->data, out->linesize);
+  av_frame_copy_props(out.get(), decoded);
+  if (from != static_cast<AVPixelFormat>(decoded->format)) out->color_range = AVCOL_RANGE_JPEG;
+  out->sample_aspect_ratio = {1, 1};
+  return out;
+}
+
+void LadderRungEncoder::open(const AVFrame* scaled) {
   try {
-    encoder_ = hw::open_encoder(d_.encoder.backend, encoder_config(d_, scaled_.get()));
+    encoder_ = hw::open_encoder(d_.encoder.backend, encoder_config(d_, scaled));
   } catch (const hw::BackendError& e) {
     throw failure(e.what());
   }
@@ -67,15 +78,10 @@ void LadderRungEncoder::drain() {
   }
 }
 
-void LadderRungEncoder::send(const AVFrame* top, bool idr) {
-  if (!encoder_) open(top);
-  // The encoder may still hold the last frame's buffer by reference: write into a fresh one when so.
-  check_av(av_frame_make_writable(scaled_.get()), ErrorCode::kInternal, "frame allocation");
-  sws_scale(sws_.get(), top->data, top->linesize, 0, top->height, scaled_->data, scaled_->linesize);
-  av_frame_copy_props(scaled_.get(), top);
-  scaled_->sample_aspect_ratio = {1, 1};
+void LadderRungEncoder::send(AVFrame* scaled, bool idr) {
+  if (!encoder_) open(scaled);
   try {
-    encoder_->send(scaled_.get(), idr);
+    encoder_->send(scaled, idr);
   } catch (const hw::BackendError& e) {
     throw failure(e.what());
   }
@@ -104,8 +110,8 @@ void LadderRungEncoder::publish() {
 
 RungStats LadderRungEncoder::stats() const {
   RungStats s;
-  s.width = scaled_ ? scaled_->width : 0;
-  s.height = scaled_ ? scaled_->height : 0;
+  s.width = width_;
+  s.height = height_;
   s.frames = frames_;
   s.bytes = writer_ ? writer_->bytes() : 0;
   return s;

@@ -1,7 +1,8 @@
-// The lower rungs of a streaming ladder inside one worker: the frames the worker encodes for rung 0
-// (already at rung 0's size and the encoder's pixel format) are scaled to each lower rung's height and
-// encoded by an encoder of the rung's own, with the same forced IDRs, into a file of the rung's own. So
-// one decode (and one look-ahead analysis) feeds every rendition, and their segments line up.
+// The lower rungs of a streaming ladder inside one worker: each decoded (and filtered) frame is scaled
+// straight to each lower rung's height and pixel format as it enters the look-ahead window, and encoded by
+// the rung's own encoder when rung 0's copy leaves the window, with the same forced IDRs, into a file of
+// the rung's own. So one decode (and one look-ahead analysis) feeds every rendition, each is scaled once
+// from the source as a separate encode would be, and their segments line up.
 #pragma once
 
 #include <memory>
@@ -25,8 +26,10 @@ class LadderRungEncoder {
   LadderRungEncoder& operator=(const LadderRungEncoder&) = delete;
   ~LadderRungEncoder();
 
-  // The first frame opens the scaler, the encoder and the file (`output`.part).
-  void send(const AVFrame* top, bool idr);
+  // The frame at this rung's size in the encoder's pixel format (the first one fixes the size).
+  av::Frame scale(const AVFrame* decoded, AVPixelFormat target);
+  // The first frame opens the encoder and the file (`output`.part).
+  void send(AVFrame* scaled, bool idr);
   // Flushes the encoder and closes the file; throws Error(kEncode) when packets and frames differ.
   void finish();
   // Renames the finished file to its output name.
@@ -35,14 +38,14 @@ class LadderRungEncoder {
 
  private:
   Error failure(const std::string& what) const;
-  void open(const AVFrame* top);
+  void open(const AVFrame* scaled);
   void drain();
 
   const SegmentDescriptor& d_;
   LadderRung rung_;
   std::string part_;
   av::Scaler sws_;
-  av::Frame scaled_;
+  int width_ = 0, height_ = 0;
   av::Packet pkt_;
   std::unique_ptr<hw::VideoEncoder> encoder_;
   std::unique_ptr<SegmentWriter> writer_;

@@ -168,6 +168,7 @@ class PixelConverter {
 struct WindowFrame {
   av::Frame frame;
   int index = 0;
+  std::vector<av::Frame> rungs;  // a ladder's lower rungs: the same frame at each rung's size
 };
 
 }  // namespace
@@ -427,7 +428,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
     }
     ++stats.frames;
     drain();
-    for (auto& rung : rungs) rung->send(wf.frame.get(), idr);
+    for (std::size_t r = 0; r < rungs.size(); ++r) rungs[r]->send(wf.rungs[r].get(), idr);
     mid_segment_fault(d, stats.frames);
     report(false);
   };
@@ -472,7 +473,10 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
     const int index = d.start_frame + collected;
     ++collected;
 
-    AVFrame* frame = converter.convert(filter.apply(decoded), target_fmt);
+    AVFrame* filtered = filter.apply(decoded);
+    std::vector<av::Frame> rung_frames;
+    for (auto& rung : rungs) rung_frames.push_back(rung->scale(filtered, target_fmt));
+    AVFrame* frame = converter.convert(filtered, target_fmt);
     if (!encoder) {
       const hw::EncoderConfig cfg = encoder_config(d, frame);
       try {
@@ -498,7 +502,7 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
     analyzer->poll(results);
     consume();
 
-    WindowFrame wf{av::Frame(av_frame_clone(frame)), index};
+    WindowFrame wf{av::Frame(av_frame_clone(frame)), index, std::move(rung_frames)};
     if (!wf.frame) throw std::bad_alloc();
     window.push_back(std::move(wf));
     if (static_cast<int>(window.size()) > window_size) {

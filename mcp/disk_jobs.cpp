@@ -109,9 +109,10 @@ std::optional<fs::path> engine_output_for(const fs::path& dir, const pvt::JobSta
   if (out.parent_path() == parent && out.filename() == base &&
       (state.format == "mp4" || (state.format == "hls" && out.extension() == ".m3u8")))
     return out;
-  // HLS folder: the output is FOLDER/index.m3u8 and the job folder is named after FOLDER, beside it.
-  if (state.format == "hls" && out.filename() == "index.m3u8" && out.parent_path().filename() == base &&
-      out.parent_path().parent_path() == parent)
+  // HLS folder: the output is FOLDER/index.m3u8 (FOLDER/master.m3u8 for a ladder) and the job folder is named
+  // after FOLDER, beside it.
+  if (state.format == "hls" && (out.filename() == "index.m3u8" || out.filename() == "master.m3u8") &&
+      out.parent_path().filename() == base && out.parent_path().parent_path() == parent)
     return out.parent_path();
   return std::nullopt;
 }

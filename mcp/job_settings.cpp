@@ -53,6 +53,8 @@ TranscodeOptions options_from_settings(const json& settings) {
       q.crf_hi = (*r)[1].get<double>();
     }
   }
+  o.ladder = setting(settings, "ladder", o.ladder);
+  o.segment_type = setting(settings, "segment_type", o.segment_type);
   o.lookahead = setting(settings, "lookahead", o.lookahead);
   o.encoder_lookahead = setting(settings, "encoder_lookahead", o.encoder_lookahead);
   o.preroll = setting(settings, "preroll", o.preroll);

@@ -91,7 +91,7 @@ struct OutputChoice {
 
 OutputChoice choose_output(const ToolEnv& env, const fs::path& input,
                            const std::optional<std::string>& requested,
-                           const std::optional<std::string>& format_arg) {
+                           const std::optional<std::string>& format_arg, bool ladder) {
   OutputChoice c;
   if (format_arg)
     c.format = *format_arg;
@@ -123,7 +123,7 @@ OutputChoice choose_output(const ToolEnv& env, const fs::path& input,
       throw ToolError("The output '" + name +
                       "' exists and is not a folder; HLS output is a folder or a .m3u8 name.");
     c.engine_output = resolved;
-    c.final_path = resolved / "index.m3u8";
+    c.final_path = resolved / (ladder ? "master.m3u8" : "index.m3u8");
   }
   return c;
 }
@@ -149,7 +149,7 @@ PreparedTranscode prepare_new(ToolEnv& env, const EncoderMenu& menu, const ToolA
   // The input is only located here; transcode() probes it after the cheap checks of the output, so a
   // refused call costs no demuxing.
   t.input = resolve_input(input_arg, env.sandbox.root());
-  const OutputChoice out = choose_output(env, t.input, output_arg, format_arg);
+  const OutputChoice out = choose_output(env, t.input, output_arg, format_arg, !o.ladder.empty());
   std::error_code ec;
   if (fs::equivalent(out.final_path, t.input, ec))
     throw ToolError("The output would replace the input '" + input_arg + "'; choose another output name.");

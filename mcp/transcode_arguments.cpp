@@ -1,4 +1,5 @@
 #include "transcode_arguments.hpp"
+#include "ladder_plan.hpp"
 
 #include <algorithm>
 
@@ -39,6 +40,7 @@ const std::vector<std::string> kTonemaps = {"hable", "mobius", "reinhard", "clip
 const std::vector<std::string> kMetrics = {"ssim", "psnr", "vmaf"};
 const std::vector<std::string> kPools = {"mean", "p5", "min"};
 const std::vector<std::string> kExecutors = {"local", "slurm"};
+const std::vector<std::string> kSegmentTypes = {"auto", "ts", "fmp4"};
 
 json text(const char* type, std::string description) {
   return {{"type", type}, {"description", std::move(description)}};
@@ -102,6 +104,15 @@ json segment_properties(const ServerConfig& config) {
         {"description", "target segment length in seconds"}}},
       {"min_segment", range("number", 0, 3600, "shortest segment in seconds (default: half the target)")},
       {"max_segment", range("number", 0, 3600, "longest segment in seconds (default: 1.5x the target)")},
+      {"ladder",
+       {{"type", "string"},
+        {"pattern", "^(auto|[0-9]{1,4}(,[0-9]{1,4})*)$"},
+        {"description",
+         "HLS streaming ladder: rendition heights such as \"1080,720,480\" (rungs taller than the source are "
+         "dropped) or \"auto\"; one decode feeds every rung, the output folder gets master.m3u8 and a media "
+         "playlist per rung"}}},
+      {"segment_type", choice(kSegmentTypes, "auto",
+                              "HLS media segments: ts, fmp4 (CMAF), auto (fmp4 for ladders and AV1/VP9)")},
       {"task_per_playlist_segment",
        {{"type", "boolean"},
         {"default", false},
@@ -289,6 +300,16 @@ void apply_segments(const ToolArgs& args, TranscodeOptions& o, const ServerConfi
   if (o.min_segment > 0 && o.max_segment > 0 && o.min_segment > o.max_segment)
     throw ToolError("min_segment must not be longer than max_segment.");
   o.group_playlist = !args.boolean("task_per_playlist_segment").value_or(!o.group_playlist);
+  if (const auto ladder = args.string("ladder")) {
+    // The syntax now (the heights against the source once the job probes it).
+    try {
+      ladder_heights(*ladder, 1 << 20, nullptr);
+    } catch (const Error& e) {
+      throw ToolError(std::string(e.what()) + ".");
+    }
+    o.ladder = *ladder;
+  }
+  o.segment_type = args.one_of("segment_type", kSegmentTypes).value_or(o.segment_type);
   o.workers =
       args.integer("workers", 1, config.max_workers > 0 ? config.max_workers : 256).value_or(o.workers);
   o.threads_per_worker = args.integer("threads_per_worker", 1, 64).value_or(o.threads_per_worker);

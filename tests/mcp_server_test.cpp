@@ -945,6 +945,22 @@ TEST_F(PvtToolsTest, TargetQualityReachesTheEngineAndTheStatusShowsSegmentScores
   EXPECT_DOUBLE_EQ(status["segment_quality"][0]["score"].get<double>(), 42);
 }
 
+TEST_F(PvtToolsTest, ALadderReachesTheEngineAndItsOutputIsTheMasterPlaylist) {
+  const std::string clip = test::scene_clip();
+  auto r = call("transcode_video", {{"input", clip}, {"ladder", "720p"}});
+  EXPECT_TRUE(r["isError"]) << r;
+  r = call("transcode_video", {{"input", clip}, {"segment_type", "mkv"}});
+  EXPECT_TRUE(r["isError"]) << r;
+  r = call("transcode_video", {{"input", clip}, {"ladder", "240,120"}, {"segment_type", "fmp4"}});
+  ASSERT_FALSE(r["isError"]) << r;
+  const TranscodeOptions o = engine.options_of(1);
+  EXPECT_EQ(o.ladder, "240,120");
+  EXPECT_EQ(o.segment_type, "fmp4");
+  EXPECT_EQ(std::filesystem::path(o.output).parent_path(), std::filesystem::path(config.output_dir))
+      << o.output;
+  EXPECT_NE(text(r).find("master.m3u8"), std::string::npos) << text(r);
+}
+
 TEST_F(PvtToolsTest, TranscodeAnswersAtOnceAndJobToolsFollowIt) {
   const std::string clip = test::scene_clip();
   auto r = call("transcode_video", {{"input", clip}});
