@@ -216,10 +216,9 @@ Runner add_transcode_command(CLI::App& app) {
       "HLS streaming ladder: rendition heights, e.g. 1080,720,480 (a rung taller than the source "
       "is dropped), or auto (up to three of 1080/720/480/360/240, none above the source); one "
       "decode feeds every rung, their IDRs fall on the same frames, and OUT/master.m3u8 names them");
-  cmd->add_option(
-         "--segment-type", o.segment_type,
-         "HLS media segments: ts, fmp4 (CMAF: an init segment + .m4s), or auto (fmp4 for ladders and "
-         "AV1/VP9, else ts)")
+  cmd->add_option("--segment-type", o.segment_type,
+                  "HLS media segments: ts, fmp4 (CMAF: an init segment + .m4s), or auto (fmp4 for "
+                  "AV1/VP9, else ts)")
       ->check(CLI::IsMember({"auto", "ts", "fmp4"}));
   cmd->add_flag("!--task-per-playlist-segment", o.group_playlist,
                 "HLS: one worker task per playlist segment (default: several in a row per task, an IDR at "

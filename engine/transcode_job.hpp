@@ -57,8 +57,7 @@ struct TranscodeOptions {
   } quality;
   // Streaming ladder (HLS only): "" off, "auto", or heights "1080,720,480" (ladder_plan.hpp).
   std::string ladder;
-  std::string segment_type =
-      "auto";  // HLS media segments: ts, fmp4 (CMAF), auto (fmp4 for ladders, AV1, VP9)
+  std::string segment_type = "auto";  // HLS media segments: ts, fmp4 (CMAF), auto (fmp4 for AV1 and VP9)
   // HLS: several playlist segments per worker task (segment_grouping.hpp); false: a task each, as before.
   bool group_playlist = true;
   int lookahead = 40;             // frames each worker decodes and analyses ahead of its encoder

@@ -101,9 +101,9 @@ std::vector<double> keyframe_times(const std::string& playlist) {
 TEST(Ladder, EveryRungIsWholeAlignedAndDescribedByTheMasterAsFfprobeMeasuresIt) {
   test::TempDir dir;
   const std::string out = dir / "ladder";
-  const auto r =
-      test::run_pvt({"transcode", test::scene_clip(true), "-o", out, "--ladder", "240,160,1080",
-                     "--segment-duration", "2", "--preset", "ultrafast", "--json", "--progress", "none"});
+  const auto r = test::run_pvt({"transcode", test::scene_clip(true), "-o", out, "--ladder", "240,160,1080",
+                                "--segment-type", "fmp4", "--segment-duration", "2", "--preset", "ultrafast",
+                                "--json", "--progress", "none"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("1080p rung is dropped"), std::string::npos) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -131,7 +131,7 @@ TEST(Ladder, EveryRungIsWholeAlignedAndDescribedByTheMasterAsFfprobeMeasuresIt) 
     // Bandwidth: the bytes of the rung's files over its duration, within 10 %; the peak at least that.
     std::string init;
     const auto entries = media_entries(playlist, &init);
-    ASSERT_FALSE(init.empty()) << "fMP4 (CMAF) is the ladder's default";
+    ASSERT_FALSE(init.empty()) << "fMP4 (CMAF) segments were asked for";
     double bytes = 0, seconds = 0;
     for (const auto& [d, name] : entries) {
       bytes += static_cast<double>(std::filesystem::file_size(out + "/" + name));
@@ -161,11 +161,11 @@ TEST(Ladder, EveryRungIsWholeAlignedAndDescribedByTheMasterAsFfprobeMeasuresIt) 
   }
 }
 
-TEST(Ladder, TsSegmentsOnRequestAndOneLineRefusals) {
+TEST(Ladder, TsSegmentsByDefaultAndOneLineRefusals) {
   test::TempDir dir;
   const std::string out = dir / "ts";
-  const auto ok = test::run_pvt({"transcode", test::scene_clip(), "-o", out, "--ladder", "160",
-                                 "--segment-type", "ts", "--preset", "ultrafast", "--progress", "none"});
+  const auto ok = test::run_pvt({"transcode", test::scene_clip(), "-o", out, "--ladder", "160", "--preset",
+                                 "ultrafast", "--progress", "none"});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(std::filesystem::exists(out + "/index_r0_00000.ts"));
   EXPECT_EQ(test::ffprobe_frames(out + "/index_160p.m3u8"), 200);
