@@ -6,7 +6,7 @@
   ffmpeg    one ffmpeg -filter_complex split,scale... -f hls -var_stream_map run, keyframes forced every
             --segment-duration seconds so its renditions align as pvt's do
 
-Same encoder settings everywhere (libx264, --preset, --crf, AAC audio, fMP4 segments). Reported per way:
+Same encoder settings everywhere (libx264, --preset, --crf, AAC audio, --segment-type ts|fmp4 segments). Reported per way:
 wall and CPU time (medians over --runs rounds), and per rendition its size and PSNR against the source
 scaled to the rendition's size (ffmpeg's psnr filter). Targets on 2 cores (issue "Streaming ladder"): the
 ladder <= 0.8x the separate runs' wall and <= 1.0x ffmpeg's. Run on an idle machine.
@@ -55,7 +55,7 @@ def probe_size(playlist):
 def pvt_args(opts, src, out, heights):
     return [opts.pvt, "transcode", str(src), "-o", str(out), "--ladder", ",".join(map(str, heights)), "--preset",
             opts.preset, "--crf", str(opts.crf), "--segment-duration", str(opts.segment_duration), "--overwrite",
-            "--progress", "none"]
+            "--progress", "none", "--segment-type", opts.segment_type]
 
 
 def ffmpeg_args(opts, src, out, heights):
@@ -67,9 +67,10 @@ def ffmpeg_args(opts, src, out, heights):
         args += ["-map", f"[v{i}]", "-map", "0:a:0"]
     args += ["-c:v", "libx264", "-preset", opts.preset, "-crf", str(opts.crf), "-c:a", "aac",
              "-force_key_frames", f"expr:gte(t,n_forced*{opts.segment_duration})", "-f", "hls",
-             "-hls_time", str(opts.segment_duration), "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
+             "-hls_time", str(opts.segment_duration), "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4" if opts.segment_type == "fmp4" else "mpegts",
              "-var_stream_map", " ".join(f"v:{i},a:{i}" for i in range(n)), "-master_pl_name", "master.m3u8",
-             "-hls_segment_filename", str(out / "s%v_%05d.m4s"), str(out / "r%v.m3u8")]
+             "-hls_segment_filename",
+             str(out / ("s%v_%05d.m4s" if opts.segment_type == "fmp4" else "s%v_%05d.ts")), str(out / "r%v.m3u8")]
     return args
 
 
@@ -77,7 +78,7 @@ def renditions(way, out, heights, src):
     rows = []
     for i, h in enumerate(heights):
         if way == "ffmpeg":
-            playlist, files = out / f"r{i}.m3u8", [f"s{i}_*.m4s", "init_*.mp4" if i == 0 else f"init_{i}.mp4"]
+            playlist, files = out / f"r{i}.m3u8", [f"s{i}_*", f"init_{i}.mp4"]
         elif way == "ladder":
             playlist, files = out / f"index_{h}p.m3u8", [f"index_r{i}_*"]
         else:
@@ -96,6 +97,7 @@ def main():
     p.add_argument("--preset", default="veryfast")
     p.add_argument("--crf", type=float, default=23)
     p.add_argument("--segment-duration", type=float, default=4)
+    p.add_argument("--segment-type", choices=["ts", "fmp4"], default="ts")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--json")
     opts = p.parse_args()
