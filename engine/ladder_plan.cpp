@@ -54,10 +54,4 @@ std::vector<int> ladder_heights(const std::string& spec, int displayed_height, c
   return kept;
 }
 
-std::string ladder_text(const std::vector<int>& heights) {
-  std::string s;
-  for (int h : heights) s += (s.empty() ? "" : ",") + std::to_string(h);
-  return s;
-}
-
 }  // namespace pvt

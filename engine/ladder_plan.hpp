@@ -20,7 +20,4 @@ inline constexpr int kAutoLadder[] = {1080, 720, 480, 360, 240};
 // rung once the taller ones are dropped. Odd heights are rounded down to even.
 std::vector<int> ladder_heights(const std::string& spec, int displayed_height, const WarnFn& warn);
 
-// "1080,720,480": the resolved ladder as job.json keeps it.
-std::string ladder_text(const std::vector<int>& heights);
-
 }  // namespace pvt
