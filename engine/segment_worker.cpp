@@ -112,7 +112,11 @@ class PixelConverter {
     if (width_ == 0) {
       width_ = in->width & ~1;
       height_ = in->height & ~1;
-      if (wanted_height_ > 0 && wanted_height_ != height_) {
+      // Square pixels in every rung (the master playlist's RESOLUTION is what is shown), so an anamorphic
+      // source is scaled even at its own height.
+      const AVRational sar = in->sample_aspect_ratio;
+      const bool square = sar.num <= 0 || sar.num == sar.den;
+      if (wanted_height_ > 0 && (wanted_height_ != height_ || !square)) {
         height_ = wanted_height_;
         width_ = ladder_width(height_, in->width, in->height, in->sample_aspect_ratio);
         square_pixels_ = true;

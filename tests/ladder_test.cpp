@@ -184,5 +184,24 @@ TEST(Ladder, TsSegmentsByDefaultAndOneLineRefusals) {
   }
 }
 
+TEST(Ladder, AnAnamorphicSourceGetsSquarePixelsInEveryRungEvenAtItsOwnHeight) {
+  test::TempDir dir;
+  const std::string in = dir / "anamorphic.mp4";
+  ASSERT_EQ(test::run({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                       "testsrc2=size=320x240:rate=25:duration=2,setsar=2/1", "-c:v", "libx264", "-preset",
+                       "ultrafast", in})
+                .exit_code,
+            0);
+  const std::string out = dir / "ana";
+  const auto r = test::run_pvt(
+      {"transcode", in, "-o", out, "--ladder", "240,120", "--preset", "ultrafast", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto variants = master_variants(out + "/master.m3u8");
+  ASSERT_EQ(variants.size(), 2u);
+  EXPECT_EQ(variants[0].attrs.at("RESOLUTION"), "640x240");
+  EXPECT_EQ(variants[1].attrs.at("RESOLUTION"), "320x120");
+  EXPECT_EQ(test::ffprobe_stream(out + "/index_240p.m3u8", "v:0", "sample_aspect_ratio"), "1:1");
+}
+
 }  // namespace
 }  // namespace pvt
