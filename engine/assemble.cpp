@@ -547,6 +547,12 @@ struct HlsMedia {
   std::int64_t shift_us = 0;
 };
 
+double total_duration(const AssemblyResult& r) {
+  double total_s = 0;
+  for (double d : r.segment_durations) total_s += d;
+  return total_s;
+}
+
 HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout) {
   HlsMedia m;
   AssemblyResult& result = m.result;
@@ -660,8 +666,7 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
 
   m.playlist = media_playlist(names, result.segment_durations, fmp4 ? init_name : "");
   m.shift_us = shift_us;
-  double total_s = 0;
-  for (double d : result.segment_durations) total_s += d;
+  const double total_s = total_duration(result);
   HlsVariant& v = m.variant;
   v.bandwidth = static_cast<long long>(peak_bps);
   v.average_bandwidth =
@@ -674,12 +679,6 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
     if (const std::string c = audio_codec_string(a->stream()->codecpar); !c.empty()) codecs.insert(c);
   for (const auto& c : codecs) v.codecs += (v.codecs.empty() ? "" : ",") + c;
   return m;
-}
-
-double total_duration(const AssemblyResult& r) {
-  double total_s = 0;
-  for (double d : r.segment_durations) total_s += d;
-  return total_s;
 }
 
 // One WebVTT rendition per subtitle track, beside the master playlist.
