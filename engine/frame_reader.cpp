@@ -76,9 +76,16 @@ void FrameReader::seek(int candidate) {
   candidate_ = candidate;
   int ret;
   if (candidate < 0) {
-    ret = avformat_seek_file(fmt_.get(), -1, INT64_MIN,
-                             fmt_->start_time != AV_NOPTS_VALUE ? fmt_->start_time : 0, INT64_MAX,
-                             AVSEEK_FLAG_BACKWARD);
+    // Back to the start of the file. Containers that binary-search packet timestamps (MPEG-PS/TS) can miss
+    // the first GOP when asked for the start time (a reused reader, seeking back to cityCC0.mpg's first
+    // frame, landed on its second keyframe), so those go back by byte position, which cannot miss.
+    ret = -1;
+    if (fmt_->iformat->read_timestamp && !(fmt_->iformat->flags & AVFMT_NO_BYTE_SEEK))
+      ret = av_seek_frame(fmt_.get(), -1, 0, AVSEEK_FLAG_BYTE);
+    if (ret < 0)
+      ret = avformat_seek_file(fmt_.get(), -1, INT64_MIN,
+                               fmt_->start_time != AV_NOPTS_VALUE ? fmt_->start_time : 0, INT64_MAX,
+                               AVSEEK_FLAG_BACKWARD);
     if (ret < 0) ret = av_seek_frame(fmt_.get(), -1, 0, AVSEEK_FLAG_BYTE);
   } else {
     const SeekPoint& k = candidates_[candidate];

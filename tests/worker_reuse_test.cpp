@@ -82,6 +82,34 @@ TEST(WorkerReuse, AWorkerThatCrashesIsReplacedAndItsSegmentRetried) {
   EXPECT_EQ(test::ffprobe_frames(dir / "out.mp4"), 200);
 }
 
+TEST(WorkerReuse, AReusedWorkerGoesBackToTheFirstFrameOfAProgramStream) {
+  // A worker that took a later segment first and then segment 0 must seek back to the very first frame.
+  // MPEG-PS binary-searches timestamps, and asked for its start time it landed on the second GOP: 13 of
+  // 25 frames (cityCC0.mpg failed so once the planner gave it a short first segment).
+  test::TempDir dir;
+  const std::string ps = dir / "in.mpg";
+  ASSERT_EQ(
+      test::run({"ffmpeg", "-v",   "error", "-f",         "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+                 "-t",     "8",    "-c:v",  "mpeg2video", "-g",    "12", "-bf",
+                 "0",      "-q:v", "4",     "-f",         "vob",   ps})
+          .exit_code,
+      0);
+  const auto plan = test::run_pvt({"transcode", ps, "-o", dir / "out.mp4", "--segment-duration", "1",
+                                   "--min-segment", "0.5", "--max-segment", "1", "--preset", "ultrafast",
+                                   "--progress", "none", "--keep-work", "--workers", "1"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  const std::string job = dir / ".out.mp4.pvt-job";
+  ChildProcess worker({PVT_BINARY, "worker", "--serve"}, {}, dir / "worker.log", /*stdin_pipe=*/true);
+  ASSERT_TRUE(worker.write_line("1 " + job + "/seg_00003.task.json"));
+  ASSERT_TRUE(worker.write_line("1 " + job + "/seg_00000.task.json"));
+  worker.close_stdin();
+  std::ifstream log(dir / "worker.log");
+  EXPECT_EQ(worker.wait(), 0) << std::string((std::istreambuf_iterator<char>(log)), {});
+  std::ifstream stats(job + "/seg_00000.json");
+  const auto j = nlohmann::json::parse(stats);
+  EXPECT_EQ(j.at("frames"), 25);
+}
+
 TEST(WorkerReuse, ServeModeRefusesALineItCannotRead) {
   test::TempDir dir;
   ChildProcess worker({PVT_BINARY, "worker", "--serve"}, {}, dir / "worker.log", /*stdin_pipe=*/true);
