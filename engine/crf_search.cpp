@@ -112,6 +112,12 @@ double corrected_crf(const std::vector<QualityProbe>& probes, const std::vector<
   const double slope = finals.size() >= 2 ? local_slope(points(finals, s.metric), qt, s.metric)
                                           : local_slope(points(probes, s.metric), qt, s.metric);
   double next = crf + (qt - q) / slope;
+  // Two finals on either side of the target: the CRF between them, however close. (The least step below
+  // sent a noisy segment whose scores change 0.01 SSIM per CRF back onto the CRF it had just left.)
+  const auto f = points(finals, s.metric);
+  for (std::size_t i = 0; i + 1 < f.size(); ++i)
+    if ((f[i].q - qt) * (f[i + 1].q - qt) < 0)
+      return clamp_round(f[i].crf + (qt - f[i].q) * (f[i + 1].crf - f[i].crf) / (f[i + 1].q - f[i].q), s);
   // At least a quarter step in the right direction (a whole one for hardware): a tiny correction would
   // change nothing.
   const double least = s.whole_steps ? 1 : 0.25;

@@ -85,6 +85,8 @@ TEST(CrfSearch, ACorrectionMovesTheCrfTowardsTheTarget) {
   EXPECT_NEAR(corrected_crf(probes, {{28, 41.05}}, s), 28.25, 1e-9);
   // Two finals: their own slope (1 dB per CRF here), not the probes' 0.5.
   EXPECT_NEAR(corrected_crf(probes, {{28, 40}, {26, 42}}, s), 27, 1e-9);
+  // Two finals close around the target: between them, not a quarter step back onto the first.
+  EXPECT_NEAR(corrected_crf(probes, {{28, 40.9}, {27.8, 41.3}}, s), 27.95, 1e-9);
 }
 
 TEST(CrfSearch, PoolsFramesAsMeanFifthPercentileOrMinimum) {
