@@ -92,11 +92,12 @@ TEST(TranscodeIntegration, FullAnalysisPlansAtSceneCuts) {
                                  "2", "--workers", "2", "--preset", "ultrafast"});
   ASSERT_FALSE(j.is_null());
   EXPECT_EQ(j.at("plan_basis"), "analysis");
-  // Every scene cut starts a segment; the cost balance may split the heavy last scene once more.
+  // Every scene cut starts a segment; the cost balance may split the heavy last scene once more, and
+  // evening out the last wave adds at most one cut per worker.
   std::map<int, std::string> starts;
   for (const auto& s : j.at("segments")) starts[s.at("start_frame")] = s.at("starts_at");
   for (int cut : test::kSceneClipCuts) EXPECT_EQ(starts[cut], "scene") << cut;
-  EXPECT_LE(starts.size(), 6u);
+  EXPECT_LE(starts.size(), 7u);
   EXPECT_EQ(test::ffprobe_frames(out), 200);
 }
 
