@@ -218,7 +218,7 @@ Runner add_transcode_command(CLI::App& app) {
       "decode feeds every rung, their IDRs fall on the same frames, and OUT/master.m3u8 names them");
   cmd->add_option("--segment-type", o.segment_type,
                   "HLS media segments: ts, fmp4 (CMAF: an init segment + .m4s), or auto (fmp4 for "
-                  "AV1/VP9, else ts)")
+                  "ladders and AV1/VP9, else ts)")
       ->check(CLI::IsMember({"auto", "ts", "fmp4"}));
   cmd->add_flag("!--task-per-playlist-segment", o.group_playlist,
                 "HLS: one worker task per playlist segment (default: several in a row per task, an IDR at "

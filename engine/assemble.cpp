@@ -12,6 +12,7 @@
 #include "atomic_file.hpp"
 #include "av_handles.hpp"
 #include "error.hpp"
+#include "fmp4_segments.hpp"
 #include "hls_playlist.hpp"
 
 extern "C" {
@@ -487,55 +488,6 @@ bool needs_fmp4(AVCodecID codec) {
   return codec == AV_CODEC_ID_AV1 || codec == AV_CODEC_ID_VP9;
 }
 
-// fMP4 HLS: one MP4 muxer for the whole playlist, fragmented by hand as FFmpeg's own HLS muxer does. Its
-// header (ftyp and an empty moov: the codec configuration, no samples) is the init segment; each playlist
-// segment's packets are flushed as one fragment (moof + mdat, offsets relative to the moof) into a file of
-// its own; the trailer (an index of the fragments) is not wanted and goes nowhere.
-class FragmentedSegments {
- public:
-  FragmentedSegments(av::OutputFormat out, const std::string& init_path) : out_(std::move(out)) {
-    AVDictionary* opts = nullptr;
-    av_dict_set(&opts, "movflags", "+frag_custom+empty_moov+default_base_moof", 0);
-    try {
-      open_file(out_.get(), init_path, &opts);
-    } catch (...) {
-      av_dict_free(&opts);
-      throw;
-    }
-    av_dict_free(&opts);
-    check_av(avio_closep(&out_->pb), ErrorCode::kOutput, init_path);
-  }
-  FragmentedSegments(const FragmentedSegments&) = delete;
-  FragmentedSegments& operator=(const FragmentedSegments&) = delete;
-  ~FragmentedSegments() {
-    if (out_ && out_->pb) avio_closep(&out_->pb);
-  }
-
-  AVFormatContext* begin(const std::string& path) {
-    const int ret = avio_open(&out_->pb, path.c_str(), AVIO_FLAG_WRITE);
-    if (ret < 0) throw Error(ErrorCode::kOutput, path + ": cannot write: " + av_error_text(ret));
-    return out_.get();
-  }
-  // The interleaving queue first (its packets belong to this segment), then the fragment itself.
-  void end(const std::string& path) {
-    check_av(av_interleaved_write_frame(out_.get(), nullptr), ErrorCode::kOutput, path);
-    check_av(av_write_frame(out_.get(), nullptr), ErrorCode::kOutput, path);
-    check_av(avio_closep(&out_->pb), ErrorCode::kOutput, path);
-  }
-  void finish() {
-    check_av(avio_open_dyn_buf(&out_->pb), ErrorCode::kInternal, "fMP4 trailer");
-    const int ret = av_write_trailer(out_.get());
-    std::uint8_t* discarded = nullptr;
-    avio_close_dyn_buf(out_->pb, &discarded);
-    out_->pb = nullptr;
-    av_free(discarded);
-    check_av(ret, ErrorCode::kOutput, "fMP4 trailer");
-  }
-
- private:
-  av::OutputFormat out_;
-};
-
 namespace {
 
 // One rendition's media segments (MPEG-TS, or fMP4 with an init segment) and its media playlist's text,
@@ -628,7 +580,7 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
     av::OutputFormat ts;
     AVFormatContext* out = nullptr;
     if (fragments) {
-      out = fragments->begin(path);
+      out = fragments->begin();
     } else {
       ts = open_output("mpegts", path);
       out = ts.get();

@@ -43,10 +43,9 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
                 "--ladder writes HLS (a master playlist and a media playlist per rendition), "
                 "not " +
                     t.format);
-  // fMP4 only when asked (AV1 and VP9 always get it): H.264/HEVC with B-frames in pvt's fMP4 segments
-  // comes out with the audio a reorder delay ahead of the video (verification catches it and fails), so
-  // ladders of those codecs default to MPEG-TS until that is mended.
-  t.hls.fmp4 = o.segment_type == "fmp4";
+  // fMP4 (CMAF) when asked, and by default for ladders (AV1 and VP9 always get it); a single H.264/HEVC
+  // playlist stays MPEG-TS, which every player reads.
+  t.hls.fmp4 = o.segment_type == "fmp4" || (o.segment_type == "auto" && !o.ladder.empty());
   fs::path out = fs::absolute(o.output).lexically_normal();
   if (!out.has_filename()) out = out.parent_path();  // "out/" names the folder "out"
   std::error_code ec;

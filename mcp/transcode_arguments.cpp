@@ -111,8 +111,8 @@ json segment_properties(const ServerConfig& config) {
          "HLS streaming ladder: rendition heights such as \"1080,720,480\" (rungs taller than the source are "
          "dropped) or \"auto\"; one decode feeds every rung, the output folder gets master.m3u8 and a media "
          "playlist per rung"}}},
-      {"segment_type",
-       choice(kSegmentTypes, "auto", "HLS media segments: ts, fmp4 (CMAF), auto (fmp4 for AV1/VP9)")},
+      {"segment_type", choice(kSegmentTypes, "auto",
+                              "HLS media segments: ts, fmp4 (CMAF), auto (fmp4 for ladders and AV1/VP9)")},
       {"task_per_playlist_segment",
        {{"type", "boolean"},
         {"default", false},

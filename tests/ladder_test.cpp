@@ -161,14 +161,37 @@ TEST(Ladder, EveryRungIsWholeAlignedAndDescribedByTheMasterAsFfprobeMeasuresIt) 
   }
 }
 
-TEST(Ladder, TsSegmentsByDefaultAndOneLineRefusals) {
+// A ladder's segments are fMP4 unless asked otherwise. With B-frames (x264 veryfast) the video starts a
+// reorder delay after its first decode timestamp: the audio must keep its place against it, as in FFmpeg's
+// own fMP4 HLS (pvt's init segment once lost it: "audio starts -0.083 s").
+TEST(Ladder, Fmp4ByDefaultKeepsTheAudioAgainstBFrameVideoAndTsWhenAsked) {
   test::TempDir dir;
-  const std::string out = dir / "ts";
-  const auto ok = test::run_pvt({"transcode", test::scene_clip(), "-o", out, "--ladder", "160", "--preset",
-                                 "ultrafast", "--progress", "none"});
+  const std::string src = dir / "b.mp4";
+  ASSERT_EQ(
+      test::run({"ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=24:d=6", "-f", "lavfi",
+                 "-i", "sine=r=48000:d=6", "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", src})
+          .exit_code,
+      0);
+  const std::string out = dir / "fmp4";
+  const auto ok = test::run_pvt({"transcode", src, "-o", out, "--ladder", "240", "--preset", "veryfast",
+                                 "--segment-duration", "2", "--progress", "none"});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
-  EXPECT_TRUE(std::filesystem::exists(out + "/index_r0_00000.ts"));
-  EXPECT_EQ(test::ffprobe_frames(out + "/index_160p.m3u8"), 200);
+  EXPECT_TRUE(std::filesystem::exists(out + "/index_r0_init.mp4"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/index_r0_00000.m4s"));
+  const auto offset = [](const std::string& p) {
+    return std::stod(test::ffprobe_stream(p, "a:0", "start_time")) -
+           std::stod(test::ffprobe_stream(p, "v:0", "start_time"));
+  };
+  // Within the AAC priming (1024 samples, 0.021 s at 48 kHz) that the input's edit list hides and HLS shows,
+  // as in FFmpeg's own fMP4 HLS; the lost reorder delay was 0.083 s.
+  EXPECT_NEAR(offset(out + "/index_240p.m3u8"), offset(src), 1024.0 / 48000 + 0.005);
+  EXPECT_EQ(test::ffprobe_frames(out + "/index_240p.m3u8"), 144);
+
+  const auto ts = test::run_pvt({"transcode", test::scene_clip(), "-o", dir / "ts", "--ladder", "160",
+                                 "--segment-type", "ts", "--preset", "ultrafast", "--progress", "none"});
+  ASSERT_EQ(ts.exit_code, 0) << ts.err;
+  EXPECT_TRUE(std::filesystem::exists(dir / "ts/index_r0_00000.ts"));
+  EXPECT_EQ(test::ffprobe_frames(dir / "ts/index_160p.m3u8"), 200);
   const std::vector<std::vector<std::string>> refused{
       {"--ladder", "160", "-o", dir / "x.mp4"},
       {"--ladder", "abc", "-o", dir / "y"},

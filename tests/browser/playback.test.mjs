@@ -409,7 +409,7 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
     });
   }
 
-  it('a 3-rung ladder (--ladder, --segment-type fmp4) plays to its end and switches to every level on request', async (t) => {
+  it('a 3-rung ladder (--ladder: fMP4, x264 veryfast with B-frames) plays to its end and switches to every level on request', async (t) => {
     const input = path.join(workDir, 'ladder-src.mp4');
     await execFile('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=12',
       '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=12', '-c:v', 'libx264', '-preset', 'ultrafast',
@@ -417,8 +417,8 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
     const src = await timeline(input);
     const outDir = path.join(workDir, 'ladder.hls');
     try {
-      await execFile(pvtBin, ['transcode', input, '-o', outDir, '--ladder', '360,240,144', '--segment-type', 'fmp4', '--segment-duration', '2',
-        '--preset', 'ultrafast', '--overwrite'], { timeout: 300_000, maxBuffer: 16 << 20 });
+      await execFile(pvtBin, ['transcode', input, '-o', outDir, '--ladder', '360,240,144', '--segment-duration', '2',
+        '--preset', 'veryfast', '--overwrite'], { timeout: 300_000, maxBuffer: 16 << 20 });
     } catch (e) {
       assert.fail(`pvt transcode failed (${e.code ?? e.signal}): ${e.stderr || e.message}`);
     }
