@@ -7,6 +7,7 @@
 #include <set>
 
 #include "error.hpp"
+#include "last_wave.hpp"
 #include "segment_grouping.hpp"
 
 namespace pvt {
@@ -75,63 +76,6 @@ CutEconomy cut_economy(const MediaInfo& info, const Analysis* analysis, bool sce
 
 // When the workers take the segments longest first (as the pool does), when the last one finishes, in
 // units of estimated cost.
-double longest_first_makespan(std::vector<double> costs, int workers) {
-  std::sort(costs.begin(), costs.end(), std::greater<>());
-  std::vector<double> busy(static_cast<std::size_t>(std::max(1, workers)), 0.0);
-  for (double c : costs) *std::min_element(busy.begin(), busy.end()) += c;
-  return *std::max_element(busy.begin(), busy.end());
-}
-
-// The cuts can leave the last wave uneven (7 equal pieces for 2 workers: one worker runs the seventh alone).
-// While the estimated finish is over 3 % past an even share, the costliest segment that is long enough is
-// cut in two: at the frame that gives the earliest longest-first finish, counting the frames a cut between
-// keyframes decodes only to drop (a keyframe wins a near tie, so a split rarely pays for a second decode
-// of the GOP before it: on the BBB 1080p upscale a cost-midpoint cut decoded 43 frames for 37 kept). At
-// most one extra cut per worker, each an IDR a single encode would not have.
-// `cost(from, to)`: a segment's estimated cost, as the plan gives it (its frames, and the frames decoded
-// only to be dropped before it).
-void even_out_last_wave(std::vector<std::pair<int, std::string>>& starts, int frames,
-                        const std::function<double(int)>& t, const std::function<bool(int)>& is_keyframe,
-                        const std::function<double(int, int)>& cost, double min_s, int workers) {
-  auto end_of = [&](std::size_t s) { return s + 1 < starts.size() ? starts[s + 1].first : frames; };
-  for (int extra = 0; extra < workers; ++extra) {
-    std::vector<double> costs;
-    for (std::size_t s = 0; s < starts.size(); ++s) costs.push_back(cost(starts[s].first, end_of(s)));
-    double even = 0;
-    for (double c : costs) even += c;
-    even /= workers;
-    if (longest_first_makespan(costs, workers) <= 1.03 * even) return;
-    int best = -1;
-    for (std::size_t s = 0; s < starts.size(); ++s)
-      if (t(end_of(s)) - t(starts[s].first) >= 2 * min_s && (best < 0 || costs[s] > costs[best]))
-        best = static_cast<int>(s);
-    if (best < 0) return;
-    const int from = starts[best].first, to = end_of(best);
-    // Each allowed cut's finish and the two pieces' cost; then, of the cuts finishing within 0.5 % of an
-    // even share of the earliest, the one decoding least.
-    std::vector<std::pair<int, std::pair<double, double>>> options;
-    double earliest = 0;
-    for (int f = from + 1; f < to; ++f) {
-      if (t(f) - t(from) < min_s || t(to) - t(f) < min_s) continue;
-      std::vector<double> split = costs;
-      split[best] = cost(from, f);
-      split.push_back(cost(f, to));
-      const double finish = longest_first_makespan(split, workers);
-      earliest = options.empty() ? finish : std::min(earliest, finish);
-      options.push_back({f, {finish, split[best] + split.back()}});
-    }
-    if (options.empty()) return;
-    int cut = -1;
-    double cut_total = 0;
-    for (const auto& [f, o] : options)
-      if (o.first <= earliest + 0.005 * even && (cut < 0 || o.second < cut_total)) {
-        cut = f;
-        cut_total = o.second;
-      }
-    starts.insert(starts.begin() + best + 1, {cut, is_keyframe(cut) ? "keyframe" : "length"});
-  }
-}
-
 }  // namespace
 
 Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOptions& options) {
