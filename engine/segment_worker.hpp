@@ -37,6 +37,11 @@ struct WorkerSession {
   int stream = -1;
   int threads = 0;
   int served = 0;  // segments this worker has finished
+  // Target quality: the CRF this worker's last segment ended at, and the settings it was searched under
+  // (quality_segment.cpp). The next segment's search starts there rather than at --crf: neighbouring
+  // segments of one job usually need CRFs close to each other.
+  std::string quality_settings;
+  double quality_crf = 0;
 };
 
 // Sees the final encode (target quality measures it): the encoder once open, each segment frame as it
