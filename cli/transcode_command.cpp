@@ -93,7 +93,8 @@ void print_summary(const TranscodeSummary& s) {
   std::string kind = s.format == "mp4"    ? "MP4"
                      : s.format == "mkv"  ? "Matroska"
                      : s.format == "webm" ? "WebM"
-                                          : "HLS";
+                     : s.output.size() > 4 && s.output.compare(s.output.size() - 4, 4, ".mpd") == 0 ? "DASH"
+                                                                                                    : "HLS";
   std::printf("pvt: wrote %s (%s, %d %s, %.1f MB)\n", s.output.c_str(), kind.c_str(), file ? 1 : media_files,
               file ? "file" : "files", static_cast<double>(s.output_bytes) / 1e6);
   std::printf("  %lld frames, %.2f s of video in %.2f s: %.2fx real time, %.1f fps\n",
@@ -148,11 +149,14 @@ Runner add_transcode_command(CLI::App& app) {
   auto& o = a->options;
   cmd->add_option("input", o.input, "video file")->required();
   cmd->add_option("-o,--output", o.output,
-                  "output: a .mp4 file, a .m3u8 playlist, or a directory for HLS (playlist index.m3u8)")
+                  "output: a .mp4 file, a .m3u8 playlist, a .mpd manifest, or a directory for HLS (playlist "
+                  "index.m3u8; master.m3u8 for a ladder) and DASH (manifest.mpd)")
       ->required();
   cmd->add_option("--format", o.format,
-                  "hls, mp4, mkv or webm (default: by the name: .mp4/.m4v/.mov, .mkv, .webm; else hls)")
-      ->check(CLI::IsMember({"hls", "mp4", "mkv", "webm"}));
+                  "hls, dash, hls+dash, mp4, mkv or webm (default: by the name: .mp4/.m4v/.mov, .mkv, .webm, "
+                  ".mpd (dash); else hls). dash writes DIR/manifest.mpd over fMP4 (CMAF) segments, hls+dash "
+                  "both manifests over the same segments")
+      ->check(CLI::IsMember({"hls", "dash", "hls+dash", "mp4", "mkv", "webm"}));
   auto* crf = cmd->add_option("--crf", o.crf, "constant quality, 0-51 (default 23; x264/x265 take fractions)")
                   ->check(CLI::Range(0.0, 51.0));
   cmd->add_option(

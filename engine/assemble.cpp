@@ -11,6 +11,7 @@
 
 #include "atomic_file.hpp"
 #include "av_handles.hpp"
+#include "dash_manifest.hpp"
 #include "error.hpp"
 #include "fmp4_segments.hpp"
 #include "hls_playlist.hpp"
@@ -491,12 +492,22 @@ bool needs_fmp4(AVCodecID codec) {
 namespace {
 
 // One rendition's media segments (MPEG-TS, or fMP4 with an init segment) and its media playlist's text,
-// with what a master playlist says of it.
+// with what a master playlist and a DASH manifest say of it.
 struct HlsMedia {
   AssemblyResult result;
   std::string playlist;  // the media playlist's text
   HlsVariant variant;    // uri left empty
   std::int64_t shift_us = 0;
+  DashTimeline timeline;              // of its first stream (the video, or the audio of an audio rendition)
+  int sample_rate = 0, channels = 0;  // an audio rendition's
+};
+
+// Which of the input's streams a rendition carries.
+struct MediaStreams {
+  static constexpr int kAllAudio = -1, kNoAudio = -2;
+  bool video = true;
+  int audio = kAllAudio;  // or one track's index in AssemblyInput::audio
+  bool keeps_audio(int track) const { return audio == kAllAudio || audio == track; }
 };
 
 double total_duration(const AssemblyResult& r) {
@@ -505,7 +516,39 @@ double total_duration(const AssemblyResult& r) {
   return total_s;
 }
 
-HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout) {
+// Where each segment of the first lane starts and ends in its output time base, from the packets written.
+class TimelineRecorder {
+ public:
+  explicit TimelineRecorder(int segments) : starts_(segments, INT64_MAX), ends_(segments, INT64_MIN) {}
+  void add(int segment, const AVPacket* pkt, AVRational from, AVRational to, std::int64_t shift_us) {
+    if (pkt->pts == AV_NOPTS_VALUE) return;
+    const std::int64_t pts = av_rescale_q(pkt->pts + av_rescale_q(shift_us, AV_TIME_BASE_Q, from), from, to);
+    starts_[segment] = std::min(starts_[segment], pts);
+    ends_[segment] =
+        std::max(ends_[segment], pts + av_rescale_q(std::max<std::int64_t>(pkt->duration, 0), from, to));
+    tb_ = to;
+  }
+  // Segments with no packet (audio that ends early) are left out; each lasts until the next begins.
+  DashTimeline finish() const {
+    DashTimeline t;
+    if (tb_.num != 1 || tb_.den <= 0) return t;  // muxers give fMP4 tracks a 1/timescale time base
+    t.timescale = tb_.den;
+    for (std::size_t s = 0; s < starts_.size(); ++s) {
+      if (starts_[s] == INT64_MAX) continue;
+      t.starts.push_back(starts_[s]);
+      t.durations.push_back(ends_[s] - starts_[s]);
+    }
+    for (std::size_t s = 0; s + 1 < t.starts.size(); ++s) t.durations[s] = t.starts[s + 1] - t.starts[s];
+    return t;
+  }
+
+ private:
+  std::vector<std::int64_t> starts_, ends_;
+  AVRational tb_{0, 1};
+};
+
+HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout,
+                         MediaStreams streams = {}) {
   HlsMedia m;
   AssemblyResult& result = m.result;
   Source src(in.source);
@@ -523,7 +566,8 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
   for (auto& l : lanes) l.advance();
   // MPEG-TS cannot carry negative timestamps and each segment is muxed separately: shift the whole
   // timeline once so the earliest decode timestamp is zero, identically in every segment (and in the
-  // subtitles, whose cue times follow the same shift).
+  // subtitles, whose cue times follow the same shift). Over every stream, whichever this rendition
+  // carries, so that separate renditions keep one timeline.
   std::int64_t shift_us = 0;
   for (auto& l : lanes)
     if (l.valid)
@@ -531,6 +575,12 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
           std::max<std::int64_t>(shift_us, -av_rescale_q(l.pkt->dts, l.source->time_base(), AV_TIME_BASE_Q));
   // Rounded up to a whole video tick, so video timestamps shift exactly.
   shift_us = av_rescale_q(av_rescale_q_rnd(shift_us, AV_TIME_BASE_Q, vtb, AV_ROUND_UP), vtb, AV_TIME_BASE_Q);
+  lanes.erase(std::remove_if(lanes.begin(), lanes.end(),
+                             [&](const Lane& l) {
+                               return l.source == &video ? !streams.video : !streams.keeps_audio(l.track);
+                             }),
+              lanes.end());
+  if (lanes.empty()) throw Error(ErrorCode::kInternal, "a rendition with no stream");
 
   av::CodecParameters vpar(avcodec_parameters_alloc());
   if (!vpar) throw std::bad_alloc();
@@ -553,12 +603,15 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
   std::int64_t total_bytes = 0;
   double peak_bps = 0;
 
-  // The streams of a segment's muxer: the video, then each audio track, as the lanes feed them.
+  // The streams of a segment's muxer, in the lanes' order.
   auto add_streams = [&](AVFormatContext* out) {
-    lanes[0].out = add_video_stream(out, vpar.get(), in, src);
-    for (std::size_t i = 0; i < audio.size(); ++i) {
-      lanes[i + 1].out = new_stream(out, audio[i]->stream()->codecpar, audio[i]->time_base());
-      copy_stream_tags(src.stream(in.audio[i].input_stream), lanes[i + 1].out);
+    for (auto& l : lanes) {
+      if (l.source == &video) {
+        l.out = add_video_stream(out, vpar.get(), in, src);
+        continue;
+      }
+      l.out = new_stream(out, audio[l.track]->stream()->codecpar, audio[l.track]->time_base());
+      copy_stream_tags(src.stream(in.audio[l.track].input_stream), l.out);
     }
   };
   std::optional<FragmentedSegments> fragments;
@@ -566,15 +619,17 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
     const std::string init_path = (fs::path(dir) / init_name).string();
     auto out = open_output("mp4", init_path);
     add_streams(out.get());
-    for (std::size_t i = 0; i < audio.size(); ++i) {
-      AVCodecParameters* par = lanes[i + 1].out->codecpar;
-      if (par->codec_id != AV_CODEC_ID_AAC || par->extradata_size > 0 || !lanes[i + 1].valid) continue;
-      if (const auto asc = asc_from_adts(lanes[i + 1].pkt.get()); !asc.empty()) set_extradata(par, asc);
+    for (auto& l : lanes) {
+      if (l.track < 0) continue;
+      AVCodecParameters* par = l.out->codecpar;
+      if (par->codec_id != AV_CODEC_ID_AAC || par->extradata_size > 0 || !l.valid) continue;
+      if (const auto asc = asc_from_adts(l.pkt.get()); !asc.empty()) set_extradata(par, asc);
     }
     fragments.emplace(std::move(out), init_path);
     result.files.push_back(init_path);
   }
 
+  TimelineRecorder timeline(n);
   for (int s = 0; s < n; ++s) {
     const std::string path = (fs::path(dir) / names[s]).string();
     av::OutputFormat ts;
@@ -587,7 +642,8 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
       add_streams(out);
       open_file(out, path, nullptr);
     }
-    // Audio belongs to the segment its timestamp falls in; the first and last segments take the edges.
+    // Audio belongs to the segment its timestamp falls in; the first and last segments take the edges
+    // (an audio rendition's segments end where the video's do, without reading the video).
     const std::int64_t audio_end = s + 1 < n ? starts[s + 1] - in.origin : INT64_MAX;
     auto in_segment = [&](const Lane& l) {
       if (l.source == &video) return l.source->segment() == s;
@@ -596,6 +652,8 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
     while (Lane* l = earliest(lanes, in_segment)) {
       if (fragments && l->source != &video && l->out->codecpar->codec_id == AV_CODEC_ID_AAC)
         strip_adts(l->pkt.get());
+      if (l == &lanes.front())
+        timeline.add(s, l->pkt.get(), l->source->time_base(), l->out->time_base, shift_us);
       if (write_lane_packet(out, *l, shift_us, path)) {
         if (l->source == &video) ++result.video_packets;
         if (l->track >= 0) ++result.audio_packets_per_track[l->track];
@@ -618,35 +676,47 @@ HlsMedia write_hls_media(const AssemblyInput& in, const std::string& dir, const 
 
   m.playlist = media_playlist(names, result.segment_durations, fmp4 ? init_name : "");
   m.shift_us = shift_us;
+  m.timeline = timeline.finish();
   const double total_s = total_duration(result);
   HlsVariant& v = m.variant;
   v.bandwidth = static_cast<long long>(peak_bps);
   v.average_bandwidth =
       total_s > 0 ? static_cast<long long>(static_cast<double>(total_bytes) * 8 / total_s) : 0;
-  v.width = vpar->width;
-  v.height = vpar->height;
-  v.frame_rate = in.frame_rate;
-  std::set<std::string> codecs{video_codec_string(vpar.get())};
-  for (const auto& a : audio)
-    if (const std::string c = audio_codec_string(a->stream()->codecpar); !c.empty()) codecs.insert(c);
+  std::set<std::string> codecs;
+  if (streams.video) {
+    v.width = vpar->width;
+    v.height = vpar->height;
+    v.frame_rate = in.frame_rate;
+    codecs.insert(video_codec_string(vpar.get()));
+  }
+  for (const auto& l : lanes) {
+    if (l.track < 0) continue;
+    const AVCodecParameters* par = audio[l.track]->stream()->codecpar;
+    if (const std::string c = audio_codec_string(par); !c.empty()) codecs.insert(c);
+    m.sample_rate = par->sample_rate;
+    m.channels = par->ch_layout.nb_channels;
+  }
   for (const auto& c : codecs) v.codecs += (v.codecs.empty() ? "" : ",") + c;
   return m;
 }
 
 // One WebVTT rendition per subtitle track, beside the master playlist.
+// playlists: also each track's HLS playlist (a DASH manifest names the WebVTT file itself).
 std::vector<HlsRendition> write_hls_subtitles(const AssemblyInput& in, const std::string& dir,
                                               const std::string& stem, std::int64_t shift_us, double total_s,
-                                              std::vector<std::string>& files) {
+                                              std::vector<std::string>& files, bool playlists = true) {
   Source src(in.source);
   std::vector<HlsRendition> renditions;
   for (std::size_t i = 0; i < in.subtitles.size(); ++i) {
     const auto& t = in.subtitles[i];
     const std::string base = stem + "_sub" + std::to_string(i);
     write_webvtt(t, in, shift_us, (fs::path(dir) / (base + ".vtt")).string());
-    write_file_atomically((fs::path(dir) / (base + ".m3u8")).string(),
-                          subtitle_playlist(base + ".vtt", total_s));
     files.push_back((fs::path(dir) / (base + ".vtt")).string());
-    files.push_back((fs::path(dir) / (base + ".m3u8")).string());
+    if (playlists) {
+      write_file_atomically((fs::path(dir) / (base + ".m3u8")).string(),
+                            subtitle_playlist(base + ".vtt", total_s));
+      files.push_back((fs::path(dir) / (base + ".m3u8")).string());
+    }
     const AVStream* is = src.stream(t.input_stream);
     const AVDictionaryEntry* lang = av_dict_get(is->metadata, "language", nullptr, 0);
     const AVDictionaryEntry* title = av_dict_get(is->metadata, "title", nullptr, 0);
@@ -684,10 +754,124 @@ AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, con
   return result;
 }
 
+namespace {
+
+// "24" or "30000/1001", as DASH's frameRate wants it.
+std::string frame_rate_text(double fps) {
+  const AVRational r = av_d2q(fps, 1001000);
+  return r.den == 1 ? std::to_string(r.num) : std::to_string(r.num) + "/" + std::to_string(r.den);
+}
+
+std::string language_of_track(const Source& src, const AudioTrack& t) {
+  const AVDictionaryEntry* lang = av_dict_get(src.stream(t.input_stream)->metadata, "language", nullptr, 0);
+  return lang && std::string(lang->value) != "und" ? lang->value : "";
+}
+
+// The audio once per track, each its own fMP4 rendition: STEM_audio<k>.m3u8 over STEM_a<k>_*.m4s.
+struct AudioRenditions {
+  std::vector<HlsRendition> hls;
+  std::vector<HlsMedia> media;
+  long long peak_bandwidth = 0, average_bandwidth = 0;  // of the costliest track
+  std::string codecs;
+};
+
+AudioRenditions write_audio_renditions(const AssemblyInput& in, const std::string& dir,
+                                       const HlsLayout& layout, AssemblyResult& result) {
+  AudioRenditions a;
+  Source src(in.source);
+  for (std::size_t k = 0; k < in.audio.size(); ++k) {
+    HlsLayout own = layout;
+    own.segment_prefix = layout.stem + "_a" + std::to_string(k) + "_";
+    HlsMedia m = write_hls_media(in, dir, own, {false, static_cast<int>(k)});
+    const std::string uri = layout.stem + "_audio" + std::to_string(k) + ".m3u8";
+    const std::string path = (fs::path(dir) / uri).string();
+    write_file_atomically(path, m.playlist);
+    result.files.insert(result.files.end(), m.result.files.begin(), m.result.files.end());
+    if (layout.hls_manifest) result.files.push_back(path);
+    result.audio_playlists.push_back(path);
+    result.audio_packets_per_track.at(k) = m.result.audio_packets;
+    HlsRendition r;
+    r.uri = uri;
+    r.language = language_of_track(src, in.audio[k]);
+    r.name = r.language.empty() ? "Audio " + std::to_string(k + 1) : r.language;
+    r.is_default = k == 0;
+    r.channels = std::to_string(m.channels);
+    a.hls.push_back(r);
+    if (m.variant.bandwidth > a.peak_bandwidth) {
+      a.peak_bandwidth = m.variant.bandwidth;
+      a.average_bandwidth = m.variant.average_bandwidth;
+    }
+    if (a.codecs.find(m.variant.codecs) == std::string::npos)
+      a.codecs += (a.codecs.empty() ? "" : ",") + m.variant.codecs;
+    a.media.push_back(std::move(m));
+  }
+  result.audio_packets = 0;
+  for (auto c : result.audio_packets_per_track) result.audio_packets += c;
+  return a;
+}
+
+std::vector<DashAdaptationSet> dash_sets(const std::vector<HlsMedia>& rungs,
+                                         const std::vector<std::string>& rung_prefixes,
+                                         const AudioRenditions& audio,
+                                         const std::vector<HlsRendition>& subtitles,
+                                         const HlsLayout& layout) {
+  std::vector<DashAdaptationSet> sets(1);
+  sets[0].content_type = "video";
+  for (std::size_t r = 0; r < rungs.size(); ++r) {
+    const HlsMedia& m = rungs[r];
+    DashRepresentation rep;
+    rep.id = "v" + std::to_string(r);
+    rep.codecs = m.variant.codecs;
+    rep.bandwidth = m.variant.bandwidth;
+    rep.init = rung_prefixes[r] + "init.mp4";
+    rep.media = rung_prefixes[r] + "$Number%05d$.m4s";
+    rep.width = m.variant.width;
+    rep.height = m.variant.height;
+    rep.frame_rate = frame_rate_text(m.variant.frame_rate);
+    rep.timeline = m.timeline;
+    sets[0].representations.push_back(rep);
+  }
+  for (std::size_t k = 0; k < audio.media.size(); ++k) {
+    const HlsMedia& m = audio.media[k];
+    DashAdaptationSet set;
+    set.content_type = "audio";
+    set.language = audio.hls[k].language;
+    DashRepresentation rep;
+    rep.id = "a" + std::to_string(k);
+    rep.codecs = m.variant.codecs;
+    rep.bandwidth = m.variant.bandwidth;
+    const std::string prefix = layout.stem + "_a" + std::to_string(k) + "_";
+    rep.init = prefix + "init.mp4";
+    rep.media = prefix + "$Number%05d$.m4s";
+    rep.sample_rate = m.sample_rate;
+    rep.channels = m.channels;
+    rep.timeline = m.timeline;
+    set.representations.push_back(rep);
+    sets.push_back(set);
+  }
+  for (std::size_t k = 0; k < subtitles.size(); ++k) {
+    DashAdaptationSet set;
+    set.content_type = "text";
+    set.language = subtitles[k].language;
+    DashRepresentation rep;
+    rep.id = "s" + std::to_string(k);
+    rep.codecs = "wvtt";
+    rep.bandwidth = 256;
+    rep.file = fs::path(subtitles[k].uri).replace_extension(".vtt").string();
+    set.representations.push_back(rep);
+    sets.push_back(set);
+  }
+  return sets;
+}
+
+}  // namespace
+
 AssemblyResult assemble_hls_ladder(AssemblyInput& in, const std::vector<std::vector<std::string>>& rung_files,
                                    const std::string& dir, const HlsLayout& layout) {
   AssemblyResult result;
   std::vector<HlsVariant> variants;
+  std::vector<HlsMedia> rungs;
+  std::vector<std::string> prefixes;
   std::int64_t shift_us = 0;
   std::vector<std::string> own_files;
   for (const auto& s : in.segments) own_files.push_back(s.path);
@@ -699,12 +883,16 @@ AssemblyResult assemble_hls_ladder(AssemblyInput& in, const std::vector<std::vec
     std::function<void()> f;
     ~Restore() { f(); }
   } restore{[&] { use_files(own_files); }};
+  // CMAF: the audio is its own rendition, written once; MPEG-TS rungs each carry it.
+  const bool separate_audio = layout.fmp4 && !in.audio.empty();
   for (std::size_t r = 0; r < rung_files.size(); ++r) {
     use_files(rung_files[r]);
     // Each rung's files are named by its height once its first segment says what that is.
     HlsLayout own = layout;
     own.segment_prefix = layout.stem + "_r" + std::to_string(r) + "_";
-    HlsMedia m = write_hls_media(in, dir, own);
+    MediaStreams streams;
+    if (separate_audio) streams.audio = MediaStreams::kNoAudio;
+    HlsMedia m = write_hls_media(in, dir, own, streams);
     m.variant.uri = layout.stem + "_" + std::to_string(m.variant.height) + "p.m3u8";
     const std::string path = (fs::path(dir) / m.variant.uri).string();
     write_file_atomically(path, m.playlist);
@@ -714,16 +902,38 @@ AssemblyResult assemble_hls_ladder(AssemblyInput& in, const std::vector<std::vec
       result.files.clear();
     }
     result.files.insert(result.files.end(), m.result.files.begin(), m.result.files.end());
-    result.files.push_back(path);
+    if (layout.hls_manifest) result.files.push_back(path);
     result.rung_playlists.push_back(path);
     variants.push_back(m.variant);
+    prefixes.push_back(own.segment_prefix);
+    rungs.push_back(std::move(m));
   }
-  const auto subtitles =
-      write_hls_subtitles(in, dir, layout.stem, shift_us, total_duration(result), result.files);
-  const std::string playlist_path = (fs::path(dir) / layout.playlist_name).string();
-  write_file_atomically(playlist_path, master_playlist(variants, subtitles));
-  result.files.push_back(playlist_path);
+  AudioRenditions audio;
+  if (separate_audio) {
+    use_files(own_files);
+    audio = write_audio_renditions(in, dir, layout, result);
+    // A variant's BANDWIDTH and CODECS cover all it plays: its video and the audio group's costliest track.
+    for (auto& v : variants) {
+      v.bandwidth += audio.peak_bandwidth;
+      v.average_bandwidth += audio.average_bandwidth;
+      v.codecs += "," + audio.codecs;
+    }
+  }
   result.variants = variants;
+  const auto subtitles = write_hls_subtitles(in, dir, layout.stem, shift_us, total_duration(result),
+                                             result.files, layout.hls_manifest);
+  if (layout.hls_manifest) {
+    const std::string playlist_path = (fs::path(dir) / layout.playlist_name).string();
+    write_file_atomically(playlist_path, master_playlist(variants, subtitles, audio.hls));
+    result.files.push_back(playlist_path);
+  }
+  if (!layout.dash_manifest.empty()) {
+    const std::string mpd = (fs::path(dir) / layout.dash_manifest).string();
+    write_file_atomically(
+        mpd, dash_manifest(dash_sets(rungs, prefixes, audio, subtitles, layout), total_duration(result)));
+    result.files.push_back(mpd);
+    result.dash_manifest = mpd;
+  }
   return result;
 }
 

@@ -48,6 +48,10 @@ struct HlsLayout {
   std::string segment_prefix;  // e.g. "segment_" -> segment_00000.ts
   std::string stem;            // e.g. "index": names the video and subtitle playlists beside a master
   bool fmp4 = false;           // fMP4 (CMAF) media segments even for codecs MPEG-TS carries
+  // Streaming sets (ladders, DASH): which manifests are published. The rungs' media playlists are
+  // written either way: verification reads each rung through them.
+  bool hls_manifest = true;
+  std::string dash_manifest;  // e.g. "manifest.mpd"; empty: none
 };
 
 struct AssemblyResult {
@@ -60,6 +64,10 @@ struct AssemblyResult {
   // Ladders: each rung's media playlist (in the staging folder) and what the master playlist says of it.
   std::vector<std::string> rung_playlists;
   std::vector<HlsVariant> variants;
+  // fMP4 ladders and DASH: the audio, once, as a rendition of its own per track (media playlist in the
+  // staging folder); the rungs then carry video alone.
+  std::vector<std::string> audio_playlists;
+  std::string dash_manifest;  // its path in the staging folder, when written
 };
 
 // Writes one file at `path` (a temporary name: the caller renames it once verified); muxer "mp4" or
@@ -69,10 +77,11 @@ AssemblyResult assemble_file(const AssemblyInput& in, const std::string& muxer, 
 // Writes the playlist(s), segments and subtitle files into directory `dir` (a staging directory).
 AssemblyResult assemble_hls(const AssemblyInput& in, const std::string& dir, const HlsLayout& layout);
 
-// A streaming ladder: one media playlist per rung (`rung_files[r][s]`: rung r's file of segment s, tallest
+// A streaming set: one media playlist per rung (`rung_files[r][s]`: rung r's file of segment s, tallest
 // rung first; `in.segments` gives their timing and ends as it came), named STEM_<height>p.m3u8 with segments
-// STEM_r<rung>_00000.m4s (or .ts), every rung carrying the audio; the subtitles once; and the master playlist
-// at layout.playlist_name naming them all.
+// STEM_r<rung>_00000.m4s (or .ts); the audio once per track as its own rendition (STEM_audio<k>.m3u8,
+// STEM_a<k>_00000.m4s) with fMP4 segments, in every rung with MPEG-TS; the subtitles once; the master
+// playlist at layout.playlist_name naming them all, and the DASH manifest when layout asks for one.
 AssemblyResult assemble_hls_ladder(AssemblyInput& in, const std::vector<std::vector<std::string>>& rung_files,
                                    const std::string& dir, const HlsLayout& layout);
 

@@ -40,9 +40,17 @@ std::string media_playlist(const std::vector<std::string>& segments, const std::
 }
 
 std::string master_playlist(const std::vector<HlsVariant>& variants,
-                            const std::vector<HlsRendition>& subtitles) {
+                            const std::vector<HlsRendition>& subtitles,
+                            const std::vector<HlsRendition>& audio) {
   std::ostringstream p;
   p << "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+  for (const auto& a : audio) {
+    p << "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=" << quoted(a.name);
+    if (!a.language.empty()) p << ",LANGUAGE=" << quoted(a.language);
+    p << ",DEFAULT=" << (a.is_default ? "YES" : "NO") << ",AUTOSELECT=YES";
+    if (!a.channels.empty()) p << ",CHANNELS=" << quoted(a.channels);
+    p << ",URI=" << quoted(a.uri) << "\n";
+  }
   for (const auto& s : subtitles) {
     p << "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=" << quoted(s.name);
     if (!s.language.empty()) p << ",LANGUAGE=" << quoted(s.language);
@@ -60,6 +68,7 @@ std::string master_playlist(const std::vector<HlsVariant>& variants,
       std::snprintf(fr, sizeof fr, "%.3f", v.frame_rate);
       p << ",FRAME-RATE=" << fr;
     }
+    if (!audio.empty()) p << ",AUDIO=\"audio\"";
     if (!subtitles.empty()) p << ",SUBTITLES=\"subs\"";
     p << "\n" << v.uri << "\n";
   }

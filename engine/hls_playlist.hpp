@@ -13,6 +13,7 @@ struct HlsRendition {
   std::string language;  // ISO 639 code or empty
   bool is_default = false;
   bool forced = false;
+  std::string channels;  // audio renditions: the channel count, as CHANNELS says it
 };
 
 struct HlsVariant {
@@ -28,9 +29,11 @@ struct HlsVariant {
 std::string media_playlist(const std::vector<std::string>& segments, const std::vector<double>& durations,
                            const std::string& init_segment = {});
 
-// One EXT-X-STREAM-INF per variant (a ladder's rungs, tallest first), each naming the subtitle group.
+// One EXT-X-STREAM-INF per variant (a ladder's rungs, tallest first), each naming the subtitle group and,
+// when the audio is its own rendition group (`audio` not empty), the audio group.
 std::string master_playlist(const std::vector<HlsVariant>& variants,
-                            const std::vector<HlsRendition>& subtitles);
+                            const std::vector<HlsRendition>& subtitles,
+                            const std::vector<HlsRendition>& audio = {});
 
 // One WebVTT file spanning the whole presentation, as one segment.
 std::string subtitle_playlist(const std::string& vtt_name, double duration_s);

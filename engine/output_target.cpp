@@ -35,17 +35,28 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
   if (o.output.empty()) throw Error(ErrorCode::kUsage, "no output path given (-o)");
   OutputTarget t;
   t.format = o.format;
-  if (t.format.empty()) t.format = format_for_output_name(o.output);
-  if (t.format != "mp4" && t.format != "hls" && t.format != "mkv" && t.format != "webm")
-    throw Error(ErrorCode::kUsage, "--format must be hls, mp4, mkv or webm");
+  if (t.format.empty()) t.format = ends_with(o.output, ".mpd") ? "dash" : format_for_output_name(o.output);
+  if (t.format != "mp4" && t.format != "hls" && t.format != "mkv" && t.format != "webm" &&
+      t.format != "dash" && t.format != "hls+dash")
+    throw Error(ErrorCode::kUsage, "--format must be hls, dash, hls+dash, mp4, mkv or webm");
+  // DASH is a streaming set like HLS: the same CMAF segments, another manifest.
+  const bool dash = t.format == "dash" || t.format == "hls+dash";
+  if (dash) {
+    if (o.segment_type == "ts")
+      throw Error(ErrorCode::kUsage, "DASH takes fMP4 (CMAF) segments, not --segment-type ts");
+    t.hls.hls_manifest = t.format == "hls+dash";
+    t.hls.dash_manifest = "manifest.mpd";
+    t.format = "hls";
+  }
   if (!o.ladder.empty() && t.format != "hls")
     throw Error(ErrorCode::kUsage,
-                "--ladder writes HLS (a master playlist and a media playlist per rendition), "
+                "--ladder writes HLS or DASH (a manifest and a media playlist per rendition), "
                 "not " +
                     t.format);
-  // fMP4 (CMAF) when asked, and by default for ladders (AV1 and VP9 always get it); a single H.264/HEVC
-  // playlist stays MPEG-TS, which every player reads.
-  t.hls.fmp4 = o.segment_type == "fmp4" || (o.segment_type == "auto" && !o.ladder.empty());
+  // fMP4 (CMAF) when asked, and by default for ladders and DASH (AV1 and VP9 always get it); a single
+  // H.264/HEVC playlist stays MPEG-TS, which every player reads.
+  t.hls.fmp4 = o.segment_type == "fmp4" || (o.segment_type == "auto" && (!o.ladder.empty() || dash));
+  const bool streaming_set = !o.ladder.empty() || dash;
   fs::path out = fs::absolute(o.output).lexically_normal();
   if (!out.has_filename()) out = out.parent_path();  // "out/" names the folder "out"
   std::error_code ec;
@@ -62,9 +73,13 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
       throw Error(ErrorCode::kOutput, o.output + ": already exists (use --overwrite to replace it)");
     return t;
   }
-  if (ends_with(o.output, ".m3u8")) {
+  if (ends_with(o.output, ".m3u8") || ends_with(o.output, ".mpd")) {
     t.dir = out.parent_path();
-    t.hls.playlist_name = out.filename().string();
+    const bool mpd = ends_with(o.output, ".mpd");
+    if (mpd && !dash)
+      throw Error(ErrorCode::kUsage, o.output + ": a .mpd output is DASH; give --format dash");
+    t.hls.playlist_name = mpd ? out.stem().string() + ".m3u8" : out.filename().string();
+    if (mpd) t.hls.dash_manifest = out.filename().string();
     t.hls.segment_prefix = out.stem().string() + "_";
     t.hls.stem = out.stem().string();
     t.work_parent = t.dir;
@@ -75,7 +90,7 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
       throw Error(ErrorCode::kOutput,
                   o.output + ": exists and is not a directory (HLS output is a directory or a .m3u8 path)");
     t.dir = out;
-    t.hls.playlist_name = o.ladder.empty() ? "index.m3u8" : "master.m3u8";
+    t.hls.playlist_name = streaming_set ? "master.m3u8" : "index.m3u8";
     t.hls.segment_prefix = "segment_";
     t.hls.stem = "index";
     t.work_parent = out.parent_path();
@@ -83,9 +98,13 @@ OutputTarget resolve_output(const TranscodeOptions& o) {
     require_writable_dir(fs::exists(out, ec) ? out : t.work_parent, o.output);
     require_writable_dir(t.work_parent, o.output);
   }
-  t.final_path = (t.dir / t.hls.playlist_name).string();
-  if (fs::exists(t.final_path, ec) && !o.overwrite)
-    throw Error(ErrorCode::kOutput, t.final_path + ": already exists (use --overwrite to replace it)");
+  // The manifest a player opens first: the master playlist, or the MPD when there is no HLS.
+  t.final_path = (t.dir / (t.hls.hls_manifest ? t.hls.playlist_name : t.hls.dash_manifest)).string();
+  for (const std::string& name : {t.hls.playlist_name, t.hls.dash_manifest}) {
+    const fs::path path = t.dir / name;
+    if (!name.empty() && fs::exists(path, ec) && !o.overwrite)
+      throw Error(ErrorCode::kOutput, path.string() + ": already exists (use --overwrite to replace it)");
+  }
   return t;
 }
 

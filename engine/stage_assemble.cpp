@@ -85,11 +85,13 @@ Assembly assemble_stage(JobContext& job, const ProbeResult& probe, const Plan& p
   } else {
     const fs::path staging = job.dir.dir() / "hls";
     fs::create_directories(staging);
-    a.result = probe.ladder.empty()
-                   ? assemble_hls(a.input, staging.string(), target.hls)
-                   : assemble_hls_ladder(a.input, rung_files(job, plan.segments.size(), probe.ladder.size()),
-                                         staging.string(), target.hls);
-    a.path = (staging / target.hls.playlist_name).string();
+    // A ladder, or DASH (a set of one rung without one): the streaming set's assembly.
+    const bool set = !probe.ladder.empty() || !target.hls.dash_manifest.empty();
+    const std::size_t rungs = std::max<std::size_t>(1, probe.ladder.size());
+    a.result = set ? assemble_hls_ladder(a.input, rung_files(job, plan.segments.size(), rungs),
+                                         staging.string(), target.hls)
+                   : assemble_hls(a.input, staging.string(), target.hls);
+    a.path = (staging / fs::path(target.final_path).filename()).string();
   }
   sum.dts_repairs = a.result.dts_repairs;
   return a;

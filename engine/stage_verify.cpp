@@ -42,11 +42,20 @@ void forgive_unreadable_audio(JobContext& job, const Assembly& assembled, Output
   }
 }
 
-// Every rung's media playlist as a single output of its own size: all frames, the duration, the audio.
-// Subtitles are renditions of the master playlist, written once, so a rung's playlist has none.
+// Every rung's media playlist as a single output of its own size: all frames, the duration, the audio
+// (or, where the audio is a rendition of its own, each audio rendition once: its track, where it starts).
+// Subtitles are renditions of the master playlist, written once, so a rung's playlist has none. Then the
+// DASH manifest, read as a DASH player reads it.
 void verify_ladder(JobContext& job, const Assembly& assembled, OutputExpectation expect) {
   expect.fidelity.subtitles.reset();
   const auto& result = assembled.result;
+  const OutputExpectation with_audio = expect;
+  if (!result.audio_playlists.empty()) {
+    expect.audio = false;
+    expect.fidelity.audio.reset();
+    expect.fidelity.av_start_offset_s.reset();
+  }
+  double video_start_s = 0;
   for (std::size_t r = 0; r < result.rung_playlists.size(); ++r) {
     const HlsVariant& v = result.variants[r];
     expect.fidelity.displayed_width = v.width;
@@ -59,9 +68,21 @@ void verify_ladder(JobContext& job, const Assembly& assembled, OutputExpectation
     rendition.average_bandwidth = v.average_bandwidth;
     rendition.codecs = v.codecs;
     rendition.verified = verify_output(result.rung_playlists[r], expect);
-    if (r == 0) job.summary.verified = rendition.verified;
+    if (r == 0) {
+      job.summary.verified = rendition.verified;
+      video_start_s = rendition.verified.video_start_s;
+    }
     job.summary.renditions.push_back(std::move(rendition));
   }
+  const auto& tracks = with_audio.fidelity.audio;
+  for (std::size_t k = 0; k < result.audio_playlists.size(); ++k) {
+    const TrackExpectation track = tracks && k < tracks->size() ? (*tracks)[k] : TrackExpectation{};
+    verify_audio_rendition(result.audio_playlists[k], track, video_start_s,
+                           with_audio.fidelity.av_start_offset_s, with_audio.tolerance_s);
+  }
+  if (!result.dash_manifest.empty())
+    verify_dash_manifest(result.dash_manifest, expect.frames, static_cast<int>(result.rung_playlists.size()),
+                         static_cast<int>(result.audio_playlists.size()));
 }
 
 }  // namespace

@@ -222,6 +222,7 @@ OutputReport inspect_output(const std::string& path, bool with_picture) {
       r.av_start_offset_s =
           static_cast<double>(amin) * atb.num / atb.den - static_cast<double>(min_pts) * vtb.num / vtb.den;
   }
+  if (min_pts != INT64_MAX) r.video_start_s = static_cast<double>(min_pts) * vtb.num / vtb.den;
   if (with_picture) read_picture_fidelity(path, v, r);
   if (std::filesystem::path(path).extension() == ".m3u8") read_hls_tracks(path, r);
   return r;
@@ -294,6 +295,98 @@ OutputReport verify_output(const std::string& path, const OutputExpectation& exp
     fail_now("the output lost what the input has: " + what);
   }
   return r;
+}
+
+void verify_audio_rendition(const std::string& playlist, const TrackExpectation& track, double video_start_s,
+                            std::optional<double> av_start_offset_s, double tolerance_s) {
+  auto fail = [&](const std::string& what) {
+    throw Error(ErrorCode::kVerify, "output check failed: audio rendition " +
+                                        std::filesystem::path(playlist).filename().string() + ": " + what);
+  };
+  AVFormatContext* raw = nullptr;
+  check_av(avformat_open_input(&raw, playlist.c_str(), nullptr, nullptr), ErrorCode::kVerify, playlist);
+  av::InputFormat fmt(raw);
+  check_av(avformat_find_stream_info(fmt.get(), nullptr), ErrorCode::kVerify, playlist);
+  const int a = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+  if (a < 0) fail("no audio stream");
+  const AVRational tb = fmt->streams[a]->time_base;
+  std::int64_t packets = 0, first = INT64_MAX;
+  av::Packet pkt = av::make_packet();
+  while (av_read_frame(fmt.get(), pkt.get()) >= 0) {
+    if (pkt->stream_index == a) {
+      ++packets;
+      if (pkt->pts != AV_NOPTS_VALUE) first = std::min(first, pkt->pts);
+    }
+    av_packet_unref(pkt.get());
+  }
+  if (packets == 0) fail("no audio packets");
+  OutputReport tracks;
+  read_hls_tracks(playlist, tracks);
+  if (!same_tracks(tracks.audio_tracks, {track}))
+    fail("tracks " + tracks_text(tracks.audio_tracks) + ", expected " + tracks_text({track}));
+  const double offset = static_cast<double>(first) * tb.num / tb.den - video_start_s;
+  if (av_start_offset_s && std::abs(offset - *av_start_offset_s) > tolerance_s + 1e-3) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "starts %+.3f s from the video, the input's audio %+.3f s", offset,
+                  *av_start_offset_s);
+    fail(buf);
+  }
+}
+
+namespace {
+
+av::InputFormat open_manifest(const std::string& mpd) {
+  AVFormatContext* raw = nullptr;
+  if (avformat_open_input(&raw, mpd.c_str(), nullptr, nullptr) < 0)
+    throw Error(ErrorCode::kVerify, "output check failed: FFmpeg's DASH reader cannot open the manifest");
+  av::InputFormat fmt(raw);
+  check_av(avformat_find_stream_info(fmt.get(), nullptr), ErrorCode::kVerify, mpd);
+  return fmt;
+}
+
+// One stream's packets, the others discarded. (Read together, FFmpeg 5.1's DASH reader ends every
+// stream when the first one ends: a 240p rung came out 2 frames short of its 144 while ffmpeg -map read
+// all 144.)
+std::int64_t count_stream_packets(const std::string& mpd, unsigned stream) {
+  auto fmt = open_manifest(mpd);
+  for (unsigned i = 0; i < fmt->nb_streams; ++i)
+    if (i != stream) fmt->streams[i]->discard = AVDISCARD_ALL;
+  std::int64_t n = 0;
+  av::Packet pkt = av::make_packet();
+  while (av_read_frame(fmt.get(), pkt.get()) >= 0) {
+    if (pkt->stream_index == static_cast<int>(stream)) ++n;
+    av_packet_unref(pkt.get());
+  }
+  return n;
+}
+
+}  // namespace
+
+void verify_dash_manifest(const std::string& mpd, std::int64_t frames, int video, int audio) {
+  auto fail = [&](const std::string& what) {
+    throw Error(ErrorCode::kVerify, "output check failed: " + what);
+  };
+  std::vector<AVMediaType> types;
+  {
+    auto fmt = open_manifest(mpd);
+    for (unsigned i = 0; i < fmt->nb_streams; ++i) types.push_back(fmt->streams[i]->codecpar->codec_type);
+  }
+  int videos = 0, audios = 0;
+  for (unsigned i = 0; i < types.size(); ++i) {
+    if (types[i] == AVMEDIA_TYPE_VIDEO) {
+      const std::int64_t n = count_stream_packets(mpd, i);
+      if (n != frames)
+        fail("DASH video representation " + std::to_string(videos) + ": " + std::to_string(n) +
+             " frames, the input has " + std::to_string(frames));
+      ++videos;
+    } else if (types[i] == AVMEDIA_TYPE_AUDIO) {
+      if (count_stream_packets(mpd, i) == 0) fail("a DASH audio representation has no packets");
+      ++audios;
+    }
+  }
+  if (videos != video || audios != audio)
+    fail("the DASH manifest has " + std::to_string(videos) + " video and " + std::to_string(audios) +
+         " audio representations, expected " + std::to_string(video) + " and " + std::to_string(audio));
 }
 
 }  // namespace pvt

@@ -55,6 +55,7 @@ struct OutputReport {
   std::int64_t audio_packets = 0;
   double audio_duration_s = 0;
   double av_start_offset_s = 0;  // audio start minus video start
+  double video_start_s = 0;
   // Fidelity, from the container and the first decoded frame.
   int width = 0, height = 0;
   int displayed_width = 0, displayed_height = 0;
@@ -75,5 +76,15 @@ OutputReport inspect_output(const std::string& path, bool with_picture = false);
 
 // inspect_output, then throws Error(kVerify) naming every check that failed.
 OutputReport verify_output(const std::string& path, const OutputExpectation& expect);
+
+// A streaming set's audio rendition (its own playlist, no video): it must hold audio of the expected codec
+// and language, and start where the input's audio starts against the video (`video_start_s`: where the
+// rungs' video starts). Throws Error(kVerify).
+void verify_audio_rendition(const std::string& playlist, const TrackExpectation& track, double video_start_s,
+                            std::optional<double> av_start_offset_s, double tolerance_s);
+
+// A DASH manifest, read by FFmpeg's own DASH demuxer: every video Representation has all `frames`, and
+// `audio` audio Representations have packets. Throws Error(kVerify).
+void verify_dash_manifest(const std::string& mpd, std::int64_t frames, int video, int audio);
 
 }  // namespace pvt

@@ -107,11 +107,14 @@ std::optional<fs::path> engine_output_for(const fs::path& dir, const pvt::JobSta
   const fs::path out = fs::path(state.output).lexically_normal();
   // MP4 file or .m3u8 playlist: the folder is named after the output itself, beside it.
   if (out.parent_path() == parent && out.filename() == base &&
-      (state.format == "mp4" || (state.format == "hls" && out.extension() == ".m3u8")))
+      (state.format == "mp4" ||
+       (state.format == "hls" && (out.extension() == ".m3u8" || out.extension() == ".mpd"))))
     return out;
-  // HLS folder: the output is FOLDER/index.m3u8 (FOLDER/master.m3u8 for a ladder) and the job folder is named
-  // after FOLDER, beside it.
-  if (state.format == "hls" && (out.filename() == "index.m3u8" || out.filename() == "master.m3u8") &&
+  // HLS folder: the output is FOLDER/index.m3u8 (FOLDER/master.m3u8 for a ladder, FOLDER/manifest.mpd for
+  // DASH) and the job folder is named after FOLDER, beside it.
+  if (state.format == "hls" &&
+      (out.filename() == "index.m3u8" || out.filename() == "master.m3u8" ||
+       out.filename() == "manifest.mpd") &&
       out.parent_path().filename() == base && out.parent_path().parent_path() == parent)
     return out.parent_path();
   return std::nullopt;

@@ -16,7 +16,8 @@ std::vector<fs::path> work_folders(const std::vector<JobStatus>& jobs) {
   for (const auto& j : jobs) {
     const fs::path out(j.output);
     dirs.push_back(out.parent_path());
-    if (j.format == "hls") dirs.push_back(out.parent_path().parent_path());
+    if (j.format == "hls" || j.format == "dash" || j.format == "hls+dash")
+      dirs.push_back(out.parent_path().parent_path());
   }
   return dirs;
 }

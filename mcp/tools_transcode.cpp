@@ -37,14 +37,16 @@ json input_schema(const ServerConfig& config, const std::vector<std::string>& en
       {"output",
        {{"type", "string"},
         {"description",
-         "name or relative path under the output directory. HLS: a folder (playlist index.m3u8 inside) or a "
-         ".m3u8 name; MP4/MKV/WebM: a file name. Default: <input name>/ for HLS, <input name>.<format> "
-         "otherwise"}}},
+         "name or relative path under the output directory. HLS/DASH: a folder (index.m3u8 inside; "
+         "master.m3u8 for a ladder, manifest.mpd for DASH) or a .m3u8 / .mpd name; MP4/MKV/WebM: a file "
+         "name. Default: <input name>/ for HLS and DASH, <input name>.<format> otherwise"}}},
       {"format",
        {{"type", "string"},
-        {"enum", {"hls", "mp4", "mkv", "webm"}},
+        {"enum", {"hls", "dash", "hls+dash", "mp4", "mkv", "webm"}},
         {"default", "hls"},
-        {"description", "hls (TS segments and a playlist), or one mp4, mkv or webm file"}}},
+        {"description",
+         "hls (segments and a playlist), dash (fMP4/CMAF segments and manifest.mpd), hls+dash (both "
+         "manifests over the same segments), or one mp4, mkv or webm file"}}},
       {"overwrite", {{"type", "boolean"}, {"default", false}, {"description", "replace an existing output"}}},
       {"restart",
        {{"type", "boolean"},
@@ -101,9 +103,11 @@ OutputChoice choose_output(const ToolEnv& env, const fs::path& input,
     c.format = "mkv";
   else if (requested && has_extension(*requested, {".webm"}))
     c.format = "webm";
+  else if (requested && has_extension(*requested, {".mpd"}))
+    c.format = "dash";
   else
     c.format = "hls";
-  const bool file = c.format != "hls";
+  const bool file = c.format != "hls" && c.format != "dash" && c.format != "hls+dash";
   const std::string name = requested ? *requested : input.stem().string() + (file ? "." + c.format : "");
   const fs::path resolved = env.sandbox.resolve_output(name);
   std::error_code ec;
@@ -113,17 +117,20 @@ OutputChoice choose_output(const ToolEnv& env, const fs::path& input,
                       " output needs a file name such as clip." + c.format + ".");
     c.engine_output = c.final_path = resolved;
   } else if (has_extension(name, {".mp4", ".m4v", ".mov", ".mkv", ".webm"})) {
-    throw ToolError("The output '" + name +
-                    "' names a file but format is hls; use format mp4, mkv or webm, or a folder or .m3u8 "
-                    "name for HLS.");
-  } else if (has_extension(name, {".m3u8"})) {
+    throw ToolError("The output '" + name + "' names a file but format is " + c.format +
+                    "; use format mp4, mkv or webm, or a folder, .m3u8 or .mpd name for HLS and DASH.");
+  } else if (has_extension(name, {".mpd"}) && c.format == "hls") {
+    throw ToolError("The output '" + name + "' is a DASH manifest; use format dash or hls+dash.");
+  } else if (has_extension(name, {".m3u8", ".mpd"})) {
     c.engine_output = c.final_path = resolved;
   } else {
     if (fs::exists(resolved, ec) && !fs::is_directory(resolved, ec))
       throw ToolError("The output '" + name +
-                      "' exists and is not a folder; HLS output is a folder or a .m3u8 name.");
+                      "' exists and is not a folder; HLS and DASH output is a folder or a .m3u8/.mpd name.");
     c.engine_output = resolved;
-    c.final_path = resolved / (ladder ? "master.m3u8" : "index.m3u8");
+    c.final_path = resolved / (c.format == "dash"            ? "manifest.mpd"
+                               : ladder || c.format != "hls" ? "master.m3u8"
+                                                             : "index.m3u8");
   }
   return c;
 }
@@ -132,7 +139,7 @@ OutputChoice choose_output(const ToolEnv& env, const fs::path& input,
 PreparedTranscode prepare_new(ToolEnv& env, const EncoderMenu& menu, const ToolArgs& args) {
   const std::string input_arg = args.required_string("input");
   const auto output_arg = args.string("output");
-  const auto format_arg = args.one_of("format", {"hls", "mp4", "mkv", "webm"});
+  const auto format_arg = args.one_of("format", {"hls", "dash", "hls+dash", "mp4", "mkv", "webm"});
 
   PreparedTranscode t;
   TranscodeOptions& o = t.options;

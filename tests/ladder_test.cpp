@@ -45,21 +45,23 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-std::vector<Variant> master_variants(const std::string& path) {
+// The master playlist's EXT-X-STREAM-INF lines (each with the URI on the next line), or with `tag`
+// another tag's lines (EXT-X-MEDIA: the URI is an attribute).
+std::vector<Variant> master_variants(const std::string& path, const std::string& tag = "#EXT-X-STREAM-INF:") {
   std::vector<Variant> out;
   std::istringstream in(slurp(path));
   std::string line;
   const std::regex attr(R"re(([A-Z-]+)=("[^"]*"|[^,]*))re");
   while (std::getline(in, line)) {
-    if (line.rfind("#EXT-X-STREAM-INF:", 0) != 0) continue;
+    if (line.rfind(tag, 0) != 0) continue;
     Variant v;
-    const std::string list = line.substr(18);
+    const std::string list = line.substr(tag.size());
     for (auto it = std::sregex_iterator(list.begin(), list.end(), attr); it != std::sregex_iterator(); ++it) {
       std::string value = (*it)[2];
       if (value.size() >= 2 && value.front() == '"') value = value.substr(1, value.size() - 2);
       v.attrs[(*it)[1]] = value;
     }
-    std::getline(in, v.uri);
+    if (tag == "#EXT-X-STREAM-INF:") std::getline(in, v.uri);
     out.push_back(v);
   }
   return out;
@@ -111,6 +113,15 @@ TEST(Ladder, EveryRungIsWholeAlignedAndDescribedByTheMasterAsFfprobeMeasuresIt) 
 
   const auto variants = master_variants(out + "/master.m3u8");
   ASSERT_EQ(variants.size(), 2u);
+  // One audio rendition (the clip's one track), AAC, its segments on the video's boundaries.
+  const auto audio = master_variants(out + "/master.m3u8", "#EXT-X-MEDIA:");
+  ASSERT_EQ(audio.size(), 1u);
+  EXPECT_EQ(audio[0].attrs.at("TYPE"), "AUDIO");
+  EXPECT_EQ(audio[0].attrs.at("GROUP-ID"), "audio");
+  EXPECT_EQ(audio[0].attrs.at("DEFAULT"), "YES");
+  const std::string audio_uri = audio[0].attrs.at("URI");
+  EXPECT_EQ(test::ffprobe_stream(out + "/" + audio_uri, "a:0", "codec_name"), "aac");
+  EXPECT_EQ(test::ffprobe_stream(out + "/" + audio_uri, "v:0", "codec_name"), "");
   const std::vector<std::pair<int, int>> sizes{{320, 240}, {214, 160}};
   std::vector<std::pair<double, std::string>> first_list;
   for (std::size_t v = 0; v < variants.size(); ++v) {
@@ -124,11 +135,14 @@ TEST(Ladder, EveryRungIsWholeAlignedAndDescribedByTheMasterAsFfprobeMeasuresIt) 
     EXPECT_EQ(var.attrs.at("RESOLUTION"), std::to_string(w) + "x" + std::to_string(h));
     EXPECT_EQ(var.attrs.at("FRAME-RATE"), "25.000");
     EXPECT_EQ(test::ffprobe_stream(playlist, "v:0", "codec_name"), "h264");
-    EXPECT_EQ(test::ffprobe_stream(playlist, "a:0", "codec_name"), "aac");
+    // The audio is its own rendition (below), written once: a rung carries video alone.
+    EXPECT_EQ(test::ffprobe_stream(playlist, "a:0", "codec_name"), "");
+    EXPECT_EQ(var.attrs.at("AUDIO"), "audio");
     EXPECT_NE(var.attrs.at("CODECS").find("avc1."), std::string::npos);
     EXPECT_NE(var.attrs.at("CODECS").find("mp4a.40.2"), std::string::npos);
     EXPECT_EQ(test::ffprobe_frames(playlist), 200);
-    // Bandwidth: the bytes of the rung's files over its duration, within 10 %; the peak at least that.
+    // Bandwidth: the bytes of the rung's and the audio's files over the duration, within 10 %; the peak
+    // at least that.
     std::string init;
     const auto entries = media_entries(playlist, &init);
     ASSERT_FALSE(init.empty()) << "fMP4 (CMAF) segments were asked for";
@@ -137,6 +151,8 @@ TEST(Ladder, EveryRungIsWholeAlignedAndDescribedByTheMasterAsFfprobeMeasuresIt) 
       bytes += static_cast<double>(std::filesystem::file_size(out + "/" + name));
       seconds += d;
     }
+    for (const auto& [d, name] : media_entries(out + "/" + audio_uri, nullptr))
+      bytes += static_cast<double>(std::filesystem::file_size(out + "/" + name));
     const double measured = bytes * 8 / seconds;
     EXPECT_NEAR(std::stod(var.attrs.at("AVERAGE-BANDWIDTH")), measured, 0.1 * measured);
     EXPECT_GE(std::stod(var.attrs.at("BANDWIDTH")), std::stod(var.attrs.at("AVERAGE-BANDWIDTH")));
@@ -145,6 +161,7 @@ TEST(Ladder, EveryRungIsWholeAlignedAndDescribedByTheMasterAsFfprobeMeasuresIt) 
     ASSERT_EQ(entries.size(), first_list.size());
     ASSERT_GE(entries.size(), 3u);
     for (std::size_t i = 0; i < entries.size(); ++i) EXPECT_NEAR(entries[i].first, first_list[i].first, 1e-6);
+    EXPECT_EQ(media_entries(out + "/" + audio_uri, nullptr).size(), entries.size());
     // The video starts a little after the audio (AAC's priming), and FFmpeg's HLS demuxer reports the
     // first packet at 0: the boundaries are matched with the offset the second segment's keyframe shows.
     const auto keys = keyframe_times(playlist);
@@ -178,13 +195,13 @@ TEST(Ladder, Fmp4ByDefaultKeepsTheAudioAgainstBFrameVideoAndTsWhenAsked) {
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(std::filesystem::exists(out + "/index_r0_init.mp4"));
   EXPECT_TRUE(std::filesystem::exists(out + "/index_r0_00000.m4s"));
-  const auto offset = [](const std::string& p) {
-    return std::stod(test::ffprobe_stream(p, "a:0", "start_time")) -
-           std::stod(test::ffprobe_stream(p, "v:0", "start_time"));
+  const auto start = [](const std::string& p, const char* stream) {
+    return std::stod(test::ffprobe_stream(p, stream, "start_time"));
   };
-  // Within the AAC priming (1024 samples, 0.021 s at 48 kHz) that the input's edit list hides and HLS shows,
-  // as in FFmpeg's own fMP4 HLS; the lost reorder delay was 0.083 s.
-  EXPECT_NEAR(offset(out + "/index_240p.m3u8"), offset(src), 1024.0 / 48000 + 0.005);
+  // The audio rendition against the rung, within the AAC priming (1024 samples, 0.021 s at 48 kHz) that the
+  // input's edit list hides and HLS shows, as in FFmpeg's own fMP4 HLS; the lost reorder delay was 0.083 s.
+  const double offset = start(out + "/index_audio0.m3u8", "a:0") - start(out + "/index_240p.m3u8", "v:0");
+  EXPECT_NEAR(offset, start(src, "a:0") - start(src, "v:0"), 1024.0 / 48000 + 0.005);
   EXPECT_EQ(test::ffprobe_frames(out + "/index_240p.m3u8"), 144);
 
   const auto ts = test::run_pvt({"transcode", test::scene_clip(), "-o", dir / "ts", "--ladder", "160",

@@ -27,6 +27,7 @@ const pvtBin = path.resolve(repoRoot, process.env.PVT_BIN ?? path.join('build', 
 const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const sharedMedia = path.resolve(repoRoot, process.env.PVT_SHARED_MEDIA ?? path.join('..', 'shared', 'media'));
 const hlsJs = path.join(here, 'node_modules', 'hls.js', 'dist', 'hls.min.js');
+const dashJs = path.join(here, 'node_modules', 'dashjs', 'dist', 'dash.all.min.js');
 const playbackRate = Number(process.env.PVT_BROWSER_RATE ?? 8);
 const playTimeoutMs = 120_000; // from loading the page to `ended`, per clip
 const durationTolerance = 0.25; // seconds
@@ -109,7 +110,21 @@ async function timeline(file) {
   };
 }
 
-// ---- the static server: the temp folder, hls.js and the player page ----
+// ---- the static server: the temp folder, hls.js, dash.js and the player pages ----
+
+// Both pages: a MediaError ends the wait, and so does a player stuck for 20 s (no progress of
+// currentTime): it would not move again. Needs video, state and finish.
+const watchScript = `video.addEventListener('error', () => {
+  state.mediaError = video.error ? { code: video.error.code, message: video.error.message } : { code: 0 };
+  finish('media-error');
+});
+let lastTime = -1;
+let lastMove = Date.now();
+setInterval(() => {
+  if (video.currentTime !== lastTime) [lastTime, lastMove] = [video.currentTime, Date.now()];
+  else if (Date.now() - lastMove > 20000) finish('stalled at ' + video.currentTime.toFixed(3) + ' s');
+}, 250);
+`;
 
 const playerPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>pvt HLS playback</title><script src="/hls.min.js"></script></head>
@@ -121,19 +136,8 @@ const params = new URLSearchParams(location.search);
 const state = window.playback = { hlsSupported: Hls.isSupported(), hlsVersion: Hls.version, hlsErrors: [],
   mediaError: null, ended: false, outcome: null, durations: [] };
 const finish = (outcome) => { if (!state.outcome) state.outcome = outcome; };
-video.addEventListener('error', () => {
-  state.mediaError = video.error ? { code: video.error.code, message: video.error.message } : { code: 0 };
-  finish('media-error');
-});
-video.addEventListener('durationchange', () => state.durations.push(video.duration));
+${watchScript}video.addEventListener('durationchange', () => state.durations.push(video.duration));
 video.addEventListener('ended', () => { state.ended = true; finish('ended'); });
-// A player stuck for 20 s (no progress of currentTime) ends the wait early: it would not move again.
-let lastTime = -1;
-let lastMove = Date.now();
-setInterval(() => {
-  if (video.currentTime !== lastTime) [lastTime, lastMove] = [video.currentTime, Date.now()];
-  else if (Date.now() - lastMove > 20000) finish('stalled at ' + video.currentTime.toFixed(3) + ' s');
-}, 250);
 if (!state.hlsSupported) {
   finish('hls-unsupported');
 } else {
@@ -180,7 +184,58 @@ if (!state.hlsSupported) {
 </script></body></html>
 `;
 
+// The DASH player: dash.js (MSE) plays ?src= (an MPD) to its end; with ?switch=1 every video quality is
+// asked for once through setQualityFor (ABR off for video), as a viewer picking a quality would, and
+// each quality rendered is recorded.
+const dashPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>pvt DASH playback</title><script src="/dash.all.min.js"></script></head>
+<body><video id="v" muted autoplay playsinline></video>
+<script>
+'use strict';
+const video = document.getElementById('v');
+const params = new URLSearchParams(location.search);
+const state = window.playback = { dashVersion: dashjs.Version, errors: [], mediaError: null, ended: false,
+  outcome: null, qualities: [], qualitiesPlayed: [], switches: [], audioTracks: 0, textTracks: 0 };
+const finish = (outcome) => { if (!state.outcome) state.outcome = outcome; };
+${watchScript}video.addEventListener('ended', () => { state.ended = true; finish('ended'); });
+const player = window.player = dashjs.MediaPlayer().create();
+const E = dashjs.MediaPlayer.events;
+const switching = params.get('switch') === '1';
+player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: !switching } } } });
+player.on(E.ERROR, (e) => { state.errors.push(JSON.stringify(e.error ?? e)); finish('dash-error'); });
+player.on(E.PLAYBACK_ERROR, (e) => { state.errors.push('playback ' + JSON.stringify(e.error ?? e)); finish('dash-error'); });
+const played = (q) => { if (!state.qualitiesPlayed.includes(q)) state.qualitiesPlayed.push(q); };
+player.on(E.STREAM_INITIALIZED, () => {
+  state.qualities = player.getBitrateInfoListFor('video').map((b) => ({ width: b.width, height: b.height, bitrate: b.bitrate }));
+  state.audioTracks = player.getTracksFor('audio').length;
+  state.textTracks = player.getTracksFor('text').length;
+  played(player.getQualityFor('video'));
+  video.playbackRate = Number(params.get('rate') || 1);
+});
+player.on(E.QUALITY_CHANGE_RENDERED, (e) => {
+  if (e.mediaType !== 'video') return;
+  played(e.newQuality);
+  if (!switching) return;
+  const next = (e.newQuality + 1) % state.qualities.length;
+  if (!state.switches.includes(next) && !state.qualitiesPlayed.includes(next)) {
+    state.switches.push(next);
+    setTimeout(() => player.setQualityFor('video', next), 0);
+  }
+});
+player.on(E.FRAGMENT_LOADING_COMPLETED, (e) => {
+  // The first switch, once playback is under way: the next quality up from where it started.
+  if (!switching || state.switches.length > 0 || e.request.mediaType !== 'video' || !state.qualities.length) return;
+  const next = (player.getQualityFor('video') + 1) % state.qualities.length;
+  state.switches.push(next);
+  setTimeout(() => player.setQualityFor('video', next), 0);
+});
+video.addEventListener('playing', () => { video.playbackRate = Number(params.get('rate') || 1); });
+player.initialize(video, params.get('src'), true);
+</script></body></html>
+`;
+
 const contentTypes = {
+  '.mpd': 'application/dash+xml', '.vtt': 'text/vtt',
   '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t', '.m4s': 'video/iso.segment', '.mp4': 'video/mp4',
   '.js': 'text/javascript',
   '.html': 'text/html; charset=utf-8',
@@ -197,6 +252,10 @@ function startServer(mediaRoot) {
         [body, type] = [playerPage, contentTypes['.html']];
       } else if (name === '/hls.min.js') {
         [body, type] = [await fsp.readFile(hlsJs), contentTypes['.js']];
+      } else if (name === '/dash.html') {
+        [body, type] = [dashPage, contentTypes['.html']];
+      } else if (name === '/dash.all.min.js') {
+        [body, type] = [await fsp.readFile(dashJs), contentTypes['.js']];
       } else if (name.startsWith('/media/')) {
         const file = path.resolve(mediaRoot, `.${name.slice('/media'.length)}`);
         if (!file.startsWith(mediaRoot + path.sep)) throw Object.assign(new Error('outside'), { status: 403 });
@@ -302,6 +361,7 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
   before(async () => {
     assert.ok(fs.existsSync(pvtBin), `${pvtBin} is missing: build pvt first (or set PVT_BIN)`);
     assert.ok(fs.existsSync(hlsJs), `${hlsJs} is missing: run npm ci in tests/browser`);
+    assert.ok(fs.existsSync(dashJs), `${dashJs} is missing: run npm ci in tests/browser`);
     assert.ok(fs.existsSync(chromium), `${chromium} is missing: install Debian's chromium (scripts/install-deps.sh) or set CHROMIUM`);
     workDir = fs.realpathSync(await fsp.mkdtemp(path.join(os.tmpdir(), 'pvt-browser-')));
     server = await startServer(workDir);
@@ -409,7 +469,11 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
     });
   }
 
-  it('a 3-rung ladder (--ladder: fMP4, x264 veryfast with B-frames) plays to its end and switches to every level on request', async (t) => {
+  // One transcode for both players: --format hls+dash writes the master playlist and the MPD over the same
+  // CMAF segments, the audio once as its own rendition.
+  let ladder;
+  async function ladderOutput() {
+    if (ladder) return ladder;
     const input = path.join(workDir, 'ladder-src.mp4');
     await execFile('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=12',
       '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=12', '-c:v', 'libx264', '-preset', 'ultrafast',
@@ -418,35 +482,59 @@ describe('pvt HLS output plays in Chromium through hls.js', () => {
     const outDir = path.join(workDir, 'ladder.hls');
     try {
       await execFile(pvtBin, ['transcode', input, '-o', outDir, '--ladder', '360,240,144', '--segment-duration', '2',
-        '--preset', 'veryfast', '--overwrite'], { timeout: 300_000, maxBuffer: 16 << 20 });
+        '--format', 'hls+dash', '--preset', 'veryfast', '--overwrite'], { timeout: 300_000, maxBuffer: 16 << 20 });
     } catch (e) {
       assert.fail(`pvt transcode failed (${e.code ?? e.signal}): ${e.stderr || e.message}`);
     }
+    ladder = { src, outDir };
+    return ladder;
+  }
+
+  async function play(pageName, manifest) {
     const page = await browser.newPage();
     const logs = [];
     page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
-    let state;
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
     try {
-      const playlist = `/media/${encodeURIComponent(path.basename(outDir))}/master.m3u8`;
-      await page.goto(`${origin}/player.html?src=${encodeURIComponent(playlist)}&rate=2&switch=1`);
+      await page.goto(`${origin}/${pageName}?src=${encodeURIComponent(manifest)}&rate=2&switch=1`);
       try {
         await page.waitForFunction('window.playback && window.playback.outcome !== null', { timeout: playTimeoutMs, polling: 250 });
       } catch (e) {
         if (e.name !== 'TimeoutError') throw e;
       }
-      state = await page.evaluate(() => ({ ...window.playback, duration: document.getElementById('v').duration }));
+      const state = await page.evaluate(() => ({ ...window.playback, duration: document.getElementById('v').duration }));
+      return { state, context: `\nplayer state: ${JSON.stringify(state)}\n${logs.slice(-20).join('\n')}` };
     } finally {
       await page.close();
     }
+  }
+
+  it('a 3-rung ladder (--ladder: fMP4, x264 veryfast with B-frames) plays to its end in hls.js and switches to every level on request', async (t) => {
+    const { src, outDir } = await ladderOutput();
+    const { state, context } = await play('player.html', `/media/${encodeURIComponent(path.basename(outDir))}/master.m3u8`);
     t.diagnostic(`ladder: levels ${JSON.stringify(state.levels)}, played ${JSON.stringify(state.levelsPlayed)}, `
       + `asked ${JSON.stringify(state.switches)}, ${state.outcome}, player ${state.duration} s, source ${src.duration} s`);
-    const context = `\nplayer state: ${JSON.stringify(state)}\n${logs.slice(-20).join('\n')}`;
     assert.deepEqual(state.hlsErrors.filter((e) => e.fatal), [], `fatal hls.js errors${context}`);
     assert.equal(state.mediaError, null, `MediaError on the video element${context}`);
     assert.ok(state.ended, `playback did not reach \`ended\`${context}`);
     // hls.js orders the levels by bandwidth, lowest first.
     assert.deepEqual(state.levels.map((l) => `${l.width}x${l.height}`), ['256x144', '426x240', '640x360'], `levels${context}`);
     assert.deepEqual([...state.levelsPlayed].sort(), [0, 1, 2], `not every level played${context}`);
+    assert.ok(Math.abs(state.duration - src.duration) <= durationTolerance, `duration ${state.duration}${context}`);
+  });
+
+  it('the same ladder\'s DASH manifest plays to its end in dash.js, with its audio, and switches to every quality on request', async (t) => {
+    const { src, outDir } = await ladderOutput();
+    const { state, context } = await play('dash.html', `/media/${encodeURIComponent(path.basename(outDir))}/manifest.mpd`);
+    t.diagnostic(`dash.js ${state.dashVersion}: qualities ${JSON.stringify(state.qualities)}, played ${JSON.stringify(state.qualitiesPlayed)}, `
+      + `asked ${JSON.stringify(state.switches)}, audio tracks ${state.audioTracks}, ${state.outcome}, player ${state.duration} s, source ${src.duration} s`);
+    assert.deepEqual(state.errors, [], `dash.js errors${context}`);
+    assert.equal(state.mediaError, null, `MediaError on the video element${context}`);
+    assert.ok(state.ended, `playback did not reach \`ended\`${context}`);
+    assert.equal(state.audioTracks, 1, `dash.js sees no audio adaptation set${context}`);
+    // dash.js orders the qualities by bandwidth, lowest first.
+    assert.deepEqual(state.qualities.map((l) => `${l.width}x${l.height}`), ['256x144', '426x240', '640x360'], `qualities${context}`);
+    assert.deepEqual([...state.qualitiesPlayed].sort(), [0, 1, 2], `not every quality played${context}`);
     assert.ok(Math.abs(state.duration - src.duration) <= durationTolerance, `duration ${state.duration}${context}`);
   });
 });

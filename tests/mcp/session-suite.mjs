@@ -192,7 +192,7 @@ export function defineSessionSuite(label, launch, { full = true } = {}) {
       assert.match(tin.properties.input.description, /resume_job_id/);
       assert.equal(tin.properties.resume_job_id.type, 'string');
       assert.equal(tin.properties.restart.type, 'boolean');
-      assert.deepEqual([...tin.properties.format.enum].sort(), ['hls', 'mkv', 'mp4', 'webm']);
+      assert.deepEqual([...tin.properties.format.enum].sort(), ['dash', 'hls', 'hls+dash', 'mkv', 'mp4', 'webm']);
       // Parity with pvt transcode: the encoding choices are there, with enums a model can act on.
       assert.deepEqual([...tin.properties.codec.enum].sort(), ['av1', 'h264', 'hevc', 'vp9']);
       assert.ok(tin.properties.encoder.enum.includes('auto') && tin.properties.encoder.enum.includes('x264'));
@@ -275,6 +275,26 @@ export function defineSessionSuite(label, launch, { full = true } = {}) {
       assert.equal(path.dirname(playlist), path.join(outputDir, 'waited'));
       assert.ok(st.files.some((f) => f.endsWith('.ts')), 'media segments');
       await checkMedia(playlist, { hls: true });
+    });
+
+    jobLogic('transcode_video with a ladder and format hls+dash writes the master playlist and the MPD over the same segments', async () => {
+      const st = ok(await call('transcode_video', {
+        input: 'bbb.mp4', output: 'set', format: 'hls+dash', ladder: '240,144', preset: FAST_PRESET, wait: true,
+      }, LONG), 'transcode_video hls+dash');
+      checkFinished(st, st.job_id);
+      assert.equal(st.format, 'hls+dash');
+      assert.equal(path.basename(st.output), 'master.m3u8');
+      const names = st.files.map((f) => path.basename(f));
+      assert.ok(names.includes('manifest.mpd'), `an MPD among ${names}`);
+      assert.ok(names.includes('index_audio0.m3u8'), `the audio rendition among ${names}`);
+      for (const f of st.files) assert.equal(path.dirname(f), path.join(outputDir, 'set'));
+      const mpd = await fs.promises.readFile(path.join(outputDir, 'set', 'manifest.mpd'), 'utf8');
+      assert.equal((mpd.match(/<Representation /g) ?? []).length, 3, mpd);
+      const rung = await ffprobe(path.join(outputDir, 'set', 'index_240p.m3u8'));
+      const video = rung.streams.filter((x) => x.codec_type === 'video');
+      assert.equal(video.length, 1);
+      assert.equal(video[0].height, 240);
+      assert.equal(Number(video[0].nb_read_packets), frames, 'every frame of the input in the 240p rung');
     });
 
     jobLogic('transcode_video without wait answers at once; get_transcode_status polls it to succeeded (MP4)', async () => {
