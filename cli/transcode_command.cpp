@@ -220,6 +220,11 @@ Runner add_transcode_command(CLI::App& app) {
       "HLS streaming ladder: rendition heights, e.g. 1080,720,480 (a rung taller than the source "
       "is dropped), or auto (up to three of 1080/720/480/360/240, none above the source); one "
       "decode feeds every rung, their IDRs fall on the same frames, and OUT/master.m3u8 names them");
+  cmd->add_option("--ladder-bitrates", o.ladder_bitrates,
+                  "each rung's peak bitrate (capped CRF: x264/x265 VBV maxrate, a 2 s buffer): auto (by "
+                  "height: 1080p 6M, 720p 3M, 480p 1.5M, 360p 800k, 240p 400k, others by pixel count; HEVC "
+                  "65 %), none (uncapped CRF), or HEIGHT=RATE pairs such as 720=2500k,480=1200k (default "
+                  "auto)");
   cmd->add_option("--segment-type", o.segment_type,
                   "HLS media segments: ts, fmp4 (CMAF: an init segment + .m4s), or auto (fmp4 for "
                   "ladders and AV1/VP9, else ts)")

@@ -4,6 +4,7 @@
 
 #include "analysis_backend.hpp"
 #include "error.hpp"
+#include "ladder_plan.hpp"
 #include "quality_options.hpp"
 
 namespace pvt {
@@ -15,7 +16,11 @@ void check_ladder_options(const TranscodeOptions& o) {
     throw Error(ErrorCode::kUsage, "--segment-type must be ts, fmp4 or auto");
   if (o.segment_type == "ts" && (o.codec == "av1" || o.codec == "vp9"))
     throw Error(ErrorCode::kUsage, "--segment-type ts cannot carry " + o.codec + "; use fmp4");
-  if (o.ladder.empty()) return;
+  check_ladder_bitrates(o.ladder_bitrates);
+  if (o.ladder.empty()) {
+    if (o.ladder_bitrates != "auto") throw Error(ErrorCode::kUsage, "--ladder-bitrates needs --ladder");
+    return;
+  }
   if (o.quality.target > 0)
     throw Error(ErrorCode::kUsage, "--ladder with --target-quality is not supported yet; give --crf");
   if (o.bitrate > 0)
@@ -101,7 +106,10 @@ nlohmann::json output_settings(const TranscodeOptions& o, const std::string& for
          {"subtitles", o.subtitles},
          {"streams", o.streams}};
   // Only when used, so the job folders of earlier versions (which had neither) still resume.
-  if (!o.ladder.empty()) s["ladder"] = o.ladder;
+  if (!o.ladder.empty()) {
+    s["ladder"] = o.ladder;
+    s["ladder_bitrates"] = o.ladder_bitrates;
+  }
   if (o.segment_type != "auto") s["segment_type"] = o.segment_type;
   return s;
 }

@@ -60,7 +60,9 @@ av::Frame LadderRungEncoder::scale(const AVFrame* decoded, AVPixelFormat target)
 
 void LadderRungEncoder::open(const AVFrame* scaled) {
   try {
-    encoder_ = hw::open_encoder(d_.encoder.backend, encoder_config(d_, scaled));
+    hw::EncoderConfig cfg = encoder_config(d_, scaled);
+    cfg.max_bitrate = rung_.max_bitrate;
+    encoder_ = hw::open_encoder(d_.encoder.backend, cfg);
   } catch (const hw::BackendError& e) {
     throw failure(e.what());
   }

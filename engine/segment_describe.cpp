@@ -50,7 +50,8 @@ SegmentDescriptor describe_segment(const JobContext& job, const ProbeResult& pro
   d.quality = quality_target(o, job.fingerprint, seg.start_frame, seg.end_frame);
   d.output = job.segment_path(seg.index, ".mp4").string();
   for (std::size_t r = 0; r < probe.ladder.size(); ++r)
-    d.ladder.push_back({probe.ladder[r], job.rung_path(seg.index, r).string()});
+    d.ladder.push_back({probe.ladder[r], job.rung_path(seg.index, r).string(), probe.ladder_bitrates.at(r)});
+  if (!d.ladder.empty()) d.encoder.max_bitrate = d.ladder.front().max_bitrate;
   d.stats = job.segment_path(seg.index, ".json").string();
   return d;
 }

@@ -43,6 +43,7 @@ void to_json(json& j, const EncoderSettings& e) {
            {"lookahead", e.lookahead}, {"preroll", e.preroll},
            {"pix_fmt", e.pix_fmt},     {"master_display", e.master_display},
            {"max_cll", e.max_cll},     {"fallback_from", e.fallback_from}};
+  if (e.max_bitrate > 0) j["max_bitrate"] = e.max_bitrate;  // ladders only: older descriptors have none
 }
 
 void from_json(const json& j, EncoderSettings& e) {
@@ -51,6 +52,7 @@ void from_json(const json& j, EncoderSettings& e) {
   j.at("preset").get_to(e.preset);
   get_finite(j, "crf", e.crf, ErrorCode::kUsage);
   get_integer(j, "bitrate", e.bitrate, ErrorCode::kUsage);
+  if (j.contains("max_bitrate")) get_integer(j, "max_bitrate", e.max_bitrate, ErrorCode::kUsage);
   get_integer(j, "threads", e.threads, ErrorCode::kUsage);
   get_integer(j, "lookahead", e.lookahead, ErrorCode::kUsage);
   get_integer(j, "preroll", e.preroll, ErrorCode::kUsage);
@@ -135,7 +137,8 @@ namespace {
 
 json ladder_json(const std::vector<LadderRung>& ladder) {
   json a = json::array();
-  for (const auto& r : ladder) a.push_back({{"height", r.height}, {"output", path_json(r.output)}});
+  for (const auto& r : ladder)
+    a.push_back({{"height", r.height}, {"output", path_json(r.output)}, {"max_bitrate", r.max_bitrate}});
   return a;
 }
 
@@ -146,6 +149,7 @@ std::vector<LadderRung> ladder_from(const json& j) {
     LadderRung rung;
     get_integer(r, "height", rung.height, kBad);
     rung.output = path_from_json(r.at("output"), kBad);
+    if (r.contains("max_bitrate")) get_integer(r, "max_bitrate", rung.max_bitrate, kBad);
     if (rung.height < 2) throw Error(kBad, "segment descriptor has a ladder rung without a height");
     ladder.push_back(std::move(rung));
   }

@@ -30,10 +30,11 @@ struct EncoderSettings {
   std::string codec = "h264";    // h264 or hevc
   std::string fallback_from;     // the hardware backend this segment fell back from; empty: none
   std::string preset = "medium";
-  double crf = 23;           // used when bitrate == 0 (x264/x265 take fractions; hardware rounds)
-  std::int64_t bitrate = 0;  // bits/s for this segment (its bit budget over its duration)
-  int threads = 1;           // encoder threads inside the worker
-  int lookahead = -1;        // the encoder's own rate-control look-ahead (frames); -1: the preset's
+  double crf = 23;               // used when bitrate == 0 (x264/x265 take fractions; hardware rounds)
+  std::int64_t bitrate = 0;      // bits/s for this segment (its bit budget over its duration)
+  std::int64_t max_bitrate = 0;  // with crf: a peak cap (a ladder rung's, hw::EncoderConfig); 0: none
+  int threads = 1;               // encoder threads inside the worker
+  int lookahead = -1;            // the encoder's own rate-control look-ahead (frames); -1: the preset's
   // Frames encoded and thrown away before the segment's IDR, so the encoder's rate control meets the
   // segment warm, as in one single encode (x264 sets an I-frame's QP from the recent P-frames'); 0: none.
   int preroll = 0;
@@ -81,7 +82,8 @@ struct QualityResult {
 // segments start on the same frames and a player can switch between them at any segment boundary.
 struct LadderRung {
   int height = 0;
-  std::string output;  // rung 0's is the descriptor's own output
+  std::string output;            // rung 0's is the descriptor's own output
+  std::int64_t max_bitrate = 0;  // the rung's peak cap (`--ladder-bitrates`); 0: uncapped CRF
   bool operator==(const LadderRung&) const = default;
 };
 

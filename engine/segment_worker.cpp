@@ -248,6 +248,7 @@ hw::EncoderConfig encoder_config(const SegmentDescriptor& d, const AVFrame* fram
   cfg.preset = d.encoder.preset;
   cfg.crf = d.encoder.crf;
   cfg.bitrate = d.encoder.bitrate;
+  cfg.max_bitrate = d.encoder.max_bitrate;
   cfg.threads = d.encoder.threads;
   cfg.lookahead = d.encoder.lookahead;
   cfg.width = frame->width;

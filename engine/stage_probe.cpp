@@ -35,7 +35,10 @@ ProbeResult probe_stage(const TranscodeOptions& o, const WarnFn& warn) {
   for (const auto& n : p.output.notes)
     if (o.note) o.note(n);
   keep_hardware_to_8bit(p.encoders, p.output, warn);
-  if (!o.ladder.empty()) p.ladder = ladder_heights(o.ladder, p.output.video.displayed_height, warn);
+  if (!o.ladder.empty()) {
+    p.ladder = ladder_heights(o.ladder, p.output.video.displayed_height, warn);
+    p.ladder_bitrates = ladder_bitrates(o.ladder_bitrates, p.ladder, o.codec);
+  }
   return p;
 }
 

@@ -16,7 +16,8 @@ struct ProbeResult {
   OutputTarget target;
   MediaInfo info;
   OutputPlan output;
-  std::vector<int> ladder;  // a streaming ladder's rung heights, tallest first; empty: none
+  std::vector<int> ladder;                    // a streaming ladder's rung heights, tallest first; empty: none
+  std::vector<std::int64_t> ladder_bitrates;  // each rung's peak cap (bits/s), 0: uncapped
 };
 
 ProbeResult probe_stage(const TranscodeOptions& options, const WarnFn& warn);

@@ -57,6 +57,8 @@ struct TranscodeOptions {
   } quality;
   // Streaming ladder (HLS only): "" off, "auto", or heights "1080,720,480" (ladder_plan.hpp).
   std::string ladder;
+  // Each rung's peak bitrate: auto (by height, ladder_plan.hpp), none, or HEIGHT=RATE pairs.
+  std::string ladder_bitrates = "auto";
   std::string segment_type = "auto";  // HLS media segments: ts, fmp4 (CMAF), auto (fmp4 for AV1 and VP9)
   // HLS: several playlist segments per worker task (segment_grouping.hpp); false: a task each, as before.
   bool group_playlist = true;

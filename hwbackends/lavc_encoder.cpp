@@ -42,6 +42,16 @@ void set_capped_bitrate(AVCodecContext* c, std::int64_t bitrate) {
   c->rc_buffer_size = static_cast<int>(std::min<std::int64_t>(bitrate * 2, INT32_MAX));
 }
 
+void set_peak_bitrate(AVCodecContext* c, std::int64_t peak) {
+  if (peak <= 0) return;
+  c->rc_max_rate = peak;
+  c->rc_buffer_size = static_cast<int>(std::min<std::int64_t>(peak * 2, INT32_MAX));
+  // Each segment is its own encode, starting with the buffer as full as this says; x264's default (90 %)
+  // let a 2 s segment of a 240p rung capped at 1 Mb/s reach 1.44 Mb/s, half full keeps it at 1.02 (noisy
+  // 640x360 source, veryfast).
+  c->rc_initial_buffer_occupancy = c->rc_buffer_size / 2;
+}
+
 void open_context(AVCodecContext* c, const AVCodec* codec, const std::string& what) {
   LogCapture log;
   const int ret = avcodec_open2(c, codec, nullptr);

@@ -22,6 +22,9 @@ CodecContextPtr encoder_context(const AVCodec* codec, const EncoderConfig& cfg);
 // control overshoots on hard content before it settles without the constraint. Every backend's
 // bitrate mode goes through here so they all share one definition.
 void set_capped_bitrate(AVCodecContext* c, std::int64_t bitrate);
+// Capped CRF: a VBV cap of `peak` bits/s (buffer: 2 s of it, half full at the start) on a
+// constant-quality encode; 0: none.
+void set_peak_bitrate(AVCodecContext* c, std::int64_t peak);
 
 // avcodec_open2, or BackendError with FFmpeg's text (what it logged, else av_strerror).
 void open_context(AVCodecContext* c, const AVCodec* codec, const std::string& what);

@@ -24,6 +24,9 @@ struct EncoderConfig {
   std::string preset = "medium";
   double crf = 23;           // constant quality when bitrate == 0 (hardware encoders round it)
   std::int64_t bitrate = 0;  // average bits/s
+  // With crf: the peak bits/s (a VBV cap: maxrate, and a buffer of two seconds of it), as a streaming
+  // ladder's rungs have; 0: uncapped. x264 and x265 take it; other encoders encode uncapped.
+  std::int64_t max_bitrate = 0;
   int threads = 1;
   int lookahead = -1;  // frames of the encoder's own rate-control look-ahead; -1: its default
   int width = 0;

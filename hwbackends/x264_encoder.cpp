@@ -19,7 +19,10 @@ std::unique_ptr<VideoEncoder> open_x264_encoder(const EncoderConfig& cfg) {
   AVCodecContext* c = ctx.get();
   if (cfg.bitrate > 0) set_capped_bitrate(c, cfg.bitrate);
   av_opt_set(c->priv_data, "preset", cfg.preset.c_str(), 0);
-  if (cfg.bitrate <= 0) av_opt_set_double(c->priv_data, "crf", cfg.crf, 0);
+  if (cfg.bitrate <= 0) {
+    av_opt_set_double(c->priv_data, "crf", cfg.crf, 0);
+    set_peak_bitrate(c, cfg.max_bitrate);
+  }
   // Forced key frames become IDRs, so a segment's first frame and its scene cuts are random-access points.
   av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
   if (cfg.lookahead >= 0) av_opt_set_int(c->priv_data, "rc-lookahead", cfg.lookahead, 0);

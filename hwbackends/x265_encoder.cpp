@@ -19,6 +19,7 @@ std::unique_ptr<VideoEncoder> open_x265_encoder(const EncoderConfig& cfg) {
     set_capped_bitrate(c, cfg.bitrate);
   } else {
     av_opt_set_double(c->priv_data, "crf", cfg.crf, 0);
+    set_peak_bitrate(c, cfg.max_bitrate);
   }
   av_opt_set(c->priv_data, "preset", cfg.preset.c_str(), 0);
   av_opt_set_int(c->priv_data, "forced-idr", 1, 0);

@@ -54,6 +54,7 @@ TranscodeOptions options_from_settings(const json& settings) {
     }
   }
   o.ladder = setting(settings, "ladder", o.ladder);
+  o.ladder_bitrates = setting(settings, "ladder_bitrates", o.ladder_bitrates);
   o.segment_type = setting(settings, "segment_type", o.segment_type);
   o.lookahead = setting(settings, "lookahead", o.lookahead);
   o.encoder_lookahead = setting(settings, "encoder_lookahead", o.encoder_lookahead);

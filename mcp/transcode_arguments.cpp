@@ -111,6 +111,12 @@ json segment_properties(const ServerConfig& config) {
          "HLS streaming ladder: rendition heights such as \"1080,720,480\" (rungs taller than the source are "
          "dropped) or \"auto\"; one decode feeds every rung, the output folder gets master.m3u8 and a media "
          "playlist per rung"}}},
+      {"ladder_bitrates",
+       {{"type", "string"},
+        {"default", "auto"},
+        {"description",
+         "each rung's peak bitrate (capped CRF, x264/x265): auto (by height: 1080p 6M, 720p 3M, 480p 1.5M, "
+         "360p 800k, 240p 400k), none (uncapped), or HEIGHT=RATE pairs such as \"720=2500k,480=1200k\""}}},
       {"segment_type", choice(kSegmentTypes, "auto",
                               "HLS media segments: ts, fmp4 (CMAF), auto (fmp4 for ladders and AV1/VP9)")},
       {"task_per_playlist_segment",
@@ -308,6 +314,14 @@ void apply_segments(const ToolArgs& args, TranscodeOptions& o, const ServerConfi
       throw ToolError(std::string(e.what()) + ".");
     }
     o.ladder = *ladder;
+  }
+  if (const auto rates = args.string("ladder_bitrates")) {
+    try {
+      check_ladder_bitrates(*rates);
+    } catch (const Error& e) {
+      throw ToolError(std::string(e.what()) + ".");
+    }
+    o.ladder_bitrates = *rates;
   }
   o.segment_type = args.one_of("segment_type", kSegmentTypes).value_or(o.segment_type);
   o.workers =

@@ -33,6 +33,20 @@ TEST(LadderPlan, HeightsAreSortedDedupedAndTallerOnesDroppedWithAWarning) {
     EXPECT_THROW(ladder_heights(bad, 720, nullptr), Error) << bad;
 }
 
+TEST(LadderPlan, EachRungGetsAPeakBitrateByHeightOrAsGivenOrNone) {
+  const std::vector<int> rungs{1080, 720, 480};
+  EXPECT_EQ(ladder_bitrates("auto", rungs, "h264"),
+            (std::vector<std::int64_t>{6'000'000, 3'000'000, 1'500'000}));
+  EXPECT_EQ(ladder_bitrates("none", rungs, "h264"), (std::vector<std::int64_t>{0, 0, 0}));
+  EXPECT_EQ(ladder_bitrates("720=2500k,480=1.2M", rungs, "h264"),
+            (std::vector<std::int64_t>{6'000'000, 2'500'000, 1'200'000}));
+  EXPECT_EQ(ladder_bitrates("auto", {1080}, "hevc"), (std::vector<std::int64_t>{3'900'000}));
+  // A height between the table's: by its pixel count from the nearest (540p from 480p's 1.5 Mb/s).
+  EXPECT_EQ(default_rung_bitrate(540, "h264"), 1'898'000);
+  for (const char* bad : {"720", "720=abc", "720=5", "1000=2M", "720=2M,", "=2M", "720=2G"})
+    EXPECT_THROW(ladder_bitrates(bad, rungs, "h264"), Error) << bad;
+}
+
 struct Variant {
   std::map<std::string, std::string> attrs;
   std::string uri;
@@ -222,6 +236,36 @@ TEST(Ladder, Fmp4ByDefaultKeepsTheAudioAgainstBFrameVideoAndTsWhenAsked) {
     EXPECT_EQ(r.exit_code, 2) << extra[1] << ": " << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
+}
+
+// --ladder-bitrates caps each rung (capped CRF): on noisy video that CRF alone would spend 16 Mb/s on, the
+// measured peak segment bitrate (the master's BANDWIDTH) stays near each rung's cap; uncapped it does not.
+TEST(Ladder, EachRungsPeakBitrateStaysNearItsCap) {
+  test::TempDir dir;
+  const std::string in = dir / "noisy.mp4";
+  ASSERT_EQ(test::run({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                       "testsrc2=s=640x360:r=24:d=6,noise=alls=40:allf=t", "-c:v", "libx264", "-preset",
+                       "ultrafast", "-crf", "10", in})
+                .exit_code,
+            0);
+  auto run = [&](const std::string& name, const std::string& rates) {
+    const auto r =
+        test::run_pvt({"transcode", in, "-o", dir / name, "--ladder", "360,240", "--ladder-bitrates", rates,
+                       "--preset", "veryfast", "--segment-duration", "2", "--progress", "none"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return master_variants(dir / (name + "/master.m3u8"));
+  };
+  const auto capped = run("capped", "360=1000k,240=500k");
+  ASSERT_EQ(capped.size(), 2u);
+  EXPECT_LE(std::stod(capped[0].attrs.at("BANDWIDTH")), 1.15 * 1000e3);
+  EXPECT_LE(std::stod(capped[1].attrs.at("BANDWIDTH")), 1.15 * 500e3);
+  const auto free = run("free", "none");
+  ASSERT_EQ(free.size(), 2u);
+  EXPECT_GT(std::stod(free[1].attrs.at("BANDWIDTH")), 2 * 500e3);
+  // The cap goes with the job: refused without a ladder.
+  const auto r =
+      test::run_pvt({"transcode", in, "-o", dir / "x", "--ladder-bitrates", "none", "--progress", "none"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
 }
 
 TEST(Ladder, AnAnamorphicSourceGetsSquarePixelsInEveryRungEvenAtItsOwnHeight) {
