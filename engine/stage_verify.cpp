@@ -119,6 +119,11 @@ void publish_stage(JobContext& job, const OutputTarget& target, const Assembly& 
       rung.hls.segment_prefix = target.hls.stem + "_r" + std::to_string(r) + "_";
       remove_stale_segments(rung, sum.files);
     }
+    for (std::size_t k = 0; k < assembled.result.audio_playlists.size(); ++k) {
+      OutputTarget audio = target;
+      audio.hls.segment_prefix = target.hls.stem + "_a" + std::to_string(k) + "_";
+      remove_stale_segments(audio, sum.files);
+    }
   }
   sum.assemble_s = seconds_since(assembled.started);
   job.dir.keep(job.options.keep_work_dir);  // done: the state has served its purpose

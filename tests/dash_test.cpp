@@ -163,5 +163,40 @@ TEST(Dash, DashAloneWritesTheManifestAndNoPlaylistsAndRefusesTsSegments) {
   }
 }
 
+// An overwrite with fewer segments leaves none of the earlier run's audio segments behind (the rungs'
+// were already covered): a player would never ask for them, but they would be stale files in the set.
+TEST(Dash, AnOverwriteLeavesNoStaleAudioSegments) {
+  test::TempDir dir;
+  const std::string out = dir / "set";
+  auto run = [&](const char* seconds, bool overwrite) {
+    std::vector<std::string> args{"transcode",
+                                  test::scene_clip(true),
+                                  "-o",
+                                  out,
+                                  "--ladder",
+                                  "160",
+                                  "--segment-duration",
+                                  seconds,
+                                  "--preset",
+                                  "ultrafast",
+                                  "--progress",
+                                  "none"};
+    if (overwrite) args.push_back("--overwrite");
+    const auto r = test::run_pvt(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  };
+  auto audio_segments = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(out))
+      if (e.path().filename().string().rfind("index_a0_0", 0) == 0) ++n;
+    return n;
+  };
+  run("1", false);
+  const int before = audio_segments();
+  run("4", true);
+  EXPECT_EQ(audio_segments(), static_cast<int>(extinf(out + "/index_audio0.m3u8").size()));
+  EXPECT_LT(audio_segments(), before);
+}
+
 }  // namespace
 }  // namespace pvt
