@@ -55,7 +55,9 @@ def probe_size(playlist):
 def pvt_args(opts, src, out, heights):
     return [opts.pvt, "transcode", str(src), "-o", str(out), "--ladder", ",".join(map(str, heights)), "--preset",
             opts.preset, "--crf", str(opts.crf), "--segment-duration", str(opts.segment_duration), "--overwrite",
-            "--progress", "none", "--segment-type", opts.segment_type]
+            "--progress", "none", "--segment-type", opts.segment_type,
+            # Uncapped CRF, as the ffmpeg run encodes: the same settings everywhere.
+            "--ladder-bitrates", "none"]
 
 
 def ffmpeg_args(opts, src, out, heights):
