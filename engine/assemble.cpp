@@ -444,6 +444,12 @@ void write_webvtt(const SubtitleTrack& t, const AssemblyInput& in, std::int64_t 
   close_file(out.get(), path);
 }
 
+// A stream's language tag for a manifest; "und" (undetermined) says nothing, so it is left out.
+std::string language_tag(const AVStream* st) {
+  const AVDictionaryEntry* lang = av_dict_get(st->metadata, "language", nullptr, 0);
+  return lang && std::string(lang->value) != "und" ? lang->value : "";
+}
+
 std::string playlist_line_name(const std::string& title, const std::string& language, std::size_t i) {
   if (!title.empty()) return title;
   if (!language.empty()) return language;
@@ -718,11 +724,10 @@ std::vector<HlsRendition> write_hls_subtitles(const AssemblyInput& in, const std
       files.push_back((fs::path(dir) / (base + ".m3u8")).string());
     }
     const AVStream* is = src.stream(t.input_stream);
-    const AVDictionaryEntry* lang = av_dict_get(is->metadata, "language", nullptr, 0);
     const AVDictionaryEntry* title = av_dict_get(is->metadata, "title", nullptr, 0);
     HlsRendition r;
     r.uri = base + ".m3u8";
-    r.language = lang && std::string(lang->value) != "und" ? lang->value : "";
+    r.language = language_tag(is);
     r.name = playlist_line_name(title ? title->value : "", r.language, i);
     r.is_default = (is->disposition & AV_DISPOSITION_DEFAULT) != 0;
     r.forced = (is->disposition & AV_DISPOSITION_FORCED) != 0;
@@ -762,11 +767,6 @@ std::string frame_rate_text(double fps) {
   return r.den == 1 ? std::to_string(r.num) : std::to_string(r.num) + "/" + std::to_string(r.den);
 }
 
-std::string language_of_track(const Source& src, const AudioTrack& t) {
-  const AVDictionaryEntry* lang = av_dict_get(src.stream(t.input_stream)->metadata, "language", nullptr, 0);
-  return lang && std::string(lang->value) != "und" ? lang->value : "";
-}
-
 // The audio once per track, each its own fMP4 rendition: STEM_audio<k>.m3u8 over STEM_a<k>_*.m4s.
 struct AudioRenditions {
   std::vector<HlsRendition> hls;
@@ -792,7 +792,7 @@ AudioRenditions write_audio_renditions(const AssemblyInput& in, const std::strin
     result.audio_packets_per_track.at(k) = m.result.audio_packets;
     HlsRendition r;
     r.uri = uri;
-    r.language = language_of_track(src, in.audio[k]);
+    r.language = language_tag(src.stream(in.audio[k].input_stream));
     r.name = r.language.empty() ? "Audio " + std::to_string(k + 1) : r.language;
     r.is_default = k == 0;
     r.channels = std::to_string(m.channels);

@@ -332,7 +332,7 @@ OutputPlan plan_output(const MediaInfo& info, const OutputChoices& c) {
     }
     p.streams.push_back(ch);
   }
-  if (p.format == "hls" && p.kept("audio") > 1)
+  if (p.format == "hls" && p.kept("audio") > 1 && !c.audio_renditions)
     p.warnings.push_back(std::to_string(p.kept("audio")) +
                          " audio tracks go into every HLS segment with their languages, but most players "
                          "(hls.js, Safari) play the first one only; MP4/MKV keep them selectable");

@@ -23,6 +23,9 @@ struct OutputChoices {
   std::string audio_tracks = "all";  // all, first, or languages "eng,fra"
   std::string subtitles = "all";     // all, none, or languages
   std::vector<int> streams;          // non-empty: exactly these input streams beside the video (--streams)
+  // A streaming set with fMP4 segments (a ladder, DASH): each audio track is a rendition of its own, which
+  // players offer as a choice, not a track inside every segment.
+  bool audio_renditions = false;
 };
 
 struct StreamChoice {

@@ -53,7 +53,7 @@ std::string log_dir(const SegmentDescriptor& d) {
 }
 
 // Everything that changes a probe's score: a cache entry made under another key is not used.
-std::string cache_key(const SegmentDescriptor& d) {
+json cache_key_fields(const SegmentDescriptor& d) {
   const auto& e = d.encoder;
   return json{{"input", path_json(d.input)},
               {"frames", {d.start_frame, d.end_frame}},
@@ -66,8 +66,11 @@ std::string cache_key(const SegmentDescriptor& d) {
               {"video_filter", d.video_filter},
               {"metric", d.quality.metric},
               {"pool", d.quality.pool},
-              {"sample", "4x25%-leadout-v3"}}
-      .dump();
+              {"sample", "4x25%-leadout-v3"}};
+}
+
+std::string cache_key(const SegmentDescriptor& d) {
+  return cache_key_fields(d).dump();
 }
 
 // What a search ran with, beyond the probes' own key: a rerun with all of it the same reaches the same CRF
@@ -84,7 +87,7 @@ json search_entry(const SegmentDescriptor& d) {
 // The settings a search's result depends on, but for the segment's frames: a worker's next segment under
 // the same settings starts its search at the CRF the last one ended at.
 std::string search_settings(const SegmentDescriptor& d) {
-  json key = json::parse(cache_key(d));
+  json key = cache_key_fields(d);
   key.erase("frames");
   key["search"] = search_entry(d);
   return key.dump();

@@ -29,7 +29,10 @@ ProbeResult probe_stage(const TranscodeOptions& o, const WarnFn& warn) {
   if (p.info.truncated && warn)
     warn(o.input + ": " + p.info.truncation_reason + "; transcoding the " +
          std::to_string(p.info.frames.size()) + " frames that could be read");
-  p.output = plan_output(p.info, output_choices(o, p.target.format));
+  OutputChoices choices = output_choices(o, p.target.format);
+  // As assemble_hls_ladder lays the set out (a DASH job without --ladder is a set of one rung).
+  choices.audio_renditions = p.target.hls.fmp4 && (!o.ladder.empty() || !p.target.hls.dash_manifest.empty());
+  p.output = plan_output(p.info, choices);
   for (const auto& w : p.output.warnings)
     if (warn) warn(o.input + ": " + w);
   for (const auto& n : p.output.notes)

@@ -337,7 +337,13 @@ namespace {
 
 av::InputFormat open_manifest(const std::string& mpd) {
   AVFormatContext* raw = nullptr;
-  if (avformat_open_input(&raw, mpd.c_str(), nullptr, nullptr) < 0)
+  // The reader refuses to open a subtitle set's .vtt ("not a common multimedia extension") unless told
+  // otherwise; the manifest and its files are our own output.
+  AVDictionary* opts = nullptr;
+  av_dict_set(&opts, "allowed_extensions", "ALL", 0);
+  const int ret = avformat_open_input(&raw, mpd.c_str(), nullptr, &opts);
+  av_dict_free(&opts);
+  if (ret < 0)
     throw Error(ErrorCode::kVerify, "output check failed: FFmpeg's DASH reader cannot open the manifest");
   av::InputFormat fmt(raw);
   check_av(avformat_find_stream_info(fmt.get(), nullptr), ErrorCode::kVerify, mpd);

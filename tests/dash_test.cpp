@@ -163,6 +163,50 @@ TEST(Dash, DashAloneWritesTheManifestAndNoPlaylistsAndRefusesTsSegments) {
   }
 }
 
+// A subtitle track is a text AdaptationSet naming its WebVTT file, which holds the cues, even with no HLS
+// (DASH alone publishes no subtitle playlist).
+TEST(Dash, ASubtitleTrackIsAWebVttTextSet) {
+  test::TempDir dir;
+  const std::string srt = dir / "subs.srt";
+  std::ofstream(srt) << "1\n00:00:00,500 --> 00:00:01,500\nHello there\n\n";
+  const std::string in = dir / "subtitled.mkv";
+  ASSERT_EQ(test::run({"ffmpeg",
+                       "-v",
+                       "error",
+                       "-y",
+                       "-f",
+                       "lavfi",
+                       "-i",
+                       "testsrc2=s=320x180:r=25:d=3",
+                       "-i",
+                       srt,
+                       "-map",
+                       "0",
+                       "-map",
+                       "1",
+                       "-c:v",
+                       "libx264",
+                       "-preset",
+                       "ultrafast",
+                       "-c:s",
+                       "copy",
+                       "-metadata:s:s:0",
+                       "language=eng",
+                       in})
+                .exit_code,
+            0);
+  const std::string out = dir / "sub.mpd";
+  const auto r = test::run_pvt({"transcode", in, "-o", out, "--preset", "ultrafast", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = slurp(out);
+  const std::regex set(R"re(<AdaptationSet [^>]*contentType="text" mimeType="text/vtt" lang="eng">)re");
+  EXPECT_TRUE(std::regex_search(text, set)) << text;
+  std::smatch file;
+  ASSERT_TRUE(std::regex_search(text, file, std::regex("<BaseURL>([^<]+)</BaseURL>"))) << text;
+  EXPECT_NE(slurp(dir / file[1].str()).find("Hello there"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir / "sub_sub0.m3u8"));
+}
+
 // An overwrite with fewer segments leaves none of the earlier run's audio segments behind (the rungs'
 // were already covered): a player would never ask for them, but they would be stale files in the set.
 TEST(Dash, AnOverwriteLeavesNoStaleAudioSegments) {
