@@ -25,7 +25,6 @@ void check_ladder_options(const TranscodeOptions& o) {
     throw Error(ErrorCode::kUsage, "--ladder with --target-quality is not supported yet; give --crf");
   if (o.bitrate > 0)
     throw Error(ErrorCode::kUsage, "--ladder with --bitrate is not supported yet; give --crf");
-  if (o.executor == "slurm") throw Error(ErrorCode::kUsage, "--ladder needs --executor local for now");
 }
 
 }  // namespace

@@ -21,6 +21,8 @@ SegmentReport segment_report(const Segment& seg, const SegmentResult& r, const S
   sr.start_s = seg.start_s;
   sr.duration_s = seg.duration_s;
   sr.cut_reason = seg.cut_reason;
+  sr.cost = seg.cost;
+  sr.content_cost = seg.content_cost;
   sr.backend = r.stats.backend;
   sr.attempts = r.attempts;
   sr.fallback_from = r.fallback_from;

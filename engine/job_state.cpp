@@ -182,6 +182,7 @@ void to_json(json& j, const Segment& s) {
            {"duration_s", s.duration_s},
            {"cut_reason", s.cut_reason},
            {"cost", s.cost},
+           {"content_cost", s.content_cost},
            {"complexity", s.complexity},
            {"bit_budget", s.bit_budget},
            {"forced_keyframes", s.forced_keyframes},
@@ -199,6 +200,7 @@ void from_json(const json& j, Segment& s) {
   get_finite(j, "duration_s", s.duration_s, ErrorCode::kInput);
   j.at("cut_reason").get_to(s.cut_reason);
   get_finite(j, "cost", s.cost, ErrorCode::kInput);
+  if (j.contains("content_cost")) get_finite(j, "content_cost", s.content_cost, ErrorCode::kInput);
   get_finite(j, "complexity", s.complexity, ErrorCode::kInput);
   get_integer(j, "bit_budget", s.bit_budget, ErrorCode::kInput);
   get_integers(j, "forced_keyframes", s.forced_keyframes, ErrorCode::kInput);

@@ -97,6 +97,7 @@ json plan_json(const Plan& plan) {
                     {"starts_at", s.cut_reason},
                     {"seek_keyframe", s.seek_keyframe},
                     {"cost", s.cost},
+                    {"content_cost", s.content_cost},
                     {"forced_keyframes", s.forced_keyframes},
                     {"playlist_segments", 1 + s.piece_starts.size()},
                     {"bit_budget", s.bit_budget}});
@@ -251,6 +252,8 @@ json summary_fields(const TranscodeSummary& s) {
                     {"start", r.start_s},
                     {"duration", r.duration_s},
                     {"starts_at", r.cut_reason},
+                    {"cost", r.cost},
+                    {"content_cost", r.content_cost},
                     {"backend", r.backend},
                     {"attempts", r.attempts},
                     {"fallback_from", r.fallback_from.empty() ? json(nullptr) : json(r.fallback_from)},

@@ -66,12 +66,13 @@ Segment merge(const Plan& pieces, int first, int end, int index) {
   g.end_frame = segs[end - 1].end_frame;
   g.end_pts = segs[end - 1].end_pts;
   g.forced_keyframes.clear();
-  g.cost = g.complexity = g.duration_s = 0;
+  g.cost = g.content_cost = g.complexity = g.duration_s = 0;
   g.bit_budget = 0;
   for (int i = first; i < end; ++i) {
     const Segment& p = segs[i];
     g.duration_s += p.duration_s;
     g.complexity += p.complexity;
+    g.content_cost += p.content_cost;
     g.bit_budget += p.bit_budget;
     // A piece's cost counts the frames decoded only to reach it from its keyframe: inside a group the
     // worker decodes straight through.

@@ -50,8 +50,11 @@ struct Segment {
   int seek_keyframe = 0;     // keyframe at or before start_frame
   double start_s = 0;
   double duration_s = 0;
-  std::string cut_reason;             // what the segment starts at: "start", "scene", "keyframe", "length"
-  double cost = 0;                    // relative encode cost (frames weighted by complexity)
+  std::string cut_reason;  // what the segment starts at: "start", "scene", "keyframe", "length"
+  double cost = 0;         // relative encode cost (frames weighted by complexity)
+  // The part of `cost` that follows the frames' content (the rest follows their count): the pool refits
+  // the two parts' weights to the segments it has timed, and reorders what is left (dispatch_order.hpp).
+  double content_cost = 0;
   double complexity = 0;              // relative bit demand (sum of per-frame complexity weights)
   std::int64_t bit_budget = 0;        // bits for this segment in bitrate mode, else 0
   std::vector<int> forced_keyframes;  // scene cuts inside the segment (absolute frame numbers)

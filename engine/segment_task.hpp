@@ -16,6 +16,7 @@ namespace pvt {
 struct SegmentTask {
   int segment = 0;
   double cost = 0;
+  double content_cost = 0;  // the part of `cost` that follows the content (Segment::content_cost)
   int expected_frames = 0;
   std::string descriptor_path;
   std::string stats_path;

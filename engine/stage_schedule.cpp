@@ -16,6 +16,7 @@ SegmentTask task_for(const JobContext& job, const Segment& seg, const SegmentDes
   SegmentTask t;
   t.segment = seg.index;
   t.cost = seg.cost;
+  t.content_cost = seg.content_cost;
   t.expected_frames = seg.frame_count();
   t.descriptor_path = job.segment_path(seg.index, ".task.json").string();
   t.stats_path = d.stats;

@@ -131,7 +131,8 @@ struct SegmentReport {
   double start_s = 0;
   double duration_s = 0;
   std::string cut_reason;
-  std::string backend;  // what encoded it (the worker's encoder, after any fallback)
+  double cost = 0, content_cost = 0;  // the plan's estimate (Segment::cost, Segment::content_cost)
+  std::string backend;                // what encoded it (the worker's encoder, after any fallback)
   int attempts = 0;
   std::string fallback_from;    // the hardware backend whose session failed; empty: none
   std::string fallback_reason;  // why

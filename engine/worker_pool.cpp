@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "child_process.hpp"
+#include "dispatch_order.hpp"
 #include "error.hpp"
 
 namespace pvt {
@@ -55,6 +56,18 @@ struct Running {
   bool heard = false;   // the worker wrote a line about this segment
 };
 
+// Retries and fallbacks stay in front, in their order; the fresh segments behind them go longest first
+// by the estimate refitted to the CPU segments timed so far (dispatch_order.hpp).
+void reorder_fresh(std::deque<Queued>& queue, const std::vector<TimedCost>& timed) {
+  const CostWeights w = fit_cost_weights(timed);
+  if (!w.valid()) return;
+  const auto fresh =
+      std::stable_partition(queue.begin(), queue.end(), [](const Queued& q) { return q.attempts > 0; });
+  std::stable_sort(fresh, queue.end(), [&](const Queued& a, const Queued& b) {
+    return predicted_cost(w, a.task.cost, a.task.content_cost) >
+           predicted_cost(w, b.task.cost, b.task.content_cost);
+  });
+}
 
 }  // namespace
 
@@ -76,6 +89,7 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
   for (const auto& t : tasks) max_segment = std::max(max_segment, t.segment);
   std::vector<SegmentResult> results(static_cast<std::size_t>(max_segment) + 1);
   std::vector<Running> running;
+  std::vector<TimedCost> timed;  // CPU segments finished at their first attempt
 
   // Hardware sessions first: when a hardware and a CPU slot are both free, the longest segment goes to
   // the (usually faster) hardware. A CPU slot always exists, for the segments that fall back.
@@ -283,6 +297,10 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
       if (failure.empty()) {
         slot.failures = 0;
         results[done.segment] = result;
+        if (!slot.hardware && again.attempts == 1) {
+          timed.push_back({done.cost - done.content_cost, done.content_cost, result.end_s - result.start_s});
+          reorder_fresh(queue, timed);
+        }
         if (cb.on_progress) cb.on_progress(done.segment, done.expected_frames);
         if (cb.on_done) cb.on_done(done, result);
       } else if (is_out_of_space(failure)) {

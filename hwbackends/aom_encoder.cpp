@@ -22,7 +22,9 @@ std::unique_ptr<VideoEncoder> open_aom_encoder(const EncoderConfig& cfg) {
   if (cfg.bitrate > 0) {
     set_capped_bitrate(c, cfg.bitrate);
   } else {
-    c->bit_rate = 0;  // with crf: constant quality (end-usage q)
+    // With crf alone: constant quality (end-usage q). With a ladder rung's cap: constrained quality
+    // (end-usage cq), the crf's quality unless it would take more than the cap on average.
+    c->bit_rate = std::max<std::int64_t>(0, cfg.max_bitrate);
     av_opt_set_int(c->priv_data, "crf", quality_on_scale(cfg.crf, 63), 0);
   }
   av_opt_set_int(c->priv_data, "row-mt", 1, 0);

@@ -46,10 +46,12 @@ std::unique_ptr<VideoEncoder> open_svtav1_encoder(const EncoderConfig& cfg) {
   // ultrafast..placebo: SVT's presets 12 (fastest it has that still looks like video) down to 2.
   static const int kSpeeds[10] = {12, 11, 10, 9, 8, 6, 5, 4, 3, 2};
   av_opt_set_int(c->priv_data, "preset", speed_for(cfg.preset, kSpeeds, -1, 13, "svtav1"), 0);
-  if (cfg.bitrate > 0)
+  if (cfg.bitrate > 0) {
     set_capped_bitrate(c, cfg.bitrate);
-  else
+  } else {
     av_opt_set_int(c->priv_data, "crf", quality_on_scale(cfg.crf, 63), 0);
+    set_peak_bitrate(c, cfg.max_bitrate);  // SVT's capped CRF (its max_bit_rate): a ladder rung's cap
+  }
   // lp: the logical processors SVT may use (it sizes its thread pool from the whole machine otherwise);
   // keyint -1 and scd 0: key frames only where pvt forces them (segment starts, scene cuts); irefresh-type 2:
   // those are closed key frames, not open-GOP forward key frames.

@@ -27,7 +27,10 @@ std::unique_ptr<VideoEncoder> open_vpx_encoder(const EncoderConfig& cfg) {
   if (cfg.bitrate > 0) {
     set_capped_bitrate(c, cfg.bitrate);
   } else {
-    c->bit_rate = 0;  // crf without a bitrate: constant quality
+    // crf without a bitrate: constant quality. With a ladder rung's cap: constrained quality, the crf's
+    // quality unless it would take more than the cap on average (one-pass: it can overshoot on short
+    // segments; README).
+    c->bit_rate = std::max<std::int64_t>(0, cfg.max_bitrate);
     av_opt_set_int(c->priv_data, "crf", quality_on_scale(cfg.crf, 63), 0);
   }
   av_opt_set_int(c->priv_data, "row-mt", 1, 0);

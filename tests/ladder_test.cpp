@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <utility>
 
 #include "ladder_plan.hpp"
 #include "test_support.hpp"
@@ -240,32 +241,66 @@ TEST(Ladder, Fmp4ByDefaultKeepsTheAudioAgainstBFrameVideoAndTsWhenAsked) {
 
 // --ladder-bitrates caps each rung (capped CRF): on noisy video that CRF alone would spend 16 Mb/s on, the
 // measured peak segment bitrate (the master's BANDWIDTH) stays near each rung's cap; uncapped it does not.
-TEST(Ladder, EachRungsPeakBitrateStaysNearItsCap) {
-  test::TempDir dir;
+// A noisy 640x360 clip whose uncapped CRF is far above every cap below.
+std::string noisy_clip(const test::TempDir& dir, int seconds) {
   const std::string in = dir / "noisy.mp4";
-  ASSERT_EQ(test::run({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-                       "testsrc2=s=640x360:r=24:d=6,noise=alls=40:allf=t", "-c:v", "libx264", "-preset",
-                       "ultrafast", "-crf", "10", in})
+  EXPECT_EQ(test::run({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                       "testsrc2=s=640x360:r=24:d=" + std::to_string(seconds) + ",noise=alls=40:allf=t",
+                       "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", in})
                 .exit_code,
             0);
-  auto run = [&](const std::string& name, const std::string& rates) {
-    const auto r =
-        test::run_pvt({"transcode", in, "-o", dir / name, "--ladder", "360,240", "--ladder-bitrates", rates,
-                       "--preset", "veryfast", "--segment-duration", "2", "--progress", "none"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return master_variants(dir / (name + "/master.m3u8"));
+  return in;
+}
+
+// The BANDWIDTH (measured peak) of each rung of a two-rung ladder with these caps, top rung first.
+std::vector<double> rung_peaks(const test::TempDir& dir, const std::string& in, const std::string& name,
+                               const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"transcode",          in,  "-o",         dir / name,
+                                "--segment-duration", "2", "--progress", "none"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const auto r = test::run_pvt(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<double> peaks;
+  for (const auto& v : master_variants(dir / (name + "/master.m3u8")))
+    peaks.push_back(std::stod(v.attrs.at("BANDWIDTH")));
+  return peaks;
+}
+
+TEST(Ladder, EachRungsPeakBitrateStaysNearItsCap) {
+  test::TempDir dir;
+  const std::string in = noisy_clip(dir, 6);
+  const std::vector<std::string> ladder{"--ladder", "360,240", "--preset", "veryfast", "--ladder-bitrates"};
+  auto with = [&](std::vector<std::string> v, const std::string& rates) {
+    v.push_back(rates);
+    return v;
   };
-  const auto capped = run("capped", "360=1000k,240=500k");
+  const auto capped = rung_peaks(dir, in, "capped", with(ladder, "360=1000k,240=500k"));
   ASSERT_EQ(capped.size(), 2u);
-  EXPECT_LE(std::stod(capped[0].attrs.at("BANDWIDTH")), 1.15 * 1000e3);
-  EXPECT_LE(std::stod(capped[1].attrs.at("BANDWIDTH")), 1.15 * 500e3);
-  const auto free = run("free", "none");
+  EXPECT_LE(capped[0], 1.15 * 1000e3);
+  EXPECT_LE(capped[1], 1.15 * 500e3);
+  const auto free = rung_peaks(dir, in, "free", with(ladder, "none"));
   ASSERT_EQ(free.size(), 2u);
-  EXPECT_GT(std::stod(free[1].attrs.at("BANDWIDTH")), 2 * 500e3);
+  EXPECT_GT(free[1], 2 * 500e3);
   // The cap goes with the job: refused without a ladder.
   const auto r =
       test::run_pvt({"transcode", in, "-o", dir / "x", "--ladder-bitrates", "none", "--progress", "none"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+// SVT-AV1's capped CRF and libaom's and libvpx's constrained quality (crf with the cap as the average
+// ceiling) keep each rung near its cap. Measured at ultrafast on this clip: SVT 1.33x / 1.19x the caps,
+// libvpx 1.17x / 1.17x, libaom 0.24x / 0.28x; uncapped, each encoder's 240p rung was above 6 Mb/s (12x).
+TEST(Ladder, AV1AndVP9RungsAreCappedToo) {
+  test::TempDir dir;
+  const std::string in = noisy_clip(dir, 4);
+  for (const auto& [codec, encoder] : {std::pair{"av1", "svtav1"}, {"av1", "aom"}, {"vp9", "vpx"}}) {
+    const auto peaks = rung_peaks(dir, in, encoder,
+                                  {"--codec", codec, "--encoder", encoder, "--ladder", "240,144", "--preset",
+                                   "ultrafast", "--ladder-bitrates", "240=500k,144=250k"});
+    ASSERT_EQ(peaks.size(), 2u) << encoder;
+    EXPECT_LE(peaks[0], 1.5 * 500e3) << encoder;
+    EXPECT_LE(peaks[1], 1.5 * 250e3) << encoder;
+  }
 }
 
 TEST(Ladder, AnAnamorphicSourceGetsSquarePixelsInEveryRungEvenAtItsOwnHeight) {

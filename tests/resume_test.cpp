@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -101,21 +102,27 @@ std::string slow_everywhere() {
   return spec;
 }
 
+// Runs the job with its workers slowed (20 fps), so a kill lands mid-job, and SIGKILLs its whole process
+// group once `n` segments are finished: the state it leaves behind, or nullopt when it could not be had.
+// PVT_FAULT is not a setting, so a rerun without it is "the same command".
+std::optional<JobState> kill_after_finished(const std::vector<std::string>& args, const fs::path& job_dir,
+                                            std::size_t n, const std::string& log) {
+  const pid_t pid = spawn_group(args, {slow_everywhere()}, log);
+  const bool reached = wait_for_finished(job_dir, n, std::chrono::seconds(60));
+  kill(-pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!reached || !WIFSIGNALED(status)) return std::nullopt;
+  return state_in(job_dir);
+}
+
 TEST(Resume, AJobKilledWithItsWholeProcessGroupResumesToTheSameOutput) {
   test::TempDir dir;
   const std::string out = dir / "out.mp4";
   const fs::path job_dir = dir.path() / ".out.mp4.pvt-job";
-  // Workers slowed (20 fps) so the kill lands mid-job; PVT_FAULT is not a setting, so the rerun
-  // without it is "the same command".
-  const pid_t pid = spawn_group(job_args(out), {slow_everywhere()}, dir / "../killed.log");
-  ASSERT_TRUE(wait_for_finished(job_dir, 2, std::chrono::seconds(60)));
-  kill(-pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status));
-  EXPECT_FALSE(fs::exists(out));
-  const auto before = state_in(job_dir);
+  const auto before = kill_after_finished(job_args(out), job_dir, 2, dir / "../killed.log");
   ASSERT_TRUE(before.has_value());
+  EXPECT_FALSE(fs::exists(out));
   const std::size_t done = before->finished.size();
   const std::size_t total = before->plan.size();
   ASSERT_LT(done, total) << "the job finished before the kill; slow it down";
@@ -398,6 +405,46 @@ TEST(Resume, AFullDiskFailsCleanlyAtEachStageAndTheJobResumesOnceThereIsSpace) {
   EXPECT_EQ(j.at("segments_encoded").get<int>(), 0) << "every segment was finished by the earlier runs";
   EXPECT_EQ(test::ffprobe_frames(out), 200);
   EXPECT_EQ(entries(), std::vector<std::string>{"out.mp4"});
+}
+
+}  // namespace
+}  // namespace pvt
+
+namespace pvt {
+namespace {
+
+// A streaming set (two rungs, HLS and DASH over the same CMAF segments) killed mid-job resumes like a
+// single file: the finished segments' rung files are reused, and the set is the clean run's, rung for rung.
+TEST(Resume, AKilledLadderWithDashResumesToTheSameSet) {
+  test::TempDir dir;
+  auto args = [&](const std::string& out) {
+    auto a = job_args(out);
+    a.insert(a.end(), {"--ladder", "240,144", "--format", "hls+dash"});
+    return a;
+  };
+  const std::string out = dir / "set";
+  const fs::path job_dir = dir.path() / ".set.pvt-job";
+  const auto before = kill_after_finished(args(out), job_dir, 2, dir / "../killed-ladder.log");
+  ASSERT_TRUE(before.has_value());
+  EXPECT_FALSE(fs::exists(fs::path(out) / "manifest.mpd"));
+  const std::size_t done = before->finished.size();
+  ASSERT_LT(done, before->plan.size()) << "the job finished before the kill; slow it down";
+  for (const auto& f : before->finished) EXPECT_EQ(f.rung_files.size(), 1u) << "segment " << f.index;
+
+  const auto r = test::run_pvt(args(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j.at("resumed").get<bool>());
+  EXPECT_EQ(j.at("segments_reused").get<std::size_t>(), done);
+  EXPECT_TRUE(fs::exists(fs::path(out) / "manifest.mpd"));
+  EXPECT_FALSE(fs::exists(job_dir)) << "a finished job removes its state";
+
+  const std::string clean = dir / "clean";
+  const auto c = test::run_pvt(args(clean));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  for (const char* playlist : {"index_240p.m3u8", "index_144p.m3u8", "manifest.mpd"})
+    EXPECT_EQ(framemd5((fs::path(out) / playlist).string()), framemd5((fs::path(clean) / playlist).string()))
+        << playlist;
 }
 
 }  // namespace

@@ -12,7 +12,8 @@
 #   5. bad input, one line each and exit 2 before anything is submitted: no sbatch on PATH, a
 #      controller that does not answer, a partition that does not exist, a job folder on tmpfs;
 #   6. pvt-mcp --executor slurm: get_transcode_status names the Slurm job and its task states;
-#   7. more segments than MaxArraySize (a second cluster with MaxArraySize=3) go in several arrays.
+#   7. more segments than MaxArraySize (a second cluster with MaxArraySize=3) go in several arrays;
+#   8. a ladder (HLS + DASH) is the local pool's, rung for rung and frame for frame.
 # Prints "SKIP: <reason>" and passes without Slurm/munge or root. About a minute.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -87,6 +88,32 @@ nseg=$(json_get "$dir/slurm.json" "len(d['segments'])")
 each() { python3 -c "import sys; print(','.join(sys.argv[1] + ':' + str(i) for i in range(int(sys.argv[2]))))" "$1" "$nseg"; }
 attempts_but() { python3 -c "import sys; print([2 if i == int(sys.argv[1]) else 1 for i in range(int(sys.argv[2]))])" "$1" "$nseg"; }
 say "1. output equals the local pool's ($nseg segments)"
+
+# 8. A ladder (HLS + DASH over CMAF segments) on the cluster: every rung and the audio rendition as the
+# local pool writes them, frame for frame, and both manifests published.
+ladder=$dir/ladder.mp4
+ffmpeg -v error -y -i "$clip" -f lavfi -i sine=f=440:r=48000:d=8 -map 0:v -map 1:a -c:v copy -c:a aac -shortest "$ladder"
+ladder_args=(--ladder 240,144 --format hls+dash "${common[@]}")
+"$pvt" transcode "$ladder" -o "$out/ladder-local" "${ladder_args[@]}" >/dev/null
+"$pvt" transcode "$ladder" -o "$out/ladder-slurm" --executor slurm "${ladder_args[@]}" --json >"$dir/ladder.json" ||
+  fail "a ladder on Slurm"
+[ "$(json_get "$dir/ladder.json" "d['executor']")" = slurm ] || fail "the ladder did not run on Slurm"
+for f in master.m3u8 manifest.mpd index_audio0.m3u8; do
+  [ -s "$out/ladder-slurm/$f" ] || fail "the Slurm ladder has no $f"
+done
+rungs=0
+for playlist in "$out"/ladder-local/index_*.m3u8; do
+  name=$(basename "$playlist")
+  [ -s "$out/ladder-slurm/$name" ] || fail "the Slurm ladder has no $name"
+  [ "$(frames_md5 "$playlist")" = "$(frames_md5 "$out/ladder-slurm/$name")" ] || fail "$name differs from the local pool's"
+  rungs=$((rungs + 1))
+done
+[ "$rungs" -ge 3 ] || fail "the local ladder has $rungs playlists, not 2 rungs and an audio rendition"
+# ffprobe lists the stream once per DASH period and program: every count must be 200.
+frames=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 \
+  "$out/ladder-slurm/manifest.mpd" | grep . | sort -u | tr '\n' ' ')
+[ "$frames" = "200 " ] || fail "the Slurm ladder's MPD reads $frames frames, not 200"
+say "8. a ladder on Slurm: $rungs playlists equal the local pool's frame for frame; master.m3u8 and manifest.mpd"
 
 # 2. A crash is resubmitted; a crash every time fails the job naming the segment.
 PVT_FAULT=crash:1:1 "$pvt" transcode "$clip" -o "$out/crash.mp4" --executor slurm "${common[@]}" --json \
