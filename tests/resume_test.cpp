@@ -413,15 +413,17 @@ TEST(Resume, AFullDiskFailsCleanlyAtEachStageAndTheJobResumesOnceThereIsSpace) {
 namespace pvt {
 namespace {
 
+std::vector<std::string> ladder_args(const std::string& out) {
+  auto a = job_args(out);
+  a.insert(a.end(), {"--ladder", "240,144", "--format", "hls+dash"});
+  return a;
+}
+
 // A streaming set (two rungs, HLS and DASH over the same CMAF segments) killed mid-job resumes like a
 // single file: the finished segments' rung files are reused, and the set is the clean run's, rung for rung.
 TEST(Resume, AKilledLadderWithDashResumesToTheSameSet) {
   test::TempDir dir;
-  auto args = [&](const std::string& out) {
-    auto a = job_args(out);
-    a.insert(a.end(), {"--ladder", "240,144", "--format", "hls+dash"});
-    return a;
-  };
+  const auto args = ladder_args;
   const std::string out = dir / "set";
   const fs::path job_dir = dir.path() / ".set.pvt-job";
   const auto before = kill_after_finished(args(out), job_dir, 2, dir / "../killed-ladder.log");
@@ -445,6 +447,38 @@ TEST(Resume, AKilledLadderWithDashResumesToTheSameSet) {
   for (const char* playlist : {"index_240p.m3u8", "index_144p.m3u8", "manifest.mpd"})
     EXPECT_EQ(framemd5((fs::path(out) / playlist).string()), framemd5((fs::path(clean) / playlist).string()))
         << playlist;
+}
+
+// A ladder's worker that crashes is retried like a single output's: the job succeeds, the segment took two
+// attempts, and every rung holds every frame.
+TEST(Resume, ALadderSegmentThatCrashesIsRetried) {
+  test::TempDir dir;
+  const std::string out = dir / "set";
+  const auto r = test::run_pvt(ladder_args(out), {"PVT_FAULT=crash:1:1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("segments").at(1).at("attempts"), 2);
+  for (const char* playlist : {"index_240p.m3u8", "index_144p.m3u8"})
+    EXPECT_EQ(test::ffprobe_frames((fs::path(out) / playlist).string()), 200) << playlist;
+}
+
+// Ctrl-C on a ladder: exit 130, no manifest published, only the job folder left to resume from.
+TEST(Resume, AnInterruptedLadderPublishesNothingAndKeepsItsState) {
+  test::TempDir dir;
+  const std::string out = dir / "set";
+  const fs::path job_dir = dir.path() / ".set.pvt-job";
+  const pid_t pid = spawn_group(ladder_args(out), {slow_everywhere()}, dir / "../interrupt-ladder.log");
+  ASSERT_TRUE(wait_for_finished(job_dir, 1, std::chrono::seconds(60)));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_FALSE(fs::exists(fs::path(out) / "master.m3u8"));
+  EXPECT_FALSE(fs::exists(fs::path(out) / "manifest.mpd"));
+  const auto state = state_in(job_dir);
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->status, "interrupted");
 }
 
 }  // namespace
