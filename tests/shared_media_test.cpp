@@ -85,11 +85,15 @@ std::vector<Case> cases() {
   return v;
 }
 
-std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  std::string n = info.param.file + "_" + info.param.format;
+// A gtest name: letters and digits, the rest '_'.
+std::string test_name(std::string n) {
   for (char& ch : n)
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
   return n;
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  return test_name(info.param.file + "_" + info.param.format);
 }
 
 INSTANTIATE_TEST_SUITE_P(Clips, SharedMedia, ::testing::ValuesIn(cases()), case_name);
@@ -119,6 +123,49 @@ TEST(SharedMediaVfr, VariableFrameRateKeepsEveryTimestamp) {
   ASSERT_EQ(in_pts.size(), out_pts.size());
   for (std::size_t i = 0; i < in_pts.size(); ++i) EXPECT_NEAR(out_pts[i], in_pts[i], 1e-3) << i;
 }
+
+// A two-rung streaming set (HLS + DASH over CMAF segments) from each shared clip: every rung holds every
+// frame of the source at its own height, the master playlist names both, and FFmpeg's DASH reader finds
+// every frame in the MPD. VFR, 10-bit HEVC with Opus, MPEG-2 without audio and full-range sources among them.
+class SharedMediaLadder : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SharedMediaLadder, EveryRungHoldsEveryFrame) {
+  const std::string file = GetParam();
+  const auto path = test::shared_clip(file);
+  if (!path) GTEST_SKIP() << "shared clip " << file << " not found in " << test::shared_media_dir();
+  ManifestClip clip;
+  for (const auto& m : read_manifest())
+    if (m.file == file) clip = m;
+  ASSERT_GT(clip.frames, 0) << file << " missing from MANIFEST.tsv";
+  test::TempDir dir;
+  const std::string out = dir / "set";
+  const auto r =
+      test::run_pvt({"transcode", *path, "-o", out, "--ladder", "240,144", "--format", "hls+dash", "--preset",
+                     "ultrafast", "--segment-duration", "4", "--json", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("renditions").size(), 2u);
+  for (const char* height : {"240", "144"}) {
+    const std::string rung = out + "/index_" + height + "p.m3u8";
+    EXPECT_EQ(test::ffprobe_frames(rung), clip.frames) << rung;
+    EXPECT_EQ(test::ffprobe_stream(rung, "v:0", "height"), height) << rung;
+  }
+  std::ifstream master(out + "/master.m3u8");
+  std::stringstream text;
+  text << master.rdbuf();
+  EXPECT_NE(text.str().find("index_240p.m3u8"), std::string::npos);
+  EXPECT_NE(text.str().find("index_144p.m3u8"), std::string::npos);
+  EXPECT_EQ(text.str().find("TYPE=AUDIO") != std::string::npos, clip.audio);
+  EXPECT_EQ(test::ffprobe_frames(out + "/manifest.mpd"), clip.frames);
+}
+
+std::string file_name(const ::testing::TestParamInfo<std::string>& info) {
+  return test_name(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(Clips, SharedMediaLadder,
+                         ::testing::Values("big_buck_bunny.mp4", "bbb_hevc10.mkv", "cityCC0.mpg",
+                                           "car_vfr.mp4", "book.mkv"),
+                         file_name);
 
 }  // namespace
 }  // namespace pvt
