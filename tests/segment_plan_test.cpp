@@ -226,6 +226,23 @@ TEST(SegmentPlan, AnEncoderThatKeysNoSceneChangePaysForEveryCut) {
   EXPECT_EQ(p.paid_cuts, 1);
 }
 
+TEST(SegmentPlan, AnEncoderThatKeysNoSceneChangeCutsAtOneNearTheBalancedPoint) {
+  // For libaom a scene-change cut is cheaper than any other (the frame there is costly anyway), so the
+  // one cut of a two-worker plan goes to the scene-change keyframe 0.8 s past the middle; one 4 s past it
+  // would leave a worker 13 % more to do, and the cut stays at the middle.
+  PlanOptions o;
+  o.workers = 2;
+  o.shrink_for_workers = true;
+  o.encoder_keys_scene_changes = false;
+  const Plan near = plan_segments(source_with_scene_keyframes({770}), nullptr, o);
+  ASSERT_EQ(near.segments.size(), 2u);
+  EXPECT_EQ(near.segments[1].start_frame, 770);
+  const Plan far = plan_segments(source_with_scene_keyframes({850}), nullptr, o);
+  ASSERT_EQ(far.segments.size(), 2u);
+  EXPECT_NE(far.segments[1].start_frame, 850);
+  EXPECT_NEAR(far.segments[1].start_frame, 750, 30);
+}
+
 TEST(SegmentPlan, BitBudgetsSumToTheTotalAndFollowComplexity) {
   // Second half of the clip has packets four times larger: it must get more bits per second.
   const MediaInfo m = synthetic(25 * 40, 25, [](int i) { return i < 500 ? 1000 : 4000; });
