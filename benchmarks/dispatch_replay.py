@@ -13,7 +13,8 @@ import sys
 
 
 def fit(timed):
-    """Non-negative least squares of relative error: seconds ~ a * fixed + b * content (as in C++)."""
+    """Least squares of relative error: seconds ~ a * fixed + b * content, as engine/dispatch_order.cpp:
+    None (the plan's estimate stands) when the parts' mixes are too alike or a weight comes out negative."""
     if len(timed) < 2:
         return None
     ff = fc = cc = fy = cy = 0.0
@@ -25,12 +26,10 @@ def fit(timed):
         fy += f
         cy += c
     det = ff * cc - fc * fc
-    if abs(det) > 1e-12 * ff * cc:
-        a, b = (fy * cc - cy * fc) / det, (cy * ff - fy * fc) / det
-        if a >= 0 and b >= 0:
-            return a, b
-    cands = [(fy / ff if ff else 0, 0), (0, cy / cc if cc else 0)]
-    return min(cands, key=lambda w: sum(((w[0] * f + w[1] * c) / y - 1) ** 2 for f, c, y in timed))
+    if not (ff > 0 and cc > 0) or det < 0.01 * ff * cc:
+        return None
+    a, b = (fy * cc - cy * fc) / det, (cy * ff - fy * fc) / det
+    return (a, b) if a >= 0 and b >= 0 else None
 
 
 def replay(segs, workers, refit):

@@ -6,8 +6,9 @@ namespace pvt {
 
 namespace {
 
-// Least squares of relative error for seconds ~ a * fixed + b * content with a, b >= 0: the 2x2 normal
-// equations, and when their solution has a negative weight, the better of the two one-weight fits.
+// Least squares of relative error for seconds ~ a * fixed + b * content: the 2x2 normal equations. No
+// fit (the plan's estimate stands) when the timed segments mix the two parts too alike to tell them
+// apart, or when the best fit needs a negative weight: with two or three noisy timings either is noise.
 CostWeights solve(const std::vector<TimedCost>& timed) {
   double ff = 0, fc = 0, cc = 0, fy = 0, cy = 0;
   for (const auto& t : timed) {
@@ -20,20 +21,12 @@ CostWeights solve(const std::vector<TimedCost>& timed) {
     cy += c;
   }
   const double det = ff * cc - fc * fc;
-  if (std::abs(det) > 1e-12 * (ff * cc)) {
-    const CostWeights both{(fy * cc - cy * fc) / det, (cy * ff - fy * fc) / det};
-    if (both.fixed >= 0 && both.content >= 0) return both;
-  }
-  const CostWeights only_fixed{ff > 0 ? fy / ff : 0, 0}, only_content{0, cc > 0 ? cy / cc : 0};
-  auto residual = [&](const CostWeights& w) {
-    double r = 0;
-    for (const auto& t : timed) {
-      const double e = (w.fixed * t.fixed + w.content * t.content) / t.seconds - 1;
-      r += e * e;
-    }
-    return r;
-  };
-  return residual(only_fixed) <= residual(only_content) ? only_fixed : only_content;
+  // det / (ff * cc) is 1 - cos^2 of the angle between the two parts' columns: under 0.01 they are
+  // within about 6 degrees of each other.
+  if (!(ff > 0 && cc > 0) || det < 0.01 * ff * cc) return {};
+  const CostWeights w{(fy * cc - cy * fc) / det, (cy * ff - fy * fc) / det};
+  if (w.fixed < 0 || w.content < 0) return {};
+  return w;
 }
 
 }  // namespace
@@ -44,7 +37,7 @@ CostWeights fit_cost_weights(const std::vector<TimedCost>& timed) {
     if (t.seconds > 0 && t.fixed >= 0 && t.content >= 0 && t.fixed + t.content > 0) usable.push_back(t);
   if (usable.size() < 2) return {};
   const CostWeights w = solve(usable);
-  if (!std::isfinite(w.fixed) || !std::isfinite(w.content) || w.fixed < 0 || w.content < 0) return {};
+  if (!std::isfinite(w.fixed) || !std::isfinite(w.content)) return {};
   return w;
 }
 

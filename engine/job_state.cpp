@@ -201,6 +201,8 @@ void from_json(const json& j, Segment& s) {
   j.at("cut_reason").get_to(s.cut_reason);
   get_finite(j, "cost", s.cost, ErrorCode::kInput);
   if (j.contains("content_cost")) get_finite(j, "content_cost", s.content_cost, ErrorCode::kInput);
+  if (s.content_cost < 0 || s.content_cost > s.cost)
+    throw Error(ErrorCode::kInput, "segment " + std::to_string(s.index) + ": content_cost outside [0, cost]");
   get_finite(j, "complexity", s.complexity, ErrorCode::kInput);
   get_integer(j, "bit_budget", s.bit_budget, ErrorCode::kInput);
   get_integers(j, "forced_keyframes", s.forced_keyframes, ErrorCode::kInput);
