@@ -243,11 +243,11 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
     seg.start_s = t(seg.start_frame);
     seg.duration_s = info.seconds(seg.end_pts - seg.start_pts);
     seg.cost = segment_cost(seg.start_frame, seg.end_frame);
-    for (int f = seg.start_frame; f < seg.end_frame; ++f)
+    for (int f = seg.start_frame; f < seg.end_frame; ++f) {
       seg.content_cost += (1 - kFixedFrameCost) * demand[f];
-    // Bits grow sub-linearly with complexity (as x264's qcompress assumes).
-    for (int f = seg.start_frame; f < seg.end_frame; ++f)
+      // Bits grow sub-linearly with complexity (as x264's qcompress assumes).
       seg.complexity += std::pow(std::max(demand[f], 0.05), 0.6);
+    }
     if (analysis && options.encoder_keys_scene_changes)
       for (const auto& c : analysis->cuts)
         if (c.frame > seg.start_frame && c.frame < seg.end_frame) seg.forced_keyframes.push_back(c.frame);
