@@ -132,6 +132,18 @@ void print_summary(const TranscodeSummary& s) {
         q.metric.c_str(), q.target, q.pool.c_str(), q.segments_within, q.segments, q.tolerance, q.worst_score,
         q.mean_score, q.crf_min, q.crf_max, q.fixed_crf, q.probe_encodes, q.cached_probes,
         q.reencoded_segments);
+  // A ladder: each rendition reaches the target on its own (the line above is its tallest rung's).
+  for (const auto& r : s.renditions)
+    if (const QualitySummary& q = r.quality; !q.metric.empty() && s.renditions.size() > 1)
+      std::printf(
+          "    %dp: %d of %d segments within; worst %.4f, mean %.4f; CRF %.2f-%.2f; %d probe encodes, "
+          "%d cached, %d segment(s) encoded again%s\n",
+          r.height, q.segments_within, q.segments, q.worst_score, q.mean_score, q.crf_min, q.crf_max,
+          q.probe_encodes, q.cached_probes, q.reencoded_segments,
+          q.segments_capped ? ("; " + std::to_string(q.segments_capped) +
+                               " held below the target by the rung's peak cap (--ladder-bitrates)")
+                                  .c_str()
+                            : "");
   if (s.resumed)
     std::printf("  resumed: %d segment(s) reused from the interrupted run, %d encoded now\n",
                 s.segments_reused, s.segments_encoded);

@@ -21,8 +21,6 @@ void check_ladder_options(const TranscodeOptions& o) {
     if (o.ladder_bitrates != "auto") throw Error(ErrorCode::kUsage, "--ladder-bitrates needs --ladder");
     return;
   }
-  if (o.quality.target > 0)
-    throw Error(ErrorCode::kUsage, "--ladder with --target-quality is not supported yet; give --crf");
   if (o.bitrate > 0)
     throw Error(ErrorCode::kUsage, "--ladder with --bitrate is not supported yet; give --crf");
 }

@@ -39,6 +39,8 @@ SegmentReport segment_report(const Segment& seg, const SegmentResult& r, const S
   sr.reused = reused;
   sr.peak_rss_bytes = r.peak_rss_bytes;
   sr.quality = r.stats.quality;
+  for (const auto& rung : r.stats.ladder)
+    if (!rung.quality.metric.empty()) sr.rung_quality.push_back(rung.quality);
   if (!reused) {  // the timeline is this run's
     sr.slot = r.slot;
     sr.worker_pid = r.stats.worker_pid;
@@ -48,7 +50,15 @@ SegmentReport segment_report(const Segment& seg, const SegmentResult& r, const S
   return sr;
 }
 
-QualitySummary quality_summary(const TranscodeOptions& o, const std::vector<SegmentReport>& segments) {
+// A segment's result for one rendition (rung 0 when not a ladder); metric empty when it has none.
+const QualityResult& rendition_quality(const SegmentReport& s, std::size_t rung) {
+  static const QualityResult none;
+  if (s.rung_quality.empty()) return rung == 0 ? s.quality : none;
+  return rung < s.rung_quality.size() ? s.rung_quality[rung] : none;
+}
+
+QualitySummary quality_summary(const TranscodeOptions& o, const std::vector<SegmentReport>& segments,
+                               std::size_t rung) {
   QualitySummary q;
   if (o.quality.target <= 0) return q;
   q.metric = o.quality.metric;
@@ -59,11 +69,12 @@ QualitySummary quality_summary(const TranscodeOptions& o, const std::vector<Segm
   long frames = 0;
   bool first = true;
   for (const auto& s : segments) {
-    const QualityResult& r = s.quality;
+    const QualityResult& r = rendition_quality(s, rung);
     if (r.metric.empty()) continue;
     ++q.segments;
     q.segments_within += r.within_tolerance;
     q.segments_limited += r.limited_by_range;
+    q.segments_capped += r.limited_by_cap;
     q.worst_score = first ? r.score : std::min(q.worst_score, r.score);
     q.crf_min = first ? r.crf : std::min(q.crf_min, r.crf);
     q.crf_max = first ? r.crf : std::max(q.crf_max, r.crf);
@@ -118,7 +129,9 @@ TranscodeSummary finish_summary(JobContext& job, const Plan& plan, const Schedul
     video_bytes += r.stats.bytes;
   }
   sum.video_bitrate = sum.duration_s > 0 ? static_cast<double>(video_bytes) * 8 / sum.duration_s : 0;
-  sum.quality = quality_summary(job.options, sum.segments);
+  sum.quality = quality_summary(job.options, sum.segments, 0);
+  for (std::size_t r = 0; r < sum.renditions.size(); ++r)
+    sum.renditions[r].quality = quality_summary(job.options, sum.segments, r);
   sum.wall_s = seconds_since(job.started);
   sum.speed = sum.wall_s > 0 ? sum.duration_s / sum.wall_s : 0;
   sum.fps = sum.wall_s > 0 ? static_cast<double>(sum.frames) / sum.wall_s : 0;

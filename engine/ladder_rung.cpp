@@ -15,8 +15,44 @@ int ladder_width(int height, int frame_width, int frame_height, AVRational sampl
   return std::max(2, 2 * static_cast<int>(std::lround(height * displayed / 2)));
 }
 
-LadderRungEncoder::LadderRungEncoder(const SegmentDescriptor& d, const LadderRung& rung)
-    : d_(d), rung_(rung), part_(rung.output + ".part"), pkt_(av::make_packet()) {
+av::Frame RungScaler::scale(const AVFrame* decoded, AVPixelFormat target) {
+  if (width_ == 0)
+    width_ = ladder_width(height_, decoded->width, decoded->height, decoded->sample_aspect_ratio);
+  // yuvj formats are their yuv twins in full range: read as those, so the range is kept, not squeezed.
+  auto from = static_cast<AVPixelFormat>(decoded->format);
+  if (av::plain_format(from) == target) from = target;
+  // sws_getCachedContext keeps the context while the source's size and format stay the same.
+  sws_.reset(sws_getCachedContext(sws_.release(), decoded->width, decoded->height, from, width_, height_,
+                                  target, SWS_BICUBIC, nullptr, nullptr, nullptr));
+  if (!sws_) throw Error(ErrorCode::kEncode, "cannot scale to this size");
+  av::Frame out = av::make_frame();
+  out->format = target;
+  out->width = width_;
+  out->height = height_;
+  check_av(av_frame_get_buffer(out.get(), 0), ErrorCode::kInternal, "frame allocation");
+  sws_scale(sws_.get(), decoded->data, decoded->linesize, 0, decoded->height, out->data, out->linesize);
+  av_frame_copy_props(out.get(), decoded);
+  if (from != static_cast<AVPixelFormat>(decoded->format)) out->color_range = AVCOL_RANGE_JPEG;
+  out->sample_aspect_ratio = {1, 1};
+  return out;
+}
+
+hw::EncoderConfig rung_encoder_config(const SegmentDescriptor& d, const LadderRung& rung,
+                                      const AVFrame* frame) {
+  hw::EncoderConfig cfg = encoder_config(d, frame);
+  cfg.max_bitrate = rung.max_bitrate;
+  if (rung.crf >= 0) cfg.crf = rung.crf;
+  return cfg;
+}
+
+LadderRungEncoder::LadderRungEncoder(const SegmentDescriptor& d, const LadderRung& rung,
+                                     EncodeObserver* observer)
+    : d_(d),
+      rung_(rung),
+      observer_(observer),
+      part_(rung.output + ".part"),
+      scaler_(rung.height),
+      pkt_(av::make_packet()) {
   std::filesystem::remove(part_);
 }
 
@@ -35,43 +71,27 @@ Error LadderRungEncoder::failure(const std::string& what) const {
 }
 
 av::Frame LadderRungEncoder::scale(const AVFrame* decoded, AVPixelFormat target) {
-  if (height_ == 0) {
-    height_ = rung_.height & ~1;
-    width_ = ladder_width(height_, decoded->width, decoded->height, decoded->sample_aspect_ratio);
+  try {
+    return scaler_.scale(decoded, target);
+  } catch (const Error& e) {
+    throw failure(e.what());
   }
-  // yuvj formats are their yuv twins in full range: read as those, so the range is kept, not squeezed.
-  auto from = static_cast<AVPixelFormat>(decoded->format);
-  if (av::plain_format(from) == target) from = target;
-  // sws_getCachedContext keeps the context while the source's size and format stay the same.
-  sws_.reset(sws_getCachedContext(sws_.release(), decoded->width, decoded->height, from, width_, height_,
-                                  target, SWS_BICUBIC, nullptr, nullptr, nullptr));
-  if (!sws_) throw failure("cannot scale to this size");
-  av::Frame out = av::make_frame();
-  out->format = target;
-  out->width = width_;
-  out->height = height_;
-  check_av(av_frame_get_buffer(out.get(), 0), ErrorCode::kInternal, "frame allocation");
-  sws_scale(sws_.get(), decoded->data, decoded->linesize, 0, decoded->height, out->data, out->linesize);
-  av_frame_copy_props(out.get(), decoded);
-  if (from != static_cast<AVPixelFormat>(decoded->format)) out->color_range = AVCOL_RANGE_JPEG;
-  out->sample_aspect_ratio = {1, 1};
-  return out;
 }
 
 void LadderRungEncoder::open(const AVFrame* scaled) {
   try {
-    hw::EncoderConfig cfg = encoder_config(d_, scaled);
-    cfg.max_bitrate = rung_.max_bitrate;
-    encoder_ = hw::open_encoder(d_.encoder.backend, cfg);
+    encoder_ = hw::open_encoder(d_.encoder.backend, rung_encoder_config(d_, rung_, scaled));
   } catch (const hw::BackendError& e) {
     throw failure(e.what());
   }
   writer_ = std::make_unique<SegmentWriter>(part_, encoder_->context());
+  if (observer_) observer_->opened(encoder_->context());
 }
 
 void LadderRungEncoder::drain() {
   try {
     while (encoder_->receive(pkt_.get())) {
+      if (observer_) observer_->kept(pkt_.get());
       writer_->write(pkt_.get());
       av_packet_unref(pkt_.get());
     }
@@ -83,6 +103,7 @@ void LadderRungEncoder::drain() {
 void LadderRungEncoder::send(AVFrame* scaled, bool idr) {
   if (!encoder_) open(scaled);
   try {
+    if (observer_) observer_->sent(scaled);
     encoder_->send(scaled, idr);
   } catch (const hw::BackendError& e) {
     throw failure(e.what());
@@ -112,8 +133,8 @@ void LadderRungEncoder::publish() {
 
 RungStats LadderRungEncoder::stats() const {
   RungStats s;
-  s.width = width_;
-  s.height = height_;
+  s.width = scaler_.width();
+  s.height = scaler_.height();
   s.frames = frames_;
   s.bytes = writer_ ? writer_->bytes() : 0;
   return s;

@@ -221,6 +221,7 @@ json quality_json(const QualitySummary& q) {
           {"segments", q.segments},
           {"segments_within_tolerance", q.segments_within},
           {"segments_limited_by_crf_range", q.segments_limited},
+          {"segments_limited_by_peak_cap", q.segments_capped},
           {"probe_encodes", q.probe_encodes},
           {"cached_probes", q.cached_probes},
           {"reencoded_segments", q.reencoded_segments},
@@ -239,7 +240,8 @@ json renditions_json(const std::vector<TranscodeSummary::Rendition>& renditions)
                  {"average_bandwidth", r.average_bandwidth},
                  {"codecs", r.codecs},
                  {"verified_frames", r.verified.video_frames},
-                 {"verified_duration", r.verified.video_duration_s}});
+                 {"verified_duration", r.verified.video_duration_s},
+                 {"target_quality", quality_json(r.quality)}});
   return a;
 }
 
@@ -274,7 +276,8 @@ json summary_fields(const TranscodeSummary& s) {
                     {"finished", r.finished_s},
                     {"reused", r.reused},
                     {"peak_rss_bytes", r.peak_rss_bytes},
-                    {"quality", r.quality.metric.empty() ? json() : json(r.quality)}});
+                    {"quality", r.quality.metric.empty() ? json() : json(r.quality)},
+                    {"rendition_quality", r.rung_quality}});
   return {{"version", kSummaryVersion},
           {"input", s.input},
           {"output", s.output},

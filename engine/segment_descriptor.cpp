@@ -114,7 +114,8 @@ void to_json(json& j, const QualityResult& r) {
            {"probe_encodes", r.probe_encodes},
            {"final_encodes", r.final_encodes},
            {"within_tolerance", r.within_tolerance},
-           {"limited_by_range", r.limited_by_range}};
+           {"limited_by_range", r.limited_by_range},
+           {"limited_by_cap", r.limited_by_cap}};
 }
 
 void from_json(const json& j, QualityResult& r) {
@@ -131,14 +132,17 @@ void from_json(const json& j, QualityResult& r) {
   get_integer(j, "final_encodes", r.final_encodes, kBad);
   j.at("within_tolerance").get_to(r.within_tolerance);
   j.at("limited_by_range").get_to(r.limited_by_range);
+  if (j.contains("limited_by_cap")) j.at("limited_by_cap").get_to(r.limited_by_cap);
 }
 
 namespace {
 
 json ladder_json(const std::vector<LadderRung>& ladder) {
   json a = json::array();
-  for (const auto& r : ladder)
+  for (const auto& r : ladder) {
     a.push_back({{"height", r.height}, {"output", path_json(r.output)}, {"max_bitrate", r.max_bitrate}});
+    if (r.crf >= 0) a.back()["crf"] = r.crf;
+  }
   return a;
 }
 
@@ -150,6 +154,7 @@ std::vector<LadderRung> ladder_from(const json& j) {
     get_integer(r, "height", rung.height, kBad);
     rung.output = path_from_json(r.at("output"), kBad);
     if (r.contains("max_bitrate")) get_integer(r, "max_bitrate", rung.max_bitrate, kBad);
+    if (r.contains("crf")) get_finite(r, "crf", rung.crf, kBad);
     if (rung.height < 2) throw Error(kBad, "segment descriptor has a ladder rung without a height");
     ladder.push_back(std::move(rung));
   }
@@ -158,8 +163,10 @@ std::vector<LadderRung> ladder_from(const json& j) {
 
 json rung_stats_json(const std::vector<RungStats>& rungs) {
   json a = json::array();
-  for (const auto& r : rungs)
+  for (const auto& r : rungs) {
     a.push_back({{"width", r.width}, {"height", r.height}, {"frames", r.frames}, {"bytes", r.bytes}});
+    if (!r.quality.metric.empty()) a.back()["quality"] = r.quality;
+  }
   return a;
 }
 
@@ -172,6 +179,7 @@ std::vector<RungStats> rung_stats_from(const json& j) {
     get_integer(r, "height", s.height, kBad);
     get_integer(r, "frames", s.frames, kBad);
     get_integer(r, "bytes", s.bytes, kBad);
+    if (r.contains("quality")) r.at("quality").get_to(s.quality);
     rungs.push_back(s);
   }
   return rungs;

@@ -74,6 +74,9 @@ struct QualityResult {
   bool within_tolerance = false;
   // Missed because the CRF range ends there: above the target at its highest CRF, or below at its lowest.
   bool limited_by_range = false;
+  // Missed below the target under a ladder rung's peak cap (`--ladder-bitrates`), with the probes' scores
+  // all but flat as the CRF fell (quality_segment.cpp saturated()): the cap, not the CRF, sets the quality.
+  bool limited_by_cap = false;
   bool operator==(const QualityResult&) const = default;
 };
 
@@ -84,6 +87,9 @@ struct LadderRung {
   int height = 0;
   std::string output;            // rung 0's is the descriptor's own output
   std::int64_t max_bitrate = 0;  // the rung's peak cap (`--ladder-bitrates`); 0: uncapped CRF
+  // Target quality: the CRF this rung's own search found (a lower rung's; rung 0's is encoder.crf);
+  // negative: encoder.crf. Set by the worker for its final encodes, never by the planner.
+  double crf = -1;
   bool operator==(const LadderRung&) const = default;
 };
 
@@ -91,6 +97,7 @@ struct RungStats {
   int width = 0, height = 0;
   int frames = 0;
   std::int64_t bytes = 0;
+  QualityResult quality;  // target quality: this rendition's search and score (metric empty otherwise)
   bool operator==(const RungStats&) const = default;
 };
 

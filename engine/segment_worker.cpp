@@ -13,6 +13,7 @@
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -280,14 +281,16 @@ AVPixelFormat encoder_pix_fmt(const SegmentDescriptor& d) {
 
 std::vector<av::Frame> read_segment_frames(const SegmentDescriptor& d, WorkerSession* session,
                                            const std::vector<int>& frames,
-                                           const std::function<void()>& progress) {
+                                           const std::function<void()>& progress, std::size_t rung) {
   std::unique_ptr<FrameReader> own_reader;
   FrameReader& reader = open_reader(d, session, own_reader);
   std::vector<SeekPoint> entry;
   if (d.seek_keyframe > 0) entry.push_back({d.seek_pts, d.seek_dts});
   reader.start_at(d.start_pts, entry);
   VideoFilter filter(d.video_filter, {d.time_base_num, d.time_base_den});
-  PixelConverter converter;
+  PixelConverter converter(d.ladder.empty() ? 0 : d.ladder.front().height);
+  std::optional<RungScaler> scaler;
+  if (rung > 0) scaler.emplace(d.ladder.at(rung).height);
   const AVPixelFormat target = encoder_pix_fmt(d);
   std::vector<av::Frame> out;
   std::size_t next = 0;
@@ -296,10 +299,16 @@ std::vector<av::Frame> read_segment_frames(const SegmentDescriptor& d, WorkerSes
     if (!decoded || decoded->pts >= d.end_pts) break;
     if (index % 8 == 0 && progress) progress();
     // Every frame goes through the filter: a stateful one must see them all, as in the encode.
-    AVFrame* frame = converter.convert(filter.apply(decoded), target);
+    // Rung 0 converts every frame, as the encode does: the first one fixes the size.
+    AVFrame* filtered = filter.apply(decoded);
+    AVFrame* frame = scaler ? nullptr : converter.convert(filtered, target);
     if (index != frames[next]) continue;
-    out.emplace_back(av_frame_clone(frame));
-    if (!out.back()) throw std::bad_alloc();
+    if (scaler) {
+      out.push_back(scaler->scale(filtered, target));
+    } else {
+      out.emplace_back(av_frame_clone(frame));
+      if (!out.back()) throw std::bad_alloc();
+    }
     ++next;
   }
   if (next != frames.size())
@@ -309,7 +318,8 @@ std::vector<av::Frame> read_segment_frames(const SegmentDescriptor& d, WorkerSes
   return out;
 }
 
-WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* session, EncodeObserver* observer) {
+WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* session, EncodeObserver* observer,
+                               const std::vector<EncodeObserver*>& rung_observers) {
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
   apply_fault_injection(d);
@@ -352,7 +362,8 @@ WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* sessio
   // The ladder's lower rungs, fed from rung 0's frames with the same IDRs.
   std::vector<std::unique_ptr<LadderRungEncoder>> rungs;
   for (std::size_t r = 1; r < d.ladder.size(); ++r)
-    rungs.push_back(std::make_unique<LadderRungEncoder>(d, d.ladder[r]));
+    rungs.push_back(std::make_unique<LadderRungEncoder>(
+        d, d.ladder[r], r - 1 < rung_observers.size() ? rung_observers[r - 1] : nullptr));
   std::deque<WindowFrame> window;
   av::Packet pkt = av::make_packet();
   const AVRational tb{d.time_base_num, d.time_base_den};

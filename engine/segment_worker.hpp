@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,11 +38,11 @@ struct WorkerSession {
   int stream = -1;
   int threads = 0;
   int served = 0;  // segments this worker has finished
-  // Target quality: the CRF this worker's last segment ended at, and the settings it was searched under
+  // Target quality: the CRF this worker's last segment ended at under the settings it was searched under
   // (quality_segment.cpp). The next segment's search starts there rather than at --crf: neighbouring
   // segments of one job usually need CRFs close to each other.
-  std::string quality_settings;
-  double quality_crf = 0;
+  // Keyed by the settings (a ladder's rungs are searched under settings of their own).
+  std::map<std::string, double> quality_crf;
 };
 
 // Sees the final encode (target quality measures it): the encoder once open, each segment frame as it
@@ -54,18 +55,21 @@ class EncodeObserver {
   virtual void kept(const AVPacket* packet) = 0;
 };
 
-// session: null for a one-segment worker.
+// session: null for a one-segment worker. rung_observers: a ladder's lower rungs' observers (rung 1 first;
+// fewer than rungs, or null entries: those rungs are not observed).
 WorkerStats run_segment_worker(const SegmentDescriptor& d, WorkerSession* session = nullptr,
-                               EncodeObserver* observer = nullptr);
+                               EncodeObserver* observer = nullptr,
+                               const std::vector<EncodeObserver*>& rung_observers = {});
 
 // The encoder settings the segment's frames are encoded with, for a first frame as the encoder takes it.
 hw::EncoderConfig encoder_config(const SegmentDescriptor& d, const AVFrame* frame);
 
 // The segment's frames at these absolute frame numbers (ascending), decoded and converted as the encoder
-// takes them (filters, pixel format, even size). `progress` is called every few frames.
+// takes them (filters, pixel format, even size; a ladder's `rung` at its size, as that rung's encoder takes
+// them). `progress` is called every few frames.
 std::vector<av::Frame> read_segment_frames(const SegmentDescriptor& d, WorkerSession* session,
                                            const std::vector<int>& frames,
-                                           const std::function<void()>& progress);
+                                           const std::function<void()>& progress, std::size_t rung = 0);
 
 // User + system CPU seconds of this process.
 double process_cpu_seconds();

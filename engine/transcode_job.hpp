@@ -154,6 +154,8 @@ struct SegmentReport {
   double started_s = 0;
   double finished_s = 0;
   QualityResult quality;  // target quality: the CRF found, its probes, the score reached
+  // A ladder under target quality: each rendition's own (rung 0 first; rung 0's is `quality` too).
+  std::vector<QualityResult> rung_quality;
 };
 
 // Target quality over the segments (quality_summary() in job_report.cpp).
@@ -163,6 +165,7 @@ struct QualitySummary {
   double worst_score = 0, mean_score = 0;  // segment scores (mean weighted by frames)
   int segments_within = 0, segments = 0;   // within the tolerance of the target
   int segments_limited = 0;                // missed because the CRF range ends (QualityResult)
+  int segments_capped = 0;                 // missed under a ladder rung's peak cap (QualityResult)
   int probe_encodes = 0, cached_probes = 0, reencoded_segments = 0;
   double crf_min = 0, crf_max = 0;
   // The one CRF a fixed-CRF encode would need for every segment to reach the target (the lowest CRF
@@ -219,6 +222,7 @@ struct TranscodeSummary {
     long long bandwidth = 0, average_bandwidth = 0;  // bits/s, as the master playlist says
     std::string codecs;
     OutputReport verified;
+    QualitySummary quality;  // target quality: this rendition's segments (metric empty: off)
   };
   std::vector<Rendition> renditions;
   std::vector<SegmentReport> segments;

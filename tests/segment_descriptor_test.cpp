@@ -45,6 +45,8 @@ SegmentDescriptor sample() {
   d.bit_budget = 99999999999;
   d.output = "/tmp/seg_00003.mp4";
   d.stats = "/tmp/seg_00003.json";
+  // A ladder whose lower rung has the CRF its own target-quality search found.
+  d.ladder = {{720, d.output, 3000000}, {360, "/tmp/seg_00003_r1.mp4", 800000, 27.5}};
   return d;
 }
 
@@ -138,6 +140,16 @@ TEST(WorkerStats, RoundTripsThroughJson) {
   s.mean_spatial = 12.5;
   s.mean_temporal = 3.25;
   s.analysis_kernel = "cuda";
+  QualityResult q;
+  q.metric = "ssim";
+  q.pool = "mean";
+  q.target = 0.97;
+  q.crf = 24.5;
+  q.score = 0.9695;
+  q.probes = {{23, 0.972, true}, {25, 0.969, false}};
+  q.limited_by_cap = true;
+  s.quality = q;
+  s.ladder = {{1280, 720, 303, 100000, q}, {640, 360, 303, 23456, {}}};
   const nlohmann::json j = s;
   EXPECT_EQ(nlohmann::json::parse(j.dump()).get<WorkerStats>(), s);
   nlohmann::json bad = j;

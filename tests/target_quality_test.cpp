@@ -278,6 +278,139 @@ TEST(TargetQuality, APsnrTargetOnASharedCameraClip) {
   }
 }
 
+// A two-rung ladder (240p, the source's height, and 144p) of the varied clip under target quality.
+std::vector<std::string> ladder_args(const std::string& out_dir, const std::string& cache,
+                                     const std::string& bitrates) {
+  auto args = base_args(out_dir + "/index.m3u8", cache);
+  args.insert(args.end(), {"--ladder", "240,144", "--ladder-bitrates", bitrates});
+  return args;
+}
+
+// The ladder into DIR/hls, with its probes cached in DIR/cache.
+nlohmann::json run_ladder(const test::TempDir& dir, const std::string& bitrates,
+                          const std::vector<std::string>& env = {}) {
+  std::filesystem::create_directories(dir / "hls");
+  return run_json(ladder_args(dir / "hls", dir / "cache", bitrates), env);
+}
+
+// Presentation times of the key frames in a playlist, as ffprobe reads them.
+std::vector<std::string> keyframe_times(const std::string& playlist) {
+  const auto r = test::run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                            "frame=pts_time,key_frame", "-of", "csv=p=0", playlist});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> keys;
+  std::istringstream rows(r.out);
+  for (std::string row; std::getline(rows, row);)
+    if (row.rfind("1,", 0) == 0) keys.push_back(row.substr(2, row.find(',', 2) - 2));
+  return keys;
+}
+
+TEST(TargetQuality, EveryLadderRungReachesTheTargetAsFfmpegMeasuresIt) {
+  test::TempDir dir;
+  const auto j = run_ladder(dir, "none");
+  ASSERT_FALSE(j.is_null());
+  ASSERT_EQ(j.at("renditions").size(), 2u);
+  // Each rung against the source as that rung's encoder got it: the 144p rung against the source scaled
+  // to 192x144 with swscale's bicubic, as pvt scales it.
+  const std::vector<std::string> references{"[1:v]null[ref]", "[1:v]scale=192:144:flags=bicubic[ref]"};
+  std::vector<std::vector<double>> crfs(2);
+  for (std::size_t r = 0; r < 2; ++r) {
+    const auto& rendition = j.at("renditions")[r];
+    const auto& tq = rendition.at("target_quality");
+    ASSERT_FALSE(tq.is_null()) << rendition;
+    EXPECT_EQ(tq.at("segments_within_tolerance"), j.at("segments").size()) << rendition;
+    EXPECT_GT(tq.at("probe_encodes").get<int>(), 0);
+    const std::string playlist = rendition.at("playlist");
+    const std::string stats = dir / ("ssim" + std::to_string(r) + ".log");
+    const auto run =
+        test::run({"ffmpeg", "-hide_banner", "-nostats", "-i", playlist, "-i", varied_clip(), "-lavfi",
+                   references[r] + ";[0:v][ref]ssim=stats_file=" + stats, "-f", "null", "-"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    std::vector<double> frames;
+    std::ifstream f(stats);
+    const std::regex all("All:([0-9.]+)");
+    for (std::string line; std::getline(f, line);) {
+      std::smatch m;
+      if (std::regex_search(line, m, all)) frames.push_back(std::stod(m[1]));
+    }
+    ASSERT_EQ(frames.size(), 225u) << playlist;
+    for (const auto& s : j.at("segments")) {
+      ASSERT_EQ(s.at("rendition_quality").size(), 2u);
+      const auto& q = s.at("rendition_quality")[r];
+      const double score = q.at("score").get<double>();
+      EXPECT_NEAR(score, 0.97, 0.002) << "segment " << s.at("index") << " rung " << r;
+      EXPECT_TRUE(q.at("within_tolerance").get<bool>());
+      const int first = s.at("start_frame"), n = s.at("frames");
+      double sum = 0;
+      for (int i = first; i < first + n; ++i) sum += frames[i];
+      EXPECT_NEAR(sum / n, score, r == 0 ? 2e-4 : 1e-3) << "segment " << s.at("index") << " rung " << r;
+      crfs[r].push_back(q.at("crf").get<double>());
+    }
+  }
+  // Rung 0's result is the segment's own `quality` too; the rungs were searched apart: a smaller picture
+  // of the same frames needs another CRF for the same SSIM.
+  for (std::size_t i = 0; i < j.at("segments").size(); ++i)
+    EXPECT_DOUBLE_EQ(j.at("segments")[i].at("quality").at("crf").get<double>(), crfs[0][i]);
+  EXPECT_NE(crfs[0], crfs[1]);
+  EXPECT_EQ(keyframe_times(j.at("renditions")[0].at("playlist")),
+            keyframe_times(j.at("renditions")[1].at("playlist")));
+}
+
+TEST(TargetQuality, ALadderReusesEachRungsCachedProbes) {
+  test::TempDir dir;
+  const std::string cache = dir / "cache";
+  for (const char* sub : {"a", "b"}) std::filesystem::create_directories(dir / sub);
+  const auto first = run_json(ladder_args(dir / "a", cache, "none"));
+  ASSERT_FALSE(first.is_null());
+  const auto again = run_json(ladder_args(dir / "b", cache, "none"));
+  ASSERT_FALSE(again.is_null());
+  for (std::size_t r = 0; r < 2; ++r) {
+    const auto& a = first.at("renditions")[r].at("target_quality");
+    const auto& b = again.at("renditions")[r].at("target_quality");
+    EXPECT_GT(a.at("probe_encodes").get<int>(), 0) << r;
+    EXPECT_EQ(b.at("probe_encodes"), 0) << r;
+    EXPECT_EQ(b.at("cached_probes"), a.at("probe_encodes")) << r;
+    for (std::size_t i = 0; i < again.at("segments").size(); ++i)
+      EXPECT_DOUBLE_EQ(again.at("segments")[i].at("rendition_quality")[r].at("crf").get<double>(),
+                       first.at("segments")[i].at("rendition_quality")[r].at("crf").get<double>());
+  }
+}
+
+TEST(TargetQuality, ALadderRungThatMissesIsEncodedAgainWithTheSameKeyframes) {
+  test::TempDir dir;
+  const auto j = run_ladder(dir, "none", {"PVT_FAULT=probe-skew:1"});
+  ASSERT_FALSE(j.is_null());
+  for (std::size_t r = 0; r < 2; ++r) {
+    const auto& q = j.at("segments").at(1).at("rendition_quality")[r];
+    EXPECT_GE(q.at("final_encodes").get<int>(), 2) << r;
+    EXPECT_NEAR(q.at("score").get<double>(), 0.97, 0.002) << r;
+    EXPECT_EQ(j.at("segments").at(0).at("rendition_quality")[r].at("final_encodes"), 1) << r;
+    EXPECT_GE(j.at("renditions")[r].at("target_quality").at("reencoded_segments").get<int>(), 1);
+  }
+  // The tries' files were kept per rung, and no try is left in the job folder.
+  EXPECT_EQ(keyframe_times(j.at("renditions")[0].at("playlist")),
+            keyframe_times(j.at("renditions")[1].at("playlist")));
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().string().find(".try"), std::string::npos) << e.path();
+}
+
+// The varied clip's noise at 240p cannot reach SSIM 0.97 under a 400 kb/s peak at any CRF: the segment says
+// the cap held it, and the 240p rendition counts it.
+TEST(TargetQuality, ALadderRungsPeakCapThatHoldsTheScoreDownIsReported) {
+  test::TempDir dir;
+  const auto j = run_ladder(dir, "240=400k,144=200k");
+  ASSERT_FALSE(j.is_null());
+  const auto& noisy = j.at("segments").at(2).at("rendition_quality")[0];
+  EXPECT_TRUE(noisy.at("limited_by_cap").get<bool>()) << noisy;
+  EXPECT_LT(noisy.at("score").get<double>(), 0.97 - 0.002);
+  EXPECT_GE(j.at("renditions")[0].at("target_quality").at("segments_limited_by_peak_cap").get<int>(), 1);
+  for (const auto& s : j.at("segments"))
+    for (const auto& q : s.at("rendition_quality"))
+      EXPECT_TRUE(q.at("within_tolerance").get<bool>() || q.at("limited_by_cap").get<bool>() ||
+                  q.at("limited_by_range").get<bool>())
+          << q;
+}
+
 TEST(TargetQuality, BadCombinationsAreOneLineErrors) {
   test::TempDir dir;
   const std::string in = varied_clip(), out = dir / "x.mp4";
