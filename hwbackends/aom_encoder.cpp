@@ -31,6 +31,7 @@ std::unique_ptr<VideoEncoder> open_aom_encoder(const EncoderConfig& cfg) {
   av_opt_set_int(c->priv_data, "tile-columns", tile_columns_log2(std::max(1, cfg.threads), cfg.width), 0);
   if (cfg.lookahead >= 0) av_opt_set_int(c->priv_data, "lag-in-frames", std::min(cfg.lookahead, 35), 0);
   c->gop_size = kNoAutomaticKeyframes;
+  set_frame_duration(c);
   open_context(c, codec, "libaom-av1 (preset " + cfg.preset + ")");
   return std::make_unique<LavcEncoder>("aom", std::move(ctx));
 }
