@@ -35,6 +35,13 @@ std::vector<ManifestClip> read_manifest() {
   return clips;
 }
 
+// The clip's MANIFEST.tsv line (frames 0 when it has none).
+ManifestClip manifest_clip(const std::string& file) {
+  for (const auto& m : read_manifest())
+    if (m.file == file) return m;
+  return {};
+}
+
 struct Case {
   std::string file;
   std::string format;
@@ -50,9 +57,7 @@ TEST_P(SharedMedia, TranscodesEveryFrameWithItsTimingAndAudio) {
   const Case c = GetParam();
   const auto path = test::shared_clip(c.file);
   if (!path) GTEST_SKIP() << "shared clip " << c.file << " not found in " << test::shared_media_dir();
-  ManifestClip clip;
-  for (const auto& m : read_manifest())
-    if (m.file == c.file) clip = m;
+  const ManifestClip clip = manifest_clip(c.file);
   ASSERT_GT(clip.frames, 0) << c.file << " missing from MANIFEST.tsv";
 
   test::TempDir dir;
@@ -133,9 +138,7 @@ TEST_P(SharedMediaLadder, EveryRungHoldsEveryFrame) {
   const std::string file = GetParam();
   const auto path = test::shared_clip(file);
   if (!path) GTEST_SKIP() << "shared clip " << file << " not found in " << test::shared_media_dir();
-  ManifestClip clip;
-  for (const auto& m : read_manifest())
-    if (m.file == file) clip = m;
+  const ManifestClip clip = manifest_clip(file);
   ASSERT_GT(clip.frames, 0) << file << " missing from MANIFEST.tsv";
   test::TempDir dir;
   const std::string out = dir / "set";
@@ -166,6 +169,63 @@ INSTANTIATE_TEST_SUITE_P(Clips, SharedMediaLadder,
                          ::testing::Values("big_buck_bunny.mp4", "bbb_hevc10.mkv", "cityCC0.mpg",
                                            "car_vfr.mp4", "book.mkv"),
                          file_name);
+
+// AV1 and VP9 from the shared clips: each encoder into a container it goes into, on a clip that tests
+// something of its own (MPEG-2 without audio, 10-bit HEVC with Opus, VFR with AAC, full range).
+struct CodecCase {
+  std::string file, codec, encoder, container;
+};
+
+void PrintTo(const CodecCase& c, std::ostream* os) {
+  *os << c.file << " -> " << c.encoder << " " << c.container;
+}
+
+class SharedMediaAv1Vp9 : public ::testing::TestWithParam<CodecCase> {};
+
+TEST_P(SharedMediaAv1Vp9, EveryFrameTheCodecAndKeyFramesWhereSegmentsStart) {
+  const CodecCase c = GetParam();
+  const auto path = test::shared_clip(c.file);
+  if (!path) GTEST_SKIP() << "shared clip " << c.file << " not found in " << test::shared_media_dir();
+  const ManifestClip clip = manifest_clip(c.file);
+  ASSERT_GT(clip.frames, 0) << c.file << " missing from MANIFEST.tsv";
+  test::TempDir dir;
+  const std::string out = dir / ("out." + c.container);
+  const auto r =
+      test::run_pvt({"transcode", *path, "-o", out, "--codec", c.codec, "--encoder", c.encoder, "--preset",
+                     "ultrafast", "--segment-duration", "4", "--json", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(test::ffprobe_frames(out), clip.frames);
+  EXPECT_NEAR(test::ffprobe_duration(out), clip.duration, 0.25);
+  EXPECT_EQ(test::ffprobe_stream(out, "v:0", "codec_name"), c.codec);
+  // 10-bit stays 10-bit.
+  const bool ten_bit = test::ffprobe_stream(*path, "v:0", "pix_fmt").find("10") != std::string::npos;
+  EXPECT_EQ(test::ffprobe_stream(out, "v:0", "pix_fmt").find("10") != std::string::npos, ten_bit);
+  if (clip.audio) {
+    const std::string input_codec = test::ffprobe_stream(*path, "a:0", "codec_name");
+    EXPECT_EQ(test::ffprobe_stream(out, "a:0", "codec_name"), c.container == "webm" ? "opus" : input_codec);
+  }
+  const auto keys = test::ffprobe_keyframes(out);
+  ASSERT_EQ(static_cast<long>(keys.size()), clip.frames);
+  for (const auto& s : j.at("segments")) {
+    const int start = s.at("start_frame");
+    EXPECT_TRUE(keys[start]) << "segment " << s.at("index") << " at frame " << start;
+    if (start + 1 < clip.frames) EXPECT_FALSE(keys[start + 1]) << "segment " << s.at("index");
+  }
+  EXPECT_GT(test::psnr(out, *path), 30.0);
+}
+
+std::string codec_case_name(const ::testing::TestParamInfo<CodecCase>& info) {
+  return test_name(info.param.file + "_" + info.param.encoder + "_" + info.param.container);
+}
+
+INSTANTIATE_TEST_SUITE_P(Clips, SharedMediaAv1Vp9,
+                         ::testing::Values(CodecCase{"cityCC0.mpg", "av1", "svtav1", "mkv"},
+                                           CodecCase{"bbb_hevc10.mkv", "av1", "svtav1", "mp4"},
+                                           CodecCase{"car_vfr.mp4", "vp9", "vpx", "webm"},
+                                           CodecCase{"car-detection.mp4", "vp9", "vpx", "mp4"},
+                                           CodecCase{"book.mkv", "av1", "aom", "mkv"}),
+                         codec_case_name);
 
 }  // namespace
 }  // namespace pvt
