@@ -147,9 +147,15 @@ class PixelConverter {
     }
     // The source: the even part of a frame of the first size (cropped, as above), all of any other.
     const int src_w = same_size ? w : in->width, src_h = same_size ? h : in->height;
+    // A yuvj source scaled (a ladder's rung 0) is read as its yuv twin too, so its full range is kept:
+    // read as yuvj, swscale squeezed it into limited range under the full-range tag (a full-range clip's
+    // rung 0 came out with luma 34-237 where the source had 18-255).
+    auto from = static_cast<AVPixelFormat>(in->format);
+    const bool relabel = av::plain_format(from) == target && from != target;
+    if (relabel) from = target;
     // sws_getCachedContext keeps the context while the source's size and format stay the same.
-    sws_.reset(sws_getCachedContext(sws_.release(), src_w, src_h, static_cast<AVPixelFormat>(in->format), w,
-                                    h, target, SWS_BICUBIC, nullptr, nullptr, nullptr));
+    sws_.reset(sws_getCachedContext(sws_.release(), src_w, src_h, from, w, h, target, SWS_BICUBIC, nullptr,
+                                    nullptr, nullptr));
     if (!sws_) throw Error(ErrorCode::kEncode, "cannot convert pixel format for the encoder");
     out_ = av::make_frame();
     out_->format = target;
@@ -158,6 +164,7 @@ class PixelConverter {
     check_av(av_frame_get_buffer(out_.get(), 0), ErrorCode::kInternal, "frame allocation");
     sws_scale(sws_.get(), in->data, in->linesize, 0, src_h, out_->data, out_->linesize);
     av_frame_copy_props(out_.get(), in);
+    if (relabel) out_->color_range = AVCOL_RANGE_JPEG;
     if (square_pixels_) out_->sample_aspect_ratio = {1, 1};
     return out_.get();
   }
