@@ -354,8 +354,11 @@ struct FinalTry {
   std::vector<double> crfs, scores;  // per rendition
 };
 
+// `written`: each file of the try is added before the encode starts, so a failure anywhere after the
+// worker has published them (a scorer's finish(), a rename) still has them removed.
 FinalTry encode_once(const SegmentDescriptor& d, WorkerSession* session,
-                     const std::vector<RenditionSearch>& searches, int n, const FinalTry* first) {
+                     const std::vector<RenditionSearch>& searches, int n, const FinalTry* first,
+                     std::vector<std::string>& written) {
   const std::string suffix = ".try" + std::to_string(n) + ".mp4";
   SegmentDescriptor fd = d;
   fd.encoder.crf = searches.front().crf;
@@ -372,6 +375,7 @@ FinalTry encode_once(const SegmentDescriptor& d, WorkerSession* session,
   for (const auto& s : searches) t.crfs.push_back(s.crf);
   for (const auto& rung : fd.ladder.empty() ? std::vector<LadderRung>{{0, fd.output}} : fd.ladder)
     t.files.push_back(rung.output);
+  written.insert(written.end(), t.files.begin(), t.files.end());
   std::vector<std::unique_ptr<FinalScorer>> scorers;
   for (std::size_t r = 0; r < searches.size(); ++r)
     scorers.push_back(std::make_unique<FinalScorer>(d.quality.metric, log_dir(d)));
@@ -433,26 +437,28 @@ WorkerStats encode_to_target(const SegmentDescriptor& d, WorkerSession* session,
   std::vector<FinalTry> tries;
   // Whatever ends this (a failed encode included), no try is left beside the segment but the ones kept.
   struct RemoveTries {
-    std::vector<FinalTry>& tries;
+    std::vector<std::string> files;
     ~RemoveTries() {
       std::error_code ec;
-      for (const auto& t : tries)
-        for (const auto& f : t.files) std::filesystem::remove(f, ec);
+      for (const auto& f : files) std::filesystem::remove(f, ec);
     }
-  } guard{tries};
+  } guard;
   for (auto& s : searches) {
     s.crf = predict_crf(s.result.probes, s.search);
     s.result.predicted = predict_score(s.result.probes, s.crf, s.search);
   }
   for (int n = 0;; ++n) {
-    tries.push_back(encode_once(d, session, searches, n, n > 0 ? &tries.front() : nullptr));
+    tries.push_back(encode_once(d, session, searches, n, n > 0 ? &tries.front() : nullptr, guard.files));
     if (!correct(d, searches, tries.back(), n)) break;
   }
   auto miss = [&](const FinalTry& t, std::size_t r) { return std::abs(t.scores[r] - d.quality.target); };
-  WorkerStats stats;
+  std::vector<const FinalTry*> kept;
+  for (std::size_t r = 0; r < searches.size(); ++r)
+    kept.push_back(&*std::min_element(tries.begin(), tries.end(),
+                                      [&](const auto& a, const auto& b) { return miss(a, r) < miss(b, r); }));
+  WorkerStats stats = kept.front()->stats;
   for (std::size_t r = 0; r < searches.size(); ++r) {
-    const auto best = std::min_element(tries.begin(), tries.end(),
-                                       [&](const auto& a, const auto& b) { return miss(a, r) < miss(b, r); });
+    const FinalTry* best = kept[r];
     RenditionSearch& s = searches[r];
     QualityResult& q = s.result;
     q.crf = best->crfs[r];
@@ -463,10 +469,11 @@ WorkerStats encode_to_target(const SegmentDescriptor& d, WorkerSession* session,
     q.limited_by_cap = !q.within_tolerance && q.score < d.quality.target &&
                        s.rendition.view.encoder.max_bitrate > 0 &&
                        saturated(q.probes, d.quality.target - q.score, d.quality.tolerance);
-    rename_or_throw(best->files[r], r == 0 ? d.output : d.ladder[r].output);
-    if (r == 0) stats = best->stats;
     if (!d.ladder.empty()) stats.ladder.at(r) = best->stats.ladder.at(r);
   }
+  // The lower rungs first, rung 0 (the segment's own file, what a finished segment is known by) last.
+  for (std::size_t r = searches.size(); r-- > 0;)
+    rename_or_throw(kept[r]->files[r], r == 0 ? d.output : d.ladder[r].output);
   return stats;
 }
 
