@@ -65,5 +65,11 @@ Packet make_packet();
 // The planar format a deprecated full-range "yuvj" format stands for (the same pixels, the range given
 // apart, as swscale wants them: it warns about the yuvj formats); any other format is returned as is.
 AVPixelFormat plain_format(AVPixelFormat f);
+// The format swscale should read a frame of format `f` as, on its way to `target`: a yuvj format whose yuv
+// twin is the target is read as that twin, so its full range is kept rather than squeezed into limited
+// range (the caller tags the result full range).
+inline AVPixelFormat scaler_source_format(AVPixelFormat f, AVPixelFormat target) {
+  return plain_format(f) == target ? target : f;
+}
 
 }  // namespace pvt::av

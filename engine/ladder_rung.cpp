@@ -19,8 +19,7 @@ av::Frame RungScaler::scale(const AVFrame* decoded, AVPixelFormat target) {
   if (width_ == 0)
     width_ = ladder_width(height_, decoded->width, decoded->height, decoded->sample_aspect_ratio);
   // yuvj formats are their yuv twins in full range: read as those, so the range is kept, not squeezed.
-  auto from = static_cast<AVPixelFormat>(decoded->format);
-  if (av::plain_format(from) == target) from = target;
+  const auto from = av::scaler_source_format(static_cast<AVPixelFormat>(decoded->format), target);
   // sws_getCachedContext keeps the context while the source's size and format stay the same.
   sws_.reset(sws_getCachedContext(sws_.release(), decoded->width, decoded->height, from, width_, height_,
                                   target, SWS_BICUBIC, nullptr, nullptr, nullptr));

@@ -150,9 +150,8 @@ class PixelConverter {
     // A yuvj source scaled (a ladder's rung 0) is read as its yuv twin too, so its full range is kept:
     // read as yuvj, swscale squeezed it into limited range under the full-range tag (a full-range clip's
     // rung 0 came out with luma 34-237 where the source had 18-255).
-    auto from = static_cast<AVPixelFormat>(in->format);
-    const bool relabel = av::plain_format(from) == target && from != target;
-    if (relabel) from = target;
+    const auto from = av::scaler_source_format(static_cast<AVPixelFormat>(in->format), target);
+    const bool relabel = from != static_cast<AVPixelFormat>(in->format);
     // sws_getCachedContext keeps the context while the source's size and format stay the same.
     sws_.reset(sws_getCachedContext(sws_.release(), src_w, src_h, from, w, h, target, SWS_BICUBIC, nullptr,
                                     nullptr, nullptr));
