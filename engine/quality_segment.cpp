@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "atomic_file.hpp"
@@ -165,24 +166,29 @@ void save_cache(const Rendition& x, ProbeCache c) {
   }
 }
 
-// PVT_FAULT=probe-skew:SEG (a test hook): the probe sample misjudges the segment by four tolerances, as a
-// sample that missed its hardest (or easiest) frames would, so the final encode misses and is encoded
-// again.
-double probe_skew(const SegmentDescriptor& d) {
+// PVT_FAULT=probe-skew:SEG[:HEIGHT] (a test hook): the probe sample misjudges the segment (with HEIGHT,
+// only that ladder rung's) by four tolerances, as a sample that missed its hardest (or easiest) frames
+// would, so the final encode misses and is encoded again.
+double probe_skew(const Rendition& x) {
+  const SegmentDescriptor& d = x.view;
   const char* spec = std::getenv("PVT_FAULT");
   if (!spec) return 0;
-  const std::string item = "probe-skew:" + std::to_string(d.segment);
   const std::string s(spec);
-  for (std::size_t at = s.find(item); at != std::string::npos; at = s.find(item, at + 1)) {
-    const std::size_t end = at + item.size();
-    if ((at == 0 || s[at - 1] == ',') && (end == s.size() || s[end] == ',')) return 4 * d.quality.tolerance;
+  std::vector<std::string> items{"probe-skew:" + std::to_string(d.segment)};
+  if (!d.ladder.empty()) items.push_back(items.front() + ":" + std::to_string(d.ladder[x.rung].height));
+  for (const auto& item : items) {
+    for (std::size_t at = s.find(item); at != std::string::npos; at = s.find(item, at + 1)) {
+      const std::size_t end = at + item.size();
+      if ((at == 0 || s[at - 1] == ',') && (end == s.size() || s[end] == ',')) return 4 * d.quality.tolerance;
+    }
   }
   return 0;
 }
 
 // One probe: the sample encoded at `crf` (each window from an IDR), decoded again and scored.
-double probe_score(const SegmentDescriptor& d, const ProbeSample& sample,
-                   const std::vector<av::Frame>& frames, double crf, int& ticks) {
+double probe_score(const Rendition& x, const ProbeSample& sample, const std::vector<av::Frame>& frames,
+                   double crf, int& ticks) {
+  const SegmentDescriptor& d = x.view;
   SegmentDescriptor pd = d;
   pd.encoder.crf = crf;
   std::unique_ptr<hw::VideoEncoder> encoder;
@@ -221,7 +227,7 @@ double probe_score(const SegmentDescriptor& d, const ProbeSample& sample,
     throw Error(ErrorCode::kEncode, "segment " + std::to_string(d.segment) + ": probe encode: " + e.what());
   }
   // For SSIM the skew goes downwards: upwards it could pass SSIM's ceiling of 1, which no real score does.
-  const double skew = d.quality.metric == "ssim" ? -probe_skew(d) : probe_skew(d);
+  const double skew = d.quality.metric == "ssim" ? -probe_skew(x) : probe_skew(x);
   return pool_scores(scorer.finish(), d.quality.pool) + skew;
 }
 
@@ -323,7 +329,7 @@ std::vector<QualityProbe> search_crf(const Rendition& x, WorkerSession* session,
   const ProbeSample sample = probe_sample(d, bytes);
   const auto frames = read_segment_frames(d, session, sample.frames, progress, x.rung);
   while (const auto crf = next_probe(probes, s)) {
-    probes.push_back({*crf, probe_score(d, sample, frames, *crf, ticks), false});
+    probes.push_back({*crf, probe_score(x, sample, frames, *crf, ticks), false});
     ++r.probe_encodes;
   }
   save_cache(x, cache);
@@ -346,60 +352,88 @@ std::string label(const SegmentDescriptor& d, const RenditionSearch& s) {
   return d.ladder.empty() ? seg : seg + " " + std::to_string(d.ladder[s.rendition.rung].height) + "p";
 }
 
-// One final encode of every rendition into files of its own (`.tryN.mp4`). After the first, the IDRs are
-// the first's: a lower rung kept from one try and rung 0 from another still start their GOPs together.
+// One final encode of the renditions still searching (all of them the first time), each into a file of its
+// own (`.tryN.mp4`). After the first, the IDRs are the first's: a lower rung kept from one try and rung 0
+// from another still start their GOPs together.
 struct FinalTry {
-  WorkerStats stats;
-  std::vector<std::string> files;    // per rendition
-  std::vector<double> crfs, scores;  // per rendition
+  WorkerStats stats;                 // the try's own: its ladder holds the renditions it encoded, in order
+  std::vector<std::size_t> encoded;  // the renditions it encoded, rung 0 first when among them
+  std::vector<std::string> files;    // per rendition encoded
+  std::vector<double> crfs, scores;  // per rendition encoded
+  // Where rendition r is among those encoded, if it is.
+  std::optional<std::size_t> at(std::size_t r) const {
+    const auto it = std::find(encoded.begin(), encoded.end(), r);
+    if (it == encoded.end()) return std::nullopt;
+    return static_cast<std::size_t>(it - encoded.begin());
+  }
 };
+
+// The try's segment: a ladder of only the renditions it encodes. When rung 0 is done, the first lower rung
+// left takes its place: scaled from the decoded frames by the same swscale call as a lower rung's
+// (RungScaler and the scaling PixelConverter make the same size from the same source with the same
+// flags), under its own peak cap and CRF, so its file is what a whole-ladder try would have made of it,
+// and rung 0 is not encoded again for nothing.
+SegmentDescriptor try_descriptor(const SegmentDescriptor& d, const std::vector<RenditionSearch>& searches,
+                                 const std::vector<std::size_t>& encoded, const std::string& suffix) {
+  SegmentDescriptor fd = d;
+  fd.encoder.crf = searches[encoded.front()].crf;
+  if (d.ladder.empty()) {
+    fd.output = d.output + suffix;
+    return fd;
+  }
+  fd.ladder.clear();
+  for (std::size_t r : encoded) {
+    LadderRung rung = d.ladder[r];
+    rung.output = (r == 0 ? d.output : d.ladder[r].output) + suffix;
+    rung.crf = searches[r].crf;
+    fd.ladder.push_back(rung);
+  }
+  fd.ladder.front().crf = -1;  // rung 0's CRF is the encoder's own
+  fd.encoder.max_bitrate = fd.ladder.front().max_bitrate;
+  fd.output = fd.ladder.front().output;
+  return fd;
+}
 
 // `written`: each file of the try is added before the encode starts, so a failure anywhere after the
 // worker has published them (a scorer's finish(), a rename) still has them removed.
 FinalTry encode_once(const SegmentDescriptor& d, WorkerSession* session,
                      const std::vector<RenditionSearch>& searches, int n, const FinalTry* first,
                      std::vector<std::string>& written) {
-  const std::string suffix = ".try" + std::to_string(n) + ".mp4";
-  SegmentDescriptor fd = d;
-  fd.encoder.crf = searches.front().crf;
-  fd.output = d.output + suffix;
-  for (std::size_t r = 0; r < fd.ladder.size(); ++r) {
-    fd.ladder[r].output = r == 0 ? fd.output : d.ladder[r].output + suffix;
-    if (r > 0) fd.ladder[r].crf = searches[r].crf;
-  }
+  FinalTry t;
+  for (std::size_t r = 0; r < searches.size(); ++r)
+    if (!searches[r].done) t.encoded.push_back(r);
+  SegmentDescriptor fd = try_descriptor(d, searches, t.encoded, ".try" + std::to_string(n) + ".mp4");
   if (first) {
     fd.forced_keyframes = first->stats.keyframes;
     fd.detect_scenes = false;
   }
-  FinalTry t;
-  for (const auto& s : searches) t.crfs.push_back(s.crf);
+  for (std::size_t r : t.encoded) t.crfs.push_back(searches[r].crf);
   for (const auto& rung : fd.ladder.empty() ? std::vector<LadderRung>{{0, fd.output}} : fd.ladder)
     t.files.push_back(rung.output);
   written.insert(written.end(), t.files.begin(), t.files.end());
   std::vector<std::unique_ptr<FinalScorer>> scorers;
-  for (std::size_t r = 0; r < searches.size(); ++r)
+  for (std::size_t i = 0; i < t.encoded.size(); ++i)
     scorers.push_back(std::make_unique<FinalScorer>(d.quality.metric, log_dir(d)));
   std::vector<EncodeObserver*> lower;
-  for (std::size_t r = 1; r < scorers.size(); ++r) lower.push_back(scorers[r].get());
+  for (std::size_t i = 1; i < scorers.size(); ++i) lower.push_back(scorers[i].get());
   t.stats = run_segment_worker(fd, session, scorers.front().get(), lower);
   for (auto& scorer : scorers) t.scores.push_back(pool_scores(scorer->finish(), d.quality.pool));
   if (first) t.stats.detected_cuts = first->stats.detected_cuts;
   return t;
 }
 
-// After a final encode: each rendition still searching is done when within the tolerance, out of
-// re-encodes, or back at a CRF already encoded; otherwise it gets a corrected CRF. True while one is not
-// done (then every rendition is encoded again: one decode feeds them all, and a rendition whose CRF
-// stays gives the same file).
+// After a final encode: each rendition it encoded is done when within the tolerance, out of re-encodes,
+// or back at a CRF already encoded; otherwise it gets a corrected CRF. True while one is not done (then
+// those are encoded again, from one decode, and the done ones are not).
 bool correct(const SegmentDescriptor& d, std::vector<RenditionSearch>& searches, const FinalTry& t, int n) {
   bool again = false;
-  for (std::size_t r = 0; r < searches.size(); ++r) {
-    RenditionSearch& s = searches[r];
-    if (s.done) continue;
-    s.finals.push_back({s.crf, t.scores[r], false});
+  for (std::size_t i = 0; i < t.encoded.size(); ++i) {
+    RenditionSearch& s = searches[t.encoded[i]];
+    const double score = t.scores[i];
+    s.finals.push_back({s.crf, score, false});
     ++s.result.final_encodes;
-    if (n == 0) s.result.first_score = t.scores[r];
-    if (std::abs(t.scores[r] - d.quality.target) <= d.quality.tolerance || n >= d.quality.max_reencodes) {
+    if (n == 0) s.result.first_score = score;
+    if (std::abs(score - d.quality.target) <= d.quality.tolerance || n >= d.quality.max_reencodes) {
       s.done = true;
       continue;
     }
@@ -412,7 +446,7 @@ bool correct(const SegmentDescriptor& d, std::vector<RenditionSearch>& searches,
     }
     std::fprintf(stderr,
                  "pvt: note: %s: %s %.4f at CRF %.2f misses the target %.4f; encoding again at CRF %.2f\n",
-                 label(d, s).c_str(), s.result.metric.c_str(), t.scores[r], s.crf, d.quality.target, next);
+                 label(d, s).c_str(), s.result.metric.c_str(), score, s.crf, d.quality.target, next);
     s.crf = next;
     again = true;
   }
@@ -451,29 +485,37 @@ WorkerStats encode_to_target(const SegmentDescriptor& d, WorkerSession* session,
     tries.push_back(encode_once(d, session, searches, n, n > 0 ? &tries.front() : nullptr, guard.files));
     if (!correct(d, searches, tries.back(), n)) break;
   }
-  auto miss = [&](const FinalTry& t, std::size_t r) { return std::abs(t.scores[r] - d.quality.target); };
-  std::vector<const FinalTry*> kept;
-  for (std::size_t r = 0; r < searches.size(); ++r)
-    kept.push_back(&*std::min_element(tries.begin(), tries.end(),
-                                      [&](const auto& a, const auto& b) { return miss(a, r) < miss(b, r); }));
-  WorkerStats stats = kept.front()->stats;
+  // Each rendition keeps, of the tries that encoded it, the one closest to the target.
+  std::vector<std::pair<const FinalTry*, std::size_t>> kept;  // the try, and the rendition's place in it
   for (std::size_t r = 0; r < searches.size(); ++r) {
-    const FinalTry* best = kept[r];
+    std::optional<std::pair<const FinalTry*, std::size_t>> best;
+    for (const auto& t : tries) {
+      const auto i = t.at(r);
+      if (i && (!best || std::abs(t.scores[*i] - d.quality.target) <
+                             std::abs(best->first->scores[best->second] - d.quality.target)))
+        best = {&t, *i};
+    }
+    kept.push_back(*best);  // the first try encoded every rendition
+  }
+  WorkerStats stats = kept.front().first->stats;
+  if (!d.ladder.empty()) stats.ladder.resize(d.ladder.size());
+  for (std::size_t r = 0; r < searches.size(); ++r) {
+    const auto [best, i] = kept[r];
     RenditionSearch& s = searches[r];
     QualityResult& q = s.result;
-    q.crf = best->crfs[r];
-    q.score = best->scores[r];
-    q.within_tolerance = miss(*best, r) <= d.quality.tolerance;
+    q.crf = best->crfs[i];
+    q.score = best->scores[i];
+    q.within_tolerance = std::abs(q.score - d.quality.target) <= d.quality.tolerance;
     q.limited_by_range = !q.within_tolerance && ((q.crf >= d.quality.crf_hi && q.score > d.quality.target) ||
                                                  (q.crf <= d.quality.crf_lo && q.score < d.quality.target));
     q.limited_by_cap = !q.within_tolerance && q.score < d.quality.target &&
                        s.rendition.view.encoder.max_bitrate > 0 &&
                        saturated(q.probes, d.quality.target - q.score, d.quality.tolerance);
-    if (!d.ladder.empty()) stats.ladder.at(r) = best->stats.ladder.at(r);
+    if (!d.ladder.empty()) stats.ladder.at(r) = best->stats.ladder.at(i);
   }
   // The lower rungs first, rung 0 (the segment's own file, what a finished segment is known by) last.
   for (std::size_t r = searches.size(); r-- > 0;)
-    rename_or_throw(kept[r]->files[r], r == 0 ? d.output : d.ladder[r].output);
+    rename_or_throw(kept[r].first->files[kept[r].second], r == 0 ? d.output : d.ladder[r].output);
   return stats;
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,9 @@
 #include <set>
 #include <sstream>
 
+#include "av_handles.hpp"
+#include "segment_descriptor.hpp"
+#include "segment_worker.hpp"
 #include "test_support.hpp"
 
 namespace pvt {
@@ -305,14 +309,40 @@ std::vector<std::string> keyframe_times(const std::string& playlist) {
   return keys;
 }
 
+// Each segment's mean SSIM in rung r of a 240/144 ladder as ffmpeg measures it, against the source as that
+// rung's encoder got it: the 144p rung against the source scaled to 192x144 with swscale's bicubic, as pvt
+// scales it.
+std::vector<double> ffmpeg_segment_ssim(const test::TempDir& dir, const nlohmann::json& j, std::size_t r) {
+  const std::vector<std::string> references{"[1:v]null[ref]", "[1:v]scale=192:144:flags=bicubic[ref]"};
+  const std::string playlist = j.at("renditions")[r].at("playlist");
+  const std::string stats = dir / ("ssim" + std::to_string(r) + ".log");
+  const auto run =
+      test::run({"ffmpeg", "-hide_banner", "-nostats", "-i", playlist, "-i", varied_clip(), "-lavfi",
+                 references.at(r) + ";[0:v][ref]ssim=stats_file=" + stats, "-f", "null", "-"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  std::vector<double> frames;
+  std::ifstream f(stats);
+  const std::regex all("All:([0-9.]+)");
+  for (std::string line; std::getline(f, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, all)) frames.push_back(std::stod(m[1]));
+  }
+  EXPECT_EQ(frames.size(), 225u) << playlist;
+  std::vector<double> out;
+  for (const auto& s : j.at("segments")) {
+    const int first = s.at("start_frame"), n = s.at("frames");
+    double sum = 0;
+    for (int i = first; i < first + n && i < static_cast<int>(frames.size()); ++i) sum += frames[i];
+    out.push_back(sum / n);
+  }
+  return out;
+}
+
 TEST(TargetQuality, EveryLadderRungReachesTheTargetAsFfmpegMeasuresIt) {
   test::TempDir dir;
   const auto j = run_ladder(dir, "none");
   ASSERT_FALSE(j.is_null());
   ASSERT_EQ(j.at("renditions").size(), 2u);
-  // Each rung against the source as that rung's encoder got it: the 144p rung against the source scaled
-  // to 192x144 with swscale's bicubic, as pvt scales it.
-  const std::vector<std::string> references{"[1:v]null[ref]", "[1:v]scale=192:144:flags=bicubic[ref]"};
   std::vector<std::vector<double>> crfs(2);
   for (std::size_t r = 0; r < 2; ++r) {
     const auto& rendition = j.at("renditions")[r];
@@ -320,30 +350,15 @@ TEST(TargetQuality, EveryLadderRungReachesTheTargetAsFfmpegMeasuresIt) {
     ASSERT_FALSE(tq.is_null()) << rendition;
     EXPECT_EQ(tq.at("segments_within_tolerance"), j.at("segments").size()) << rendition;
     EXPECT_GT(tq.at("probe_encodes").get<int>(), 0);
-    const std::string playlist = rendition.at("playlist");
-    const std::string stats = dir / ("ssim" + std::to_string(r) + ".log");
-    const auto run =
-        test::run({"ffmpeg", "-hide_banner", "-nostats", "-i", playlist, "-i", varied_clip(), "-lavfi",
-                   references[r] + ";[0:v][ref]ssim=stats_file=" + stats, "-f", "null", "-"});
-    ASSERT_EQ(run.exit_code, 0) << run.err;
-    std::vector<double> frames;
-    std::ifstream f(stats);
-    const std::regex all("All:([0-9.]+)");
-    for (std::string line; std::getline(f, line);) {
-      std::smatch m;
-      if (std::regex_search(line, m, all)) frames.push_back(std::stod(m[1]));
-    }
-    ASSERT_EQ(frames.size(), 225u) << playlist;
-    for (const auto& s : j.at("segments")) {
+    const auto judged = ffmpeg_segment_ssim(dir, j, r);
+    for (std::size_t i = 0; i < j.at("segments").size(); ++i) {
+      const auto& s = j.at("segments")[i];
       ASSERT_EQ(s.at("rendition_quality").size(), 2u);
       const auto& q = s.at("rendition_quality")[r];
       const double score = q.at("score").get<double>();
       EXPECT_NEAR(score, 0.97, 0.002) << "segment " << s.at("index") << " rung " << r;
       EXPECT_TRUE(q.at("within_tolerance").get<bool>());
-      const int first = s.at("start_frame"), n = s.at("frames");
-      double sum = 0;
-      for (int i = first; i < first + n; ++i) sum += frames[i];
-      EXPECT_NEAR(sum / n, score, r == 0 ? 2e-4 : 1e-3) << "segment " << s.at("index") << " rung " << r;
+      EXPECT_NEAR(judged[i], score, r == 0 ? 2e-4 : 1e-3) << "segment " << s.at("index") << " rung " << r;
       crfs[r].push_back(q.at("crf").get<double>());
     }
   }
@@ -392,6 +407,76 @@ TEST(TargetQuality, ALadderRungThatMissesIsEncodedAgainWithTheSameKeyframes) {
             keyframe_times(j.at("renditions")[1].at("playlist")));
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
     EXPECT_EQ(e.path().string().find(".try"), std::string::npos) << e.path();
+}
+
+// Only the rung that misses is encoded again: the other keeps its one final. When rung 0 is the one kept,
+// the 144p rung's re-encode runs alone (in rung 0's place) and must still be scaled and scored as in the
+// whole ladder: ffmpeg's SSIM of its playlist agrees with pvt's scores.
+TEST(TargetQuality, OnlyTheLadderRungThatMissesIsEncodedAgain) {
+  for (const auto& [skewed, height] : {std::pair<std::size_t, int>{1, 144}, {0, 240}}) {
+    SCOPED_TRACE(std::to_string(height) + "p misjudged");
+    test::TempDir dir;
+    const auto j = run_ladder(dir, "none", {"PVT_FAULT=probe-skew:1:" + std::to_string(height)});
+    ASSERT_FALSE(j.is_null());
+    const auto& seg = j.at("segments").at(1).at("rendition_quality");
+    EXPECT_GE(seg[skewed].at("final_encodes").get<int>(), 2);
+    EXPECT_EQ(seg[1 - skewed].at("final_encodes"), 1);
+    for (std::size_t r = 0; r < 2; ++r) {
+      EXPECT_TRUE(seg[r].at("within_tolerance").get<bool>()) << r << seg[r];
+      const auto judged = ffmpeg_segment_ssim(dir, j, r);
+      for (std::size_t i = 0; i < j.at("segments").size(); ++i)
+        EXPECT_NEAR(judged[i], j.at("segments")[i].at("rendition_quality")[r].at("score").get<double>(),
+                    r == 0 ? 2e-4 : 1e-3)
+            << "segment " << i << " rung " << r;
+    }
+    EXPECT_EQ(keyframe_times(j.at("renditions")[0].at("playlist")),
+              keyframe_times(j.at("renditions")[1].at("playlist")));
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+      EXPECT_EQ(e.path().string().find(".try"), std::string::npos) << e.path();
+  }
+}
+
+// A lower rung's re-encode runs alone in rung 0's place (OnlyTheLadderRungThatMissesIsEncodedAgain), so the
+// scaler rung 0 uses must give it the very frames its own scaler gives it inside the whole ladder: here on
+// an odd-sized, anamorphic, full-range source, plane by plane.
+TEST(TargetQuality, ALowerRungAloneGetsTheFramesItGetsInTheWholeLadder) {
+  test::TempDir dir;
+  const std::string src = dir / "odd.mkv";
+  const auto made =
+      test::run({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=321x241:r=25:d=2", "-vf",
+                 "setsar=4/3,format=yuvj420p", "-c:v", "libx264", "-crf", "10", src});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::filesystem::create_directories(dir / "hls");
+  const auto r = test::run_pvt({"transcode", src, "-o", dir / "hls/index.m3u8", "--ladder", "180,120",
+                                "--keep-work", "--progress", "none", "-y"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const SegmentDescriptor d = read_descriptor(dir / "hls/.index.m3u8.pvt-job/seg_00000.task.json");
+  ASSERT_EQ(d.ladder.size(), 2u);
+  SegmentDescriptor alone = d;
+  alone.ladder = {d.ladder[1]};
+  const std::vector<int> picked{d.start_frame, d.start_frame + 7, d.end_frame - 1};
+  const auto in_ladder = read_segment_frames(
+      d, nullptr, picked, [] {}, 1);
+  const auto by_itself = read_segment_frames(
+      alone, nullptr, picked, [] {}, 0);
+  ASSERT_EQ(in_ladder.size(), picked.size());
+  ASSERT_EQ(by_itself.size(), picked.size());
+  for (std::size_t i = 0; i < picked.size(); ++i) {
+    const AVFrame* a = in_ladder[i].get();
+    const AVFrame* b = by_itself[i].get();
+    ASSERT_EQ(a->format, b->format);
+    ASSERT_EQ(a->width, b->width);
+    ASSERT_EQ(a->height, b->height);
+    EXPECT_EQ(a->height, 120);
+    EXPECT_EQ(a->color_range, b->color_range);
+    EXPECT_EQ(av_cmp_q(a->sample_aspect_ratio, b->sample_aspect_ratio), 0);
+    for (int p = 0; p < 3; ++p) {
+      const int rows = p == 0 ? a->height : a->height / 2, bytes = p == 0 ? a->width : a->width / 2;
+      for (int y = 0; y < rows; ++y)
+        ASSERT_EQ(std::memcmp(a->data[p] + y * a->linesize[p], b->data[p] + y * b->linesize[p], bytes), 0)
+            << "frame " << picked[i] << " plane " << p << " row " << y;
+    }
+  }
 }
 
 // The varied clip's noise at 240p cannot reach SSIM 0.97 under a 400 kb/s peak at any CRF: the segment says
