@@ -15,7 +15,11 @@ Reported per clip and target:
   probe accuracy  share of segments whose final score lies within the tolerance of the probes'
                   prediction; goal >= 95 %
 
-  benchmarks/target_quality.py [CLIP ...] [--targets 0.96,0.98] [--preset veryfast]
+With --ladder 360,240 each clip and target is also encoded as a streaming ladder under target quality (a
+target per rendition) and at one fixed CRF: the search's cost, and per rendition the segments within the
+tolerance, the re-encodes and the probes' accuracy.
+
+  benchmarks/target_quality.py [CLIP ...] [--targets 0.96,0.98] [--preset veryfast] [--ladder 360,240]
 """
 
 import argparse
@@ -53,7 +57,8 @@ def per_segment(frames, segments):
 
 
 def pvt(opts, clip, out, extra):
-    argv = [opts.pvt, "transcode", str(clip), "-o", str(out), "--format", "mp4", "--audio", "none",
+    fmt = [] if "--format" in extra else ["--format", "mp4"]
+    argv = [opts.pvt, "transcode", str(clip), "-o", str(out), *fmt, "--audio", "none",
             "--subtitles", "none", "--preset", opts.preset, "--json", "--progress", "none", "--overwrite", *extra]
     wall, cpu, stdout = run_timed(argv)
     return wall, cpu, json.loads(stdout)
@@ -104,6 +109,45 @@ def run_clip(opts, clip, target, work):
     return row
 
 
+def run_ladder(opts, clip, target, work):
+    """A streaming ladder under target quality (a target per rendition) against the same ladder at one
+    fixed CRF (rung 0's fixed CRF for its worst segment), both pvt with the same segments: the search's
+    cost, and per rendition the share of segments within the tolerance, the re-encodes and the probes'
+    accuracy."""
+    ladder = ["--ladder", opts.ladder, "--ladder-bitrates", "none"]
+    out = work / f"{clip.stem}-ladder-tq-{target}"
+    out.mkdir(exist_ok=True)
+    wall_tq, cpu_tq, tq = pvt(opts, clip, out / "index.m3u8",
+                              ladder + ["--target-quality", str(target), "--metric", "ssim", "--no-probe-cache",
+                                        "--format", "hls"])
+    fixed_crf = tq["target_quality"]["fixed_crf_for_the_same_worst_segment"]
+    fx = work / f"{clip.stem}-ladder-fixed-{target}"
+    fx.mkdir(exist_ok=True)
+    wall_fx, cpu_fx, _ = pvt(opts, clip, fx / "index.m3u8", ladder + ["--crf", f"{fixed_crf:.2f}", "--format", "hls"])
+    rungs = []
+    for r, rendition in enumerate(tq["renditions"]):
+        tol = rendition["target_quality"]["tolerance"]
+        qs = [s["rendition_quality"][r] for s in tq["segments"]]
+        judged = [q for q in qs if not q["limited_by_range"]]
+        rungs.append({
+            "height": rendition.get("height"),
+            "within_tolerance": sum(q["within_tolerance"] for q in qs),
+            "reencoded_segments": sum(q["final_encodes"] > 1 for q in qs),
+            "final_encodes": sum(q["final_encodes"] for q in qs),
+            "probes": sum(q["probe_encodes"] for q in qs),
+            "worst": min(q["score"] for q in qs),
+            "probe_accuracy_pct": 100 * sum(abs(q["predicted"] - q["first_score"]) <= tol for q in judged) / len(judged)
+            if judged else None,
+        })
+    row = {"clip": clip.name, "target": target, "ladder": opts.ladder, "segments": len(tq["segments"]),
+           "wall_tq": wall_tq, "wall_fixed": wall_fx, "search_cost": wall_tq / wall_fx,
+           "cpu_tq": cpu_tq, "cpu_fixed": cpu_fx, "rungs": rungs}
+    print(f"  {clip.name} ladder {opts.ladder} target {target}: search {row['search_cost']:.2f}x, " +
+          ", ".join(f"{g['height']}p {g['within_tolerance']}/{len(tq['segments'])} within, "
+                    f"{g['reencoded_segments']} re-encoded" for g in rungs), file=sys.stderr, flush=True)
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("clips", nargs="*", type=Path)
@@ -111,15 +155,18 @@ def main():
     ap.add_argument("--preset", default="veryfast")
     ap.add_argument("--targets", default="0.96,0.98")
     ap.add_argument("--json", help="write the rows here")
+    ap.add_argument("--ladder", help="also a streaming ladder of these heights (e.g. 360,240) under each target")
     opts = ap.parse_args()
     clips = opts.clips or [c for c in DEFAULT_CLIPS if c.exists()]
     if not clips:
         sys.exit(f"target_quality: no clips given and none found in {SHARED}")
-    rows = []
+    rows, ladders = [], []
     with tempfile.TemporaryDirectory(prefix="pvt-tq-") as tmp:
         for clip in clips:
             for t in [float(x) for x in opts.targets.split(",")]:
                 rows.append(run_clip(opts, Path(clip), t, Path(tmp)))
+                if opts.ladder:
+                    ladders.append(run_ladder(opts, Path(clip), t, Path(tmp)))
     print("| clip | target SSIM | segments | fixed CRF | size saved | worst seg. SSIM (tq / fixed) | "
           "search wall / fixed | probes (mean, max) | re-encoded | probe accuracy |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -128,8 +175,19 @@ def main():
               f"{r['tq_worst_ssim']:.4f} / {r['fixed_worst_ssim']:.4f} | {r['search_cost']:.2f}x | "
               f"{r['probes_mean']:.1f}, {r['probes_per_segment_max']} | {r['reencoded_segments']} | "
               f"{pct(r['probe_accuracy_pct'])} ({r['limited_by_range']} at the CRF range's end) |")
+    if ladders:
+        print()
+        print("| clip | target SSIM | ladder | segments | search wall / fixed | rung: within, re-encoded, "
+              "finals, probes, worst, probe accuracy |")
+        print("|---|---|---|---|---|---|")
+        for r in ladders:
+            rungs = "; ".join(f"{g['height']}p: {g['within_tolerance']}/{r['segments']}, {g['reencoded_segments']}, "
+                              f"{g['final_encodes']}, {g['probes']}, {g['worst']:.4f}, {pct(g['probe_accuracy_pct'])}"
+                              for g in r["rungs"])
+            print(f"| {r['clip']} | {r['target']} | {r['ladder']} | {r['segments']} | {r['search_cost']:.2f}x | {rungs} |")
     if opts.json:
-        Path(opts.json).write_text(json.dumps({"preset": opts.preset, "rows": rows}, indent=2) + "\n")
+        Path(opts.json).write_text(json.dumps({"preset": opts.preset, "rows": rows, "ladders": ladders}, indent=2)
+                                   + "\n")
 
 
 if __name__ == "__main__":

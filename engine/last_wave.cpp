@@ -13,15 +13,16 @@ double longest_first_makespan(std::vector<double> costs, int workers) {
 }
 
 // The cuts can leave the last wave uneven (7 equal pieces for 2 workers: one worker runs the seventh alone).
-// While the estimated finish is over 3 % past an even share, one more cut goes where it brings the
-// longest-first finish earliest: into one of the costliest segments long enough for two, at the frame that
-// finishes first, counting the frames a cut between keyframes decodes only to drop, so a keyframe wins a
-// near tie (the BBB 1080p upscale's cost-midpoint cut decoded 21 frames only to drop them). A cut that
-// does not bring the finish earlier is not made, and there is at most one extra cut per worker, each an
-// IDR a single encode would not have.
+// While the estimated finish is over `accepted_overrun` (3 % by default) past an even share, one more cut
+// goes where it brings the longest-first finish earliest: into one of the costliest segments long enough for
+// two, at the frame that finishes first, counting the frames a cut between keyframes decodes only to drop, so
+// a keyframe wins a near tie (the BBB 1080p upscale's cost-midpoint cut decoded 21 frames only to drop them).
+// A cut that does not bring the finish earlier is not made, and there is at most one extra cut per worker,
+// each an IDR a single encode would not have.
 void even_out_last_wave(std::vector<std::pair<int, std::string>>& starts, int frames,
                         const std::function<double(int)>& t, const std::function<bool(int)>& is_keyframe,
-                        const std::function<double(int, int)>& cost, double min_s, int workers) {
+                        const std::function<double(int, int)>& cost, double min_s, int workers,
+                        double accepted_overrun) {
   // The segments tried for a cut, costliest first: enough to find the one that helps, few enough that a
   // long clip's hundreds of segments stay quick to plan.
   constexpr std::size_t kTried = 8;
@@ -33,7 +34,7 @@ void even_out_last_wave(std::vector<std::pair<int, std::string>>& starts, int fr
     for (double c : costs) even += c;
     even /= workers;
     const double finish_now = longest_first_makespan(costs, workers);
-    if (finish_now <= 1.03 * even) return;
+    if (finish_now <= (1 + accepted_overrun) * even) return;
     std::vector<std::size_t> tried;
     for (std::size_t s = 0; s < starts.size(); ++s)
       if (t(end_of(s)) - t(starts[s].first) >= 2 * min_s) tried.push_back(s);

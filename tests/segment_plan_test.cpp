@@ -284,6 +284,28 @@ double longest_first_finish(const Plan& p, int workers) {
   return *std::max_element(busy.begin(), busy.end());
 }
 
+TEST(SegmentPlan, ACameraClipIsCutAtItsKeyframeNearTheBalancedPoint) {
+  // The shared car clip's shape: 377 frames, a keyframe every 60 whose packet is four times the others.
+  // The balanced point is near frame 188; the keyframe at 180 lies 4 % of a segment's cost before it,
+  // within what a source keyframe is worth (its I-frame is costly as an inter frame too), so the one cut
+  // goes there, and the last wave is not evened out again with a cut of its own.
+  const MediaInfo m = synthetic(377, 60, [](int i) { return i % 60 == 0 ? 4000 : 1000; });
+  PlanOptions o;
+  o.workers = 2;
+  o.shrink_for_workers = true;
+  const Plan p = plan_segments(m, nullptr, o);
+  expect_contiguous_cover(p, 377);
+  ASSERT_EQ(p.segments.size(), 2u);
+  EXPECT_EQ(p.segments[1].start_frame, 180);
+  EXPECT_EQ(p.segments[1].cut_reason, "keyframe");
+  // A keyframe 6 % of a segment's cost away is not worth the imbalance: the cut stays at the balance.
+  const MediaInfo far = synthetic(377, 100, [](int i) { return i % 100 == 0 ? 4000 : 1000; });
+  const Plan q = plan_segments(far, nullptr, o);
+  ASSERT_EQ(q.segments.size(), 2u);
+  EXPECT_NE(q.segments[1].start_frame, 200);
+  EXPECT_NEAR(q.segments[1].start_frame, 188, 4);
+}
+
 TEST(SegmentPlan, TheLastWaveIsEvenedOutSoTheWorkersFinishTogether) {
   // The uneven clip of benchmarks/plan_balance.py: a calm half, then a noisy half of 9x the bits, a
   // keyframe a second. The cuts alone gave 7 pieces of near-equal cost for 2 workers (one ran the
