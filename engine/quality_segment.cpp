@@ -371,8 +371,10 @@ struct FinalTry {
 // The try's segment: a ladder of only the renditions it encodes. When rung 0 is done, the first lower rung
 // left takes its place: scaled from the decoded frames by the same swscale call as a lower rung's
 // (RungScaler and the scaling PixelConverter make the same size from the same source with the same
-// flags), under its own peak cap and CRF, so its file is what a whole-ladder try would have made of it,
-// and rung 0 is not encoded again for nothing.
+// flags), under its own peak cap and CRF and without pre-roll, so its file is what a whole-ladder try
+// would have made of it, and rung 0 is not encoded again for nothing. (One difference remains: a later
+// frame of another size whose even size is the rung's own is cropped by PixelConverter where RungScaler
+// scales it; only damaged or joined inputs change size mid-stream.)
 SegmentDescriptor try_descriptor(const SegmentDescriptor& d, const std::vector<RenditionSearch>& searches,
                                  const std::vector<std::size_t>& encoded, const std::string& suffix) {
   SegmentDescriptor fd = d;
@@ -390,6 +392,9 @@ SegmentDescriptor try_descriptor(const SegmentDescriptor& d, const std::vector<R
   }
   fd.ladder.front().crf = -1;  // rung 0's CRF is the encoder's own
   fd.encoder.max_bitrate = fd.ladder.front().max_bitrate;
+  // A lower rung's encoder has no pre-roll (LadderRungEncoder), so a promoted one has none either: its
+  // rate control starts as in its first try's file.
+  if (encoded.front() != 0) fd.encoder.preroll = 0;
   fd.output = fd.ladder.front().output;
   return fd;
 }

@@ -241,11 +241,14 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
     return cum[to] - cum[from] + 0.15 * (from - keyframe_at_or_before(info, from));
   };
   auto is_keyframe = [&](int f) { return keyframe_at_or_before(info, f) == f; };
-  // The last wave may finish as far past an even share as a source keyframe's bonus moves one cut (with
-  // one segment per worker, the whole offset); only what lies beyond that is evened out.
-  if (balance)
+  // Where a cut was taken at a keyframe, the last wave may finish as far past an even share as its bonus
+  // moves it (with one segment per worker, the whole offset); only what lies beyond that is evened out.
+  if (balance) {
+    const bool keyframe_cut =
+        std::any_of(starts.begin(), starts.end(), [](const auto& s) { return s.second == "keyframe"; });
     even_out_last_wave(starts, n, t, is_keyframe, segment_cost, plan.min_s, options.workers,
-                       kSourceKeyframeCutBonus);
+                       keyframe_cut ? kSourceKeyframeCutBonus : 0.03);
+  }
 
   double total_weight = 0;
   for (std::size_t s = 0; s < starts.size(); ++s) {

@@ -309,7 +309,8 @@ TEST(SegmentPlan, ACameraClipIsCutAtItsKeyframeNearTheBalancedPoint) {
 TEST(SegmentPlan, TheLastWaveIsEvenedOutSoTheWorkersFinishTogether) {
   // The uneven clip of benchmarks/plan_balance.py: a calm half, then a noisy half of 9x the bits, a
   // keyframe a second. The cuts alone gave 7 pieces of near-equal cost for 2 workers (one ran the
-  // seventh alone: 1.09x an even share); the plan must now finish within 3 % of an even share.
+  // seventh alone: 1.09x an even share); the plan must now finish within 5 % of an even share (its cuts
+  // are at keyframes, which may take that much off the balance: kSourceKeyframeCutBonus).
   const MediaInfo m = synthetic(25 * 20, 25, [](int i) { return i < 250 ? 1000 : 9000; });
   PlanOptions o;
   o.workers = 2;
@@ -318,7 +319,7 @@ TEST(SegmentPlan, TheLastWaveIsEvenedOutSoTheWorkersFinishTogether) {
   expect_contiguous_cover(p, 25 * 20);
   double total = 0;
   for (const auto& s : p.segments) total += s.cost;
-  EXPECT_LE(longest_first_finish(p, 2), 1.03 * total / 2) << p.segments.size() << " segments";
+  EXPECT_LE(longest_first_finish(p, 2), 1.05 * total / 2) << p.segments.size() << " segments";
   for (const auto& s : p.segments) EXPECT_GE(s.duration_s, p.min_s - 1e-9) << s.index;
 }
 
