@@ -107,7 +107,9 @@ std::string scene_clip(bool audio) {
       "-f",     "lavfi",
       "-i",     "testsrc=s=320x240:r=25:d=2",
       "-f",     "lavfi",
-      "-i",     "life=s=320x240:r=25:mold=10:ratio=0.5:death_color=#102030:life_color=#e0c080"};
+      "-i",     "life=s=320x240:r=25:mold=10:ratio=0.5:seed=7:death_color=#102030:life_color=#e0c080"};
+  // life's grid is random unless seeded: every run gets the same clip (a CI run once measured 0.93x the
+  // bitrate target that 10 seeds here put at 1.03-1.04x; the seed rules the clip out as the cause).
   if (audio)
     argv.insert(argv.end(), {"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=8"});
   argv.insert(
