@@ -9,6 +9,9 @@
 
 namespace pvt {
 
+// How far past an even share the estimated finish may be before the last wave is evened out.
+inline constexpr double kEvenFinishTolerance = 0.03;
+
 // When `workers` take segments of these costs longest first, the time the last one finishes.
 double longest_first_makespan(std::vector<double> costs, int workers);
 
@@ -21,6 +24,6 @@ double longest_first_makespan(std::vector<double> costs, int workers);
 void even_out_last_wave(std::vector<std::pair<int, std::string>>& starts, int frames,
                         const std::function<double(int)>& t, const std::function<bool(int)>& is_keyframe,
                         const std::function<double(int, int)>& cost, double min_s, int workers,
-                        double accepted_overrun = 0.03);
+                        double accepted_overrun = kEvenFinishTolerance);
 
 }  // namespace pvt

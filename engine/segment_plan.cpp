@@ -247,7 +247,7 @@ Plan plan_segments(const MediaInfo& info, const Analysis* analysis, const PlanOp
     const bool keyframe_cut =
         std::any_of(starts.begin(), starts.end(), [](const auto& s) { return s.second == "keyframe"; });
     even_out_last_wave(starts, n, t, is_keyframe, segment_cost, plan.min_s, options.workers,
-                       keyframe_cut ? kSourceKeyframeCutBonus : 0.03);
+                       keyframe_cut ? kSourceKeyframeCutBonus : kEvenFinishTolerance);
   }
 
   double total_weight = 0;

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -434,6 +436,38 @@ TEST(TargetQuality, OnlyTheLadderRungThatMissesIsEncodedAgain) {
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
       EXPECT_EQ(e.path().string().find(".try"), std::string::npos) << e.path();
   }
+}
+
+// The files of rendition `r` of a ladder run into DIR/hls, by name.
+std::map<std::string, std::string> rendition_files(const test::TempDir& dir, std::size_t r) {
+  std::map<std::string, std::string> out;
+  const std::string prefix = "index_r" + std::to_string(r) + "_";
+  for (const auto& e : std::filesystem::directory_iterator(dir / "hls")) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    out[name] = std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  return out;
+}
+
+// The 144p rung re-encoded alone (rung 0 done) gives the very bytes it gives re-encoded inside the whole
+// ladder (both rungs misjudged the same way for it): the same frames, encoder settings and IDRs, and no
+// pre-roll, which a lower rung never has.
+TEST(TargetQuality, ARungEncodedAloneIsTheFileTheWholeLadderMakes) {
+  test::TempDir alone, whole;
+  const auto a = run_ladder(alone, "none", {"PVT_FAULT=probe-skew:1:144"});
+  const auto w = run_ladder(whole, "none", {"PVT_FAULT=probe-skew:1"});
+  ASSERT_FALSE(a.is_null());
+  ASSERT_FALSE(w.is_null());
+  ASSERT_EQ(a.at("segments").at(1).at("rendition_quality")[0].at("final_encodes"), 1);
+  ASSERT_GE(w.at("segments").at(1).at("rendition_quality")[0].at("final_encodes").get<int>(), 2);
+  for (std::size_t i = 0; i < a.at("segments").size(); ++i)
+    EXPECT_DOUBLE_EQ(a.at("segments")[i].at("rendition_quality")[1].at("crf").get<double>(),
+                     w.at("segments")[i].at("rendition_quality")[1].at("crf").get<double>());
+  const auto files = rendition_files(alone, 1);
+  ASSERT_FALSE(files.empty());
+  EXPECT_TRUE(files == rendition_files(whole, 1)) << "the 144p rendition's files differ";
 }
 
 // A lower rung's re-encode runs alone in rung 0's place (OnlyTheLadderRungThatMissesIsEncodedAgain), so the
