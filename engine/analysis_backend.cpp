@@ -91,6 +91,21 @@ BackendKind auto_analysis_backend() {
   return choice;
 }
 
+AnalysisProbeAhead::AnalysisProbeAhead(const std::string& requested) {
+  if (requested != "auto") return;
+  thread_ = std::thread([] {
+    try {
+      (void)auto_analysis_backend();
+    } catch (...) {
+      // Not initialised after all: the caller's own call probes again and meets the error itself.
+    }
+  });
+}
+
+AnalysisProbeAhead::~AnalysisProbeAhead() {
+  if (thread_.joinable()) thread_.join();
+}
+
 void validate_analysis_backend(const std::string& name) {
   if (name != "auto" && !kernels::parse_backend(name))
     throw Error(ErrorCode::kUsage,

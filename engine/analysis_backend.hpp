@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cuda_hwdevice.hpp"
@@ -31,6 +32,20 @@ AnalysisBackendReport probe_analysis_backends();
 // probe_analysis_backends().auto_choice, probed once per process (the probe loads every Vulkan driver and
 // libcuda: tens of milliseconds of dynamic linking). A device that fails later still falls back.
 kernels::BackendKind auto_analysis_backend();
+
+// With `requested` "auto", runs auto_analysis_backend() on its own thread from construction, so that its
+// probe (0.12 s here, most of it Vulkan's loader opening every driver) overlaps the job's own start; the
+// first open_analysis_backend("auto") then waits only for what is left. Joins when destroyed.
+class AnalysisProbeAhead {
+ public:
+  explicit AnalysisProbeAhead(const std::string& requested);
+  ~AnalysisProbeAhead();
+  AnalysisProbeAhead(const AnalysisProbeAhead&) = delete;
+  AnalysisProbeAhead& operator=(const AnalysisProbeAhead&) = delete;
+
+ private:
+  std::thread thread_;
+};
 
 // Throws Error(kUsage) unless name is auto, cpu, cuda or vulkan.
 void validate_analysis_backend(const std::string& name);

@@ -49,6 +49,10 @@ class SegmentReports {
                        const std::string& fallback_from) = 0;
   // Frames the running attempt has encoded so far.
   virtual void progress(int segment, int frames) = 0;
+  // A worker wrote its segment with the right frame count: what it spent counts from now on (a bitrate
+  // budget handed out next sees it), before check() and finished(), which may come after the next
+  // segment has started. A failed check() is reported by failed().
+  virtual void written(const SegmentTask& /*task*/, const SegmentResult& /*result*/) {}
   // The job's own check of an attempt whose worker succeeded with the right frame count (it must not
   // trust the worker's word alone); non-empty: why it failed after all, retried like any other failure.
   virtual std::string check(const SegmentTask& task) = 0;

@@ -15,6 +15,7 @@ ExecutorStats LocalExecutor::run(const ExecutorJob& job, SegmentReports& reports
     reports.started(t, backend, fallback_from);
   };
   cb.on_progress = [&](int segment, int frames) { reports.progress(segment, frames); };
+  cb.on_written = [&](const SegmentTask& t, const SegmentResult& r) { reports.written(t, r); };
   cb.check_output = [&](const SegmentTask& t) { return reports.check(t); };
   cb.on_done = [&](const SegmentTask& t, const SegmentResult& r) { reports.finished(t, r); };
   cb.on_failed = [&](const SegmentTask& t, const std::string& reason, bool retrying) {

@@ -38,6 +38,7 @@ SegmentTracker::SegmentTracker(JobContext& job, const JobPlan& plan,
       frames_(plan.plan.segments.size(), 0),
       started_(plan.plan.segments.size(), false),
       finished_(plan.plan.segments.size(), false),
+      written_(plan.plan.segments.size(), false),
       spent_bits_(plan.plan.segments.size(), 0),
       results_(plan.plan.segments.size()),
       last_emit_(std::chrono::steady_clock::now()) {}
@@ -69,7 +70,7 @@ std::int64_t SegmentTracker::fresh_bit_budget(int segment) const {
   std::int64_t committed = 0;
   double waiting_weight = 0;
   for (const auto& s : plan_.plan.segments) {
-    if (finished_[s.index])
+    if (finished_[s.index] || written_[s.index])
       committed += spent_bits_[s.index];
     else if (started_[s.index] && s.index != segment)
       committed += descriptors_[s.index].bit_budget;
@@ -104,6 +105,11 @@ void SegmentTracker::progress(int segment, int frames) {
   job_.progress.frames_done = frames_done();
 }
 
+void SegmentTracker::written(const SegmentTask& t, const SegmentResult& r) {
+  written_[t.segment] = true;
+  spent_bits_[t.segment] = r.stats.bytes * 8;
+}
+
 std::string SegmentTracker::check(const SegmentTask& t) {
   return check_segment_file(descriptors_[t.segment].output, t.expected_frames);
 }
@@ -136,6 +142,7 @@ void SegmentTracker::finished(const SegmentTask& t, const SegmentResult& r) {
 
 void SegmentTracker::failed(const SegmentTask& t, const std::string& /*reason*/, bool retrying) {
   // The job's failure message comes from the executor's error; here only the retry's frames start over.
+  written_[t.segment] = false;
   if (retrying) progress(t.segment, 0);
 }
 

@@ -28,6 +28,7 @@ class SegmentTracker final : public SegmentReports {
   void started(const SegmentTask& task, const std::string& backend,
                const std::string& fallback_from) override;
   void progress(int segment, int frames) override;
+  void written(const SegmentTask& task, const SegmentResult& result) override;
   std::string check(const SegmentTask& task) override;
   void finished(const SegmentTask& task, const SegmentResult& result) override;
   void failed(const SegmentTask& task, const std::string& reason, bool retrying) override;
@@ -49,6 +50,7 @@ class SegmentTracker final : public SegmentReports {
   std::vector<SegmentDescriptor> descriptors_;
   std::vector<int> frames_;
   std::vector<bool> started_, finished_;
+  std::vector<bool> written_;  // written by its worker, not yet checked: its bits count as spent
   std::vector<std::int64_t> spent_bits_;
   std::vector<SegmentResult> results_;
   std::chrono::steady_clock::time_point last_emit_;

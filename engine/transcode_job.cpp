@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include "analysis_backend.hpp"
 #include "error.hpp"
 #include "job_context.hpp"
 #include "job_failure.hpp"
@@ -22,6 +23,7 @@ namespace pvt {
 TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress, const WarnFn& warn,
                            SavedJob* saved) {
   const auto started = JobClock::now();
+  const AnalysisProbeAhead backend_probe(o.analysis_backend);  // which kernels: found while the input is read
   const ProbeResult probe = probe_stage(o, warn);
   JobContext job(o, probe, progress, warn, started);
   try {

@@ -56,6 +56,27 @@ struct Running {
   bool heard = false;   // the worker wrote a line about this segment
 };
 
+// An attempt that has ended, waiting to be settled.
+struct Ended {
+  Queued q;
+  std::size_t slot = 0;
+  SegmentResult result;
+  int code = 0;                // the worker's exit status; 0 while it stays for the next segment
+  std::string failure;         // empty: a success (unless the output check still to come says otherwise)
+  bool died_silent = false;    // a kept worker SIGKILLed before it said a word about this segment
+  bool check_pending = false;  // wrote its segment with the right frames: the job's output check is next
+};
+
+// Why an attempt with this exit status failed; empty for a clean exit.
+std::string exit_failure(int code, const std::string& watchdog, const std::string& log_path) {
+  if (!watchdog.empty()) return watchdog;
+  // Killed by a signal (a crash): whatever it last wrote is not its error.
+  if (code > 128 && code <= 128 + 64) return "worker crashed (" + std::string(strsignal(code - 128)) + ")";
+  if (code == 0) return {};
+  std::string failure = last_error_line(log_path);
+  return failure.empty() ? "worker exited with status " + std::to_string(code) : failure;
+}
+
 // Retries and fallbacks stay in front, in their order; the fresh segments behind them go longest first
 // by the estimate refitted to the CPU segments timed so far (dispatch_order.hpp).
 void reorder_fresh(std::deque<Queued>& queue, const std::vector<TimedCost>& timed) {
@@ -170,11 +191,8 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
         .string();
   };
 
-  while (!queue.empty() || !running.empty()) {
-    if (stop_requested(cb.cancel)) {
-      stop_all();
-      throw Error(ErrorCode::kInterrupted, "interrupted");
-    }
+  // Gives every free slot the longest segment it may take.
+  auto dispatch = [&] {
     for (std::size_t s = 0; s < slots.size() && !queue.empty(); ++s) {
       Slot& slot = slots[s];
       if (slot.busy || (slot.hardware && slot.failures >= 2)) continue;
@@ -198,6 +216,137 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
       if (cb.run_stats)
         cb.run_stats->max_running = std::max(cb.run_stats->max_running, static_cast<int>(running.size()));
     }
+  };
+
+  // Reads a running worker's latest lines; returns whether it is still at work. An attempt that ended
+  // (done, exited, or killed by the watchdog) is moved to `ended` and its slot freed.
+  std::vector<Ended> ended;
+  auto collect = [&](Running& r) {
+    const SegmentTask& task = r.q.task;
+    bool eof = false;
+    bool finished = false;  // the worker said {"done":...}: the segment is written
+    for (const auto& line : r.child->read_lines(eof)) {
+      r.heard = true;
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("done")) finished = true;
+      if (!j.is_object() || !j.contains("frames") || !j["frames"].is_number_integer()) continue;
+      const int frames = j["frames"].get<int>();
+      const int packets =
+          j.contains("packets") && j["packets"].is_number_integer() ? j["packets"].get<int>() : 0;
+      // Progress is a new frame or packet count; a worker repeating itself while stuck is not.
+      if (frames != r.frames || packets != r.packets) r.last_progress = Clock::now();
+      r.frames = frames;
+      r.packets = packets;
+      if (cb.on_progress) cb.on_progress(task.segment, frames);
+    }
+    std::string watchdog;
+    if (!finished && !eof && limits.watchdog_s > 0 &&
+        Clock::now() - r.last_progress > std::chrono::duration<double>(limits.watchdog_s)) {
+      char msg[96];
+      std::snprintf(msg, sizeof msg, "no progress for %.0f s (watchdog); worker killed", limits.watchdog_s);
+      watchdog = msg;
+      r.child->kill(SIGKILL);
+      eof = true;
+    }
+    if (!finished && !eof) return true;
+    // Done: the worker stays for the next segment. Ended: it exited (or was killed) mid-segment.
+    const int code = finished ? 0 : r.child->wait();
+    const std::int64_t peak = r.child->peak_rss_bytes();
+    peak_seen = std::max(peak_seen, peak);
+    if (cb.run_stats) cb.run_stats->peak_rss_bytes = std::max(cb.run_stats->peak_rss_bytes, peak);
+    Slot& slot = slots[r.slot];
+    slot.busy = false;
+    // PVT_WORKER_PER_SEGMENT=1 (benchmarks/worker_startup.py): a fresh process for every segment, as
+    // before long-lived workers, so the start-up they save can be measured side by side.
+    static const bool one_per_segment = std::getenv("PVT_WORKER_PER_SEGMENT") != nullptr;
+    if (finished && one_per_segment) {
+      slot.worker->close_stdin();
+      slot.worker->wait();
+    }
+    if (!finished || one_per_segment) slot.worker.reset();
+    Ended e{r.q, r.slot, {}, code};
+    e.result.slot = static_cast<int>(r.slot);
+    e.result.start_s = seconds_since_start(r.started);
+    e.result.end_s = seconds_since_start(Clock::now());
+    e.result.attempts = r.q.attempts;
+    e.result.fallback_from = r.q.fallback_from;
+    e.result.fallback_reason = r.q.fallback_reason;
+    e.result.peak_rss_bytes = peak;
+    e.failure = exit_failure(code, watchdog, slot_log(r.slot, task));
+    if (e.failure.empty()) {
+      try {
+        e.result.stats = read_worker_stats(task.stats_path);
+        if (e.result.stats.frames != task.expected_frames)
+          e.failure = "encoded " + std::to_string(e.result.stats.frames) + " frames, expected " +
+                      std::to_string(task.expected_frames);
+      } catch (const Error& ex) {
+        e.failure = ex.what();
+      }
+    }
+    // Killed (SIGKILL: the OOM killer's signal, not a crash of its own) before it said a word.
+    e.died_silent = r.reused && !r.heard && watchdog.empty() && code == 128 + SIGKILL;
+    e.check_pending = e.failure.empty() && cb.check_output;
+    if (e.failure.empty() && cb.on_written) cb.on_written(task, e.result);
+    if (e.failure.empty() && !slot.hardware && r.q.attempts == 1) {
+      // The next pick already goes by this timing (the output check comes after it).
+      timed.push_back({task.cost - task.content_cost, task.content_cost, e.result.end_s - e.result.start_s});
+      reorder_fresh(queue, timed);
+    }
+    ended.push_back(std::move(e));
+    return false;
+  };
+
+  // What an ended attempt leads to: its result kept, a retry or fallback queued, or the pool's failure.
+  auto settle = [&](Ended& e) {
+    Slot& slot = slots[e.slot];
+    Queued again = e.q;
+    const SegmentTask& done = again.task;
+    if (!e.failure.empty() && !slot.hardware && e.code == static_cast<int>(ErrorCode::kInput))
+      ++again.input_failures;
+    if (e.failure.empty()) {
+      slot.failures = 0;
+      results[done.segment] = e.result;
+      if (cb.on_progress) cb.on_progress(done.segment, done.expected_frames);
+      if (cb.on_done) cb.on_done(done, e.result);
+    } else if (is_out_of_space(e.failure)) {
+      if (cb.on_failed) cb.on_failed(done, e.failure, false);
+      stop_all();
+      throw Error(ErrorCode::kOutput, "segment " + std::to_string(done.segment) + ": " + e.failure);
+    } else if (slot.hardware) {
+      // The session died with its process; the segment goes to the CPU, next, before fresh work.
+      ++slot.failures;
+      again.fallback_from = slot.backend;
+      again.fallback_reason = e.failure;
+      if (cb.on_failed) cb.on_failed(done, e.failure, true);
+      queue.push_front(again);
+    } else if (e.died_silent && !again.excused) {
+      // A worker kept from an earlier segment died before it said a word about this one (killed while
+      // idle, say, by the OOM killer): not the segment's fault, so once per segment it is not counted.
+      again.excused = true;
+      --again.cpu_attempts;
+      if (cb.on_failed) cb.on_failed(done, e.failure, true);
+      queue.push_front(again);
+    } else if (again.cpu_attempts < max_attempts) {
+      if (cb.on_failed) cb.on_failed(done, e.failure, true);
+      queue.push_front(again);  // retry next, before fresh work
+    } else {
+      const std::string msg = "segment " + std::to_string(done.segment) + " failed after " +
+                              std::to_string(again.attempts) + " attempts: " + e.failure;
+      if (cb.on_failed) cb.on_failed(done, e.failure, false);
+      stop_all();
+      // Workers that exited with kInput on every CPU attempt could not read or decode their part of the
+      // input: the job fails as an input error, and its message can say so.
+      const bool input = again.input_failures == again.cpu_attempts;
+      throw Error(input ? ErrorCode::kInput : ErrorCode::kEncode, msg);
+    }
+  };
+
+  while (!queue.empty() || !running.empty()) {
+    if (stop_requested(cb.cancel)) {
+      stop_all();
+      throw Error(ErrorCode::kInterrupted, "interrupted");
+    }
+    dispatch();
 
     std::vector<pollfd> fds;
     for (auto& r : running) fds.push_back({r.child->stdout_fd(), POLLIN, 0});
@@ -210,130 +359,23 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
       throw Error(ErrorCode::kInterrupted, "interrupted");
     }
 
+    ended.clear();
     for (std::size_t i = 0; i < running.size();) {
-      auto& r = running[i];
-      const SegmentTask& task = r.q.task;
-      bool eof = false;
-      bool finished = false;  // the worker said {"done":...}: the segment is written
-      for (const auto& line : r.child->read_lines(eof)) {
-        r.heard = true;
-        const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_object() && j.contains("done")) finished = true;
-        if (!j.is_object() || !j.contains("frames") || !j["frames"].is_number_integer()) continue;
-        const int frames = j["frames"].get<int>();
-        const int packets =
-            j.contains("packets") && j["packets"].is_number_integer() ? j["packets"].get<int>() : 0;
-        // Progress is a new frame or packet count; a worker repeating itself while stuck is not.
-        if (frames != r.frames || packets != r.packets) r.last_progress = Clock::now();
-        r.frames = frames;
-        r.packets = packets;
-        if (cb.on_progress) cb.on_progress(task.segment, frames);
-      }
-      std::string watchdog;
-      if (!finished && !eof && limits.watchdog_s > 0 &&
-          Clock::now() - r.last_progress > std::chrono::duration<double>(limits.watchdog_s)) {
-        char msg[96];
-        std::snprintf(msg, sizeof msg, "no progress for %.0f s (watchdog); worker killed", limits.watchdog_s);
-        watchdog = msg;
-        r.child->kill(SIGKILL);
-        eof = true;
-      }
-      if (!finished && !eof) {
+      if (collect(running[i]))
         ++i;
-        continue;
-      }
-      // Done: the worker stays for the next segment. Ended: it exited (or was killed) mid-segment.
-      const int code = finished ? 0 : r.child->wait();
-      const std::int64_t peak = r.child->peak_rss_bytes();
-      peak_seen = std::max(peak_seen, peak);
-      if (cb.run_stats) cb.run_stats->peak_rss_bytes = std::max(cb.run_stats->peak_rss_bytes, peak);
-      Slot& slot = slots[r.slot];
-      slot.busy = false;
-      const std::string log_path = slot_log(r.slot, task);
-      // PVT_WORKER_PER_SEGMENT=1 (benchmarks/worker_startup.py): a fresh process for every segment, as
-      // before long-lived workers, so the start-up they save can be measured side by side.
-      static const bool one_per_segment = std::getenv("PVT_WORKER_PER_SEGMENT") != nullptr;
-      if (finished && one_per_segment) {
-        slot.worker->close_stdin();
-        slot.worker->wait();
-      }
-      if (!finished || one_per_segment) slot.worker.reset();
-      std::string failure;
-      SegmentResult result;
-      result.slot = static_cast<int>(r.slot);
-      result.start_s = seconds_since_start(r.started);
-      result.end_s = seconds_since_start(Clock::now());
-      result.attempts = r.q.attempts;
-      result.fallback_from = r.q.fallback_from;
-      result.fallback_reason = r.q.fallback_reason;
-      result.peak_rss_bytes = peak;
-      if (!watchdog.empty()) {
-        failure = watchdog;
-      } else if (code > 128 && code <= 128 + 64) {
-        // Killed by a signal (a crash): whatever it last wrote is not its error.
-        failure = "worker crashed (" + std::string(strsignal(code - 128)) + ")";
-      } else if (code != 0) {
-        failure = last_error_line(log_path);
-        if (failure.empty()) failure = "worker exited with status " + std::to_string(code);
-      } else {
-        try {
-          result.stats = read_worker_stats(task.stats_path);
-          if (result.stats.frames != task.expected_frames)
-            failure = "encoded " + std::to_string(result.stats.frames) + " frames, expected " +
-                      std::to_string(task.expected_frames);
-          else if (cb.check_output)
-            failure = cb.check_output(task);
-        } catch (const Error& e) {
-          failure = e.what();
-        }
-      }
-      Queued again = r.q;
-      // Killed (SIGKILL: the OOM killer's signal, not a crash of its own) before it said a word.
-      const bool died_silent = r.reused && !r.heard && watchdog.empty() && code == 128 + SIGKILL;
-      if (!failure.empty() && !slot.hardware && code == static_cast<int>(ErrorCode::kInput))
-        ++again.input_failures;
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));  // `task` referred into it
-      const SegmentTask& done = again.task;
-      if (failure.empty()) {
-        slot.failures = 0;
-        results[done.segment] = result;
-        if (!slot.hardware && again.attempts == 1) {
-          timed.push_back({done.cost - done.content_cost, done.content_cost, result.end_s - result.start_s});
-          reorder_fresh(queue, timed);
-        }
-        if (cb.on_progress) cb.on_progress(done.segment, done.expected_frames);
-        if (cb.on_done) cb.on_done(done, result);
-      } else if (is_out_of_space(failure)) {
-        if (cb.on_failed) cb.on_failed(done, failure, false);
-        stop_all();
-        throw Error(ErrorCode::kOutput, "segment " + std::to_string(done.segment) + ": " + failure);
-      } else if (slot.hardware) {
-        // The session died with its process; the segment goes to the CPU, next, before fresh work.
-        ++slot.failures;
-        again.fallback_from = slot.backend;
-        again.fallback_reason = failure;
-        if (cb.on_failed) cb.on_failed(done, failure, true);
-        queue.push_front(again);
-      } else if (died_silent && !again.excused) {
-        // A worker kept from an earlier segment died before it said a word about this one (killed while
-        // idle, say, by the OOM killer): not the segment's fault, so once per segment it is not counted.
-        again.excused = true;
-        --again.cpu_attempts;
-        if (cb.on_failed) cb.on_failed(done, failure, true);
-        queue.push_front(again);
-      } else if (again.cpu_attempts < max_attempts) {
-        if (cb.on_failed) cb.on_failed(done, failure, true);
-        queue.push_front(again);  // retry next, before fresh work
-      } else {
-        const std::string msg = "segment " + std::to_string(done.segment) + " failed after " +
-                                std::to_string(again.attempts) + " attempts: " + failure;
-        if (cb.on_failed) cb.on_failed(done, failure, false);
-        stop_all();
-        // Workers that exited with kInput on every CPU attempt could not read or decode their part of the
-        // input: the job fails as an input error, and its message can say so.
-        const bool input = again.input_failures == again.cpu_attempts;
-        throw Error(input ? ErrorCode::kInput : ErrorCode::kEncode, msg);
-      }
+      else
+        running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    // Failures first (a retry goes in front of the queue), then the freed slots take their next
+    // segments, and only then are the finished segments checked and recorded (demuxed, hashed): a
+    // worker does not wait for the job's bookkeeping of the segment it has just written.
+    for (auto& e : ended)
+      if (!e.check_pending) settle(e);
+    dispatch();
+    for (auto& e : ended) {
+      if (!e.check_pending) continue;
+      e.failure = cb.check_output(e.q.task);
+      settle(e);
     }
   }
   // Idle workers read the end of their input and exit.

@@ -47,6 +47,9 @@ struct PoolCallbacks {
   // An attempt failed for `reason`. retrying: the task is queued again and its frames start over;
   // otherwise the pool throws next.
   std::function<void(const SegmentTask&, const std::string& reason, bool retrying)> on_failed;
+  // A worker wrote its segment with the right frame count; check_output and on_done follow, possibly
+  // after the freed slot has taken its next segment.
+  std::function<void(const SegmentTask&, const SegmentResult&)> on_written;
   // Checks a worker's output after it exited 0 with the right frame count; a non-empty answer is the
   // failure (the segment is retried), e.g. a segment file that does not demux to its frames.
   std::function<std::string(const SegmentTask&)> check_output;
