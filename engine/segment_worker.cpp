@@ -46,6 +46,16 @@ double process_cpu_seconds() {
   return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+// Short segments take fewer, but at least the two an I-frame QP needs (an I and a P): 4 frames of a
+// 50-frame segment cost 8 % more CPU (benchmarks/worker_startup.py), one every 60 frames about 1.7 %.
+int preroll_frames(const SegmentDescriptor& d) {
+  const bool cpu_encoder = d.encoder.backend == "x264" || d.encoder.backend == "x265";
+  const int wanted = std::clamp(d.encoder.preroll, 0, 64);
+  if (!cpu_encoder || d.encoder.bitrate != 0) return 0;
+  if (wanted <= 2) return wanted;
+  return std::clamp(d.frame_count() / 60, 2, wanted);
+}
+
 namespace {
 
 struct SwsDeleter {
@@ -83,17 +93,6 @@ bool fault_matches(const char* spec, const std::string& kind, int segment, int a
     start = comma + 1;
   }
   return false;
-}
-
-// Pre-roll frames for this segment (EncoderSettings::preroll): CPU encoders at constant quality only.
-// Short segments take fewer, but at least the two an I-frame QP needs (an I and a P): 4 frames of a
-// 50-frame segment cost 8 % more CPU (benchmarks/worker_startup.py), one every 60 frames about 1.7 %.
-int preroll_frames(const SegmentDescriptor& d) {
-  const bool cpu_encoder = d.encoder.backend == "x264" || d.encoder.backend == "x265";
-  const int wanted = std::clamp(d.encoder.preroll, 0, 64);
-  if (!cpu_encoder || d.encoder.bitrate != 0) return 0;
-  if (wanted <= 2) return wanted;
-  return std::clamp(d.frame_count() / 60, 2, wanted);
 }
 
 int current_attempt() {

@@ -71,6 +71,10 @@ std::vector<av::Frame> read_segment_frames(const SegmentDescriptor& d, WorkerSes
                                            const std::vector<int>& frames,
                                            const std::function<void()>& progress, std::size_t rung = 0);
 
+// Pre-roll frames rung 0 of this segment encodes ahead of it (EncoderSettings::preroll): CPU encoders at
+// constant quality only. Target quality's probes take as many, so their first window starts as warm.
+int preroll_frames(const SegmentDescriptor& d);
+
 // User + system CPU seconds of this process.
 double process_cpu_seconds();
 

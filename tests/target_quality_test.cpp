@@ -156,6 +156,37 @@ TEST(TargetQuality, AnAv1TargetIsReachedOrTheRangeSaysWhyAsFfmpegMeasuresIt) {
   EXPECT_EQ(j.at("target_quality").at("segments_within_tolerance"), within);
 }
 
+// A segment short enough to be probed whole is probed exactly as its final encode is made (pre-roll
+// included): a probe at the final's CRF scores what the final scored, bit for bit the same encode.
+TEST(TargetQuality, ASegmentProbedWholeScoresAtAProbesCrfWhatItsFinalScored) {
+  test::TempDir dir;
+  const auto first = run_json(base_args(dir / "a.mp4", dir / "cache-a"));
+  ASSERT_FALSE(first.is_null());
+  int segment = -1;
+  for (const auto& s : first.at("segments")) {
+    const auto& q = s.at("quality");
+    // 96 frames at most are probed whole; the final's own scene cuts would be IDRs the probe lacks.
+    if (s.at("frames").get<int>() <= 96 && s.at("frames").get<int>() >= 60 && s.at("cut_frames").empty() &&
+        q.at("final_encodes").get<int>() == 1) {
+      segment = s.at("index").get<int>();
+      break;
+    }
+  }
+  ASSERT_GE(segment, 0) << "no segment of the varied clip was probed whole and encoded once";
+  const auto& final_q = first.at("segments").at(segment).at("quality");
+  char crf[16];
+  std::snprintf(crf, sizeof crf, "%.2f", final_q.at("crf").get<double>());
+  // The search's first probe is at --crf: the final's CRF.
+  auto args = base_args(dir / "b.mp4", dir / "cache-b");
+  args.insert(args.end(), {"--crf", crf});
+  const auto second = run_json(args);
+  ASSERT_FALSE(second.is_null());
+  const auto& probe = second.at("segments").at(segment).at("quality").at("probes").at(0);
+  ASSERT_NEAR(probe.at("crf").get<double>(), final_q.at("crf").get<double>(), 1e-9);
+  EXPECT_NEAR(probe.at("score").get<double>(), final_q.at("first_score").get<double>(), 1e-9)
+      << "segment " << segment << " at CRF " << crf;
+}
+
 TEST(TargetQuality, AMisjudgingProbeSampleIsCorrectedByEncodingAgain) {
   test::TempDir dir;
   const auto j = run_json(base_args(dir / "out.mp4", dir / "cache"), {"PVT_FAULT=probe-skew:1"});
