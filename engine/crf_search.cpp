@@ -46,6 +46,15 @@ double local_slope(const std::vector<Point>& p, double qt, const std::string& me
 
 }  // namespace
 
+namespace {
+
+// Where the probes aim, in the search's domain: the target less what finals score over their probes.
+double probe_goal(const CrfSearch& s) {
+  return score_domain(s.metric, s.target) - s.probe_offset;
+}
+
+}  // namespace
+
 double score_domain(const std::string& metric, double score) {
   if (metric == "ssim") return -10 * std::log10(std::max(1e-7, 1 - score));
   return score;
@@ -61,19 +70,21 @@ double predict_score(const std::vector<QualityProbe>& probes, double crf, const 
   const auto p = points(probes, s.metric);
   for (std::size_t i = 0; i + 1 < p.size(); ++i)
     if (p[i].crf <= crf && crf <= p[i + 1].crf && p[i + 1].crf > p[i].crf)
-      return score_from_domain(s.metric,
-                               p[i].q + (crf - p[i].crf) * (p[i + 1].q - p[i].q) / (p[i + 1].crf - p[i].crf));
-  const double qt = score_domain(s.metric, s.target);
+      return score_from_domain(
+          s.metric,
+          p[i].q + (crf - p[i].crf) * (p[i + 1].q - p[i].q) / (p[i + 1].crf - p[i].crf) + s.probe_offset);
+  const double qt = probe_goal(s);
   const Point* nearest = &p[0];
   for (const auto& x : p)
     if (std::abs(x.crf - crf) < std::abs(nearest->crf - crf)) nearest = &x;
-  return score_from_domain(s.metric, nearest->q + (crf - nearest->crf) * local_slope(p, qt, s.metric));
+  return score_from_domain(s.metric,
+                           nearest->q + (crf - nearest->crf) * local_slope(p, qt, s.metric) + s.probe_offset);
 }
 
 double predict_crf(const std::vector<QualityProbe>& probes, const CrfSearch& s) {
   if (probes.empty()) return clamp_round(s.first_crf, s);
   const auto p = points(probes, s.metric);
-  const double qt = score_domain(s.metric, s.target);
+  const double qt = probe_goal(s);
   for (std::size_t i = 0; i + 1 < p.size(); ++i) {
     const Point& a = p[i];
     const Point& b = p[i + 1];
@@ -90,10 +101,11 @@ double predict_crf(const std::vector<QualityProbe>& probes, const CrfSearch& s) 
 std::optional<double> next_probe(const std::vector<QualityProbe>& probes, const CrfSearch& s) {
   if (probes.empty()) return clamp_round(s.first_crf, s);
   if (static_cast<int>(probes.size()) >= s.max_probes) return std::nullopt;
+  const double qt = probe_goal(s);
+  const double goal = score_from_domain(s.metric, qt);
   for (const auto& x : probes)
-    if (std::abs(x.score - s.target) <= s.tolerance / 2) return std::nullopt;
+    if (std::abs(x.score - goal) <= s.tolerance / 2) return std::nullopt;
   const auto p = points(probes, s.metric);
-  const double qt = score_domain(s.metric, s.target);
   for (std::size_t i = 0; i + 1 < p.size(); ++i)
     if ((p[i].q - qt) * (p[i + 1].q - qt) <= 0 && p[i + 1].crf - p[i].crf <= 2.0) return std::nullopt;
   const double c = predict_crf(probes, s);

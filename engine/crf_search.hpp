@@ -28,6 +28,10 @@ struct CrfSearch {
   double tolerance = 0.002;
   double first_crf = 23;     // where the search starts
   bool whole_steps = false;  // hardware encoders take whole CRF (cq/QP) values only
+  // What a final encode scores over its probes' prediction at the same CRF, in the search's domain
+  // (SSIM dB, PSNR dB, VMAF points), as learned from the job's finished segments; 0: none. The probes
+  // aim at the target minus it, and predict_score() adds it.
+  double probe_offset = 0;
 };
 
 // The CRF predicted to reach the target, clamped to [crf_lo, crf_hi]; rounded to 0.01.
@@ -44,7 +48,8 @@ std::optional<double> next_probe(const std::vector<QualityProbe>& probes, const 
 double corrected_crf(const std::vector<QualityProbe>& probes, const std::vector<QualityProbe>& finals,
                      const CrfSearch& s);
 
-// The score the probes predict at `crf` (interpolated, or extrapolated along the local slope).
+// The score the probes predict the final encode gets at `crf` (interpolated, or extrapolated along the
+// local slope; plus the probe offset).
 double predict_score(const std::vector<QualityProbe>& probes, double crf, const CrfSearch& s);
 
 // The search's domain for a score (see above), and back.

@@ -29,14 +29,27 @@ constexpr double kSampleShare = 0.25;
 constexpr int kSampleMinFrames = 48;
 constexpr int kSampleWindows = 4;
 
-namespace {
-
-using nlohmann::json;
-
-// A segment this short is probed whole: its sample is every frame, from its first.
 bool probed_whole(const SegmentDescriptor& d) {
   return d.frame_count() <= 2 * kSampleMinFrames;
 }
+
+double learned_probe_offset(const std::vector<QualityResult>& finished, const std::string& metric) {
+  double sum = 0;
+  int n = 0;
+  for (const auto& q : finished) {
+    // Only a first final the probes predicted, against a target the CRF range and cap let it reach.
+    if (q.metric != metric || q.final_encodes < 1 || q.predicted <= 0 || q.limited_by_range ||
+        q.limited_by_cap)
+      continue;
+    sum += score_domain(metric, q.first_score) - (score_domain(metric, q.predicted) - q.probe_offset);
+    ++n;
+  }
+  return sum / (n + 1);
+}
+
+namespace {
+
+using nlohmann::json;
 
 // Scores the final encode through the worker's observer hooks.
 class FinalScorer : public EncodeObserver {
@@ -562,6 +575,10 @@ WorkerStats run_quality_segment(const SegmentDescriptor& d, WorkerSession* sessi
   std::vector<RenditionSearch> searches;
   for (Rendition& x : renditions_of(d)) {
     RenditionSearch s{std::move(x), search_of(d)};
+    const std::size_t rung = s.rendition.rung;
+    if (!probed_whole(d) && rung < d.quality.probe_offsets.size())
+      s.search.probe_offset = d.quality.probe_offsets[rung];
+    s.result.probe_offset = s.search.probe_offset;
     // A worker's next segment starts its search where the last one ended rather than at --crf: a job's
     // segments usually need CRFs nearer each other than to 23 (24.6-35.8 on the shared BBB clip at SSIM
     // 0.97, veryfast). With the wider bracket in crf_search.cpp: 2.6 probes a segment there before, 2.1

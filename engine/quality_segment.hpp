@@ -21,6 +21,16 @@ namespace pvt {
 
 WorkerStats run_quality_segment(const SegmentDescriptor& d, WorkerSession* session);
 
+// Is this segment short enough to be probed whole (its sample every frame, with its final's pre-roll)?
+// Then its probes are its final encode, and no learned probe offset applies to it.
+bool probed_whole(const SegmentDescriptor& d);
+
+// The probe offset the job hands a rendition's next segments (CrfSearch::probe_offset), learned from the
+// first finals of its finished windowed segments: what each scored over its probes' prediction, in the
+// search's domain, summed and divided by one more than their count (so one segment's error counts half,
+// and a job starts from none).
+double learned_probe_offset(const std::vector<QualityResult>& finished, const std::string& metric);
+
 // The probe sample's frames (absolute frame numbers, ascending) and where its windows start.
 struct ProbeSample {
   std::vector<int> frames;

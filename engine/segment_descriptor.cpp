@@ -82,7 +82,8 @@ json quality_target_json(const QualityTarget& q) {
               {"max_probes", q.max_probes},
               {"tolerance", q.tolerance},
               {"max_reencodes", q.max_reencodes},
-              {"cache", path_json(q.cache)}};
+              {"cache", path_json(q.cache)},
+              {"probe_offsets", q.probe_offsets}};
 }
 
 QualityTarget quality_target_from(const json& j) {
@@ -97,6 +98,13 @@ QualityTarget quality_target_from(const json& j) {
   get_finite(j, "tolerance", q.tolerance, kBad);
   get_integer(j, "max_reencodes", q.max_reencodes, kBad);
   q.cache = path_from_json(j.at("cache"), kBad);
+  if (j.contains("probe_offsets")) {
+    for (const auto& v : j.at("probe_offsets")) {
+      if (!v.is_number() || !std::isfinite(v.get<double>()))
+        throw Error(kBad, "descriptor: quality.probe_offsets must hold finite numbers");
+      q.probe_offsets.push_back(v.get<double>());
+    }
+  }
   return q;
 }
 
@@ -110,6 +118,7 @@ void to_json(json& j, const QualityResult& r) {
            {"score", r.score},
            {"predicted", r.predicted},
            {"first_score", r.first_score},
+           {"probe_offset", r.probe_offset},
            {"probes", r.probes},
            {"probe_encodes", r.probe_encodes},
            {"final_encodes", r.final_encodes},
@@ -127,6 +136,7 @@ void from_json(const json& j, QualityResult& r) {
   get_finite(j, "score", r.score, kBad);
   get_finite(j, "predicted", r.predicted, kBad);
   get_finite(j, "first_score", r.first_score, kBad);
+  if (j.contains("probe_offset")) get_finite(j, "probe_offset", r.probe_offset, kBad);
   j.at("probes").get_to(r.probes);
   get_integer(j, "probe_encodes", r.probe_encodes, kBad);
   get_integer(j, "final_encodes", r.final_encodes, kBad);

@@ -56,6 +56,9 @@ struct QualityTarget {
   double tolerance = 0;
   int max_reencodes = 2;  // final encodes redone with a corrected CRF when the score misses
   std::string cache;      // the segment's probe cache file (JSON; may not exist yet); empty: none
+  // Per rendition (rung 0 first), CrfSearch::probe_offset as the job learned it from its finished
+  // segments; missing entries are 0. Applies to windowed probe samples only.
+  std::vector<double> probe_offsets;
   bool enabled() const { return !metric.empty(); }
   bool operator==(const QualityTarget&) const = default;
 };
@@ -64,10 +67,11 @@ struct QualityTarget {
 struct QualityResult {
   std::string metric, pool;
   double target = 0;
-  double crf = 0;          // the final encode's
-  double score = 0;        // the final file's, measured on its own packets
-  double predicted = 0;    // what the probes predicted at the first final CRF
-  double first_score = 0;  // the first final encode's score, before any correction
+  double crf = 0;           // the final encode's
+  double score = 0;         // the final file's, measured on its own packets
+  double predicted = 0;     // what the probes predicted at the first final CRF
+  double first_score = 0;   // the first final encode's score, before any correction
+  double probe_offset = 0;  // CrfSearch::probe_offset the search ran with (in `predicted` already)
   std::vector<QualityProbe> probes;
   int probe_encodes = 0;  // probes encoded by this run (cached ones not counted)
   int final_encodes = 0;  // 1, or more when a miss was re-encoded

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "job_context.hpp"
+#include "quality_segment.hpp"
 #include "verify_output.hpp"
 #include "video_encoder.hpp"
 
@@ -96,8 +97,25 @@ void SegmentTracker::started(const SegmentTask& t, const std::string& backend,
         10000, static_cast<std::int64_t>(static_cast<double>(d.bit_budget) /
                                          std::max(plan_.plan.segments[t.segment].duration_s, 1e-3)));
   }
+  if (d.quality.enabled() && !probed_whole(d)) d.quality.probe_offsets = probe_offsets();
   started_[t.segment] = true;
   write_json_file(t.descriptor_path, nlohmann::json(d));
+}
+
+// Per rendition, what the finished windowed segments' finals scored over their probes, for the next ones.
+std::vector<double> SegmentTracker::probe_offsets() const {
+  const std::size_t renditions = std::max<std::size_t>(1, descriptors_.front().ladder.size());
+  std::vector<double> offsets;
+  for (std::size_t r = 0; r < renditions; ++r) {
+    std::vector<QualityResult> finished;
+    for (std::size_t i = 0; i < descriptors_.size(); ++i) {
+      if (!(finished_[i] || written_[i]) || probed_whole(descriptors_[i])) continue;
+      const WorkerStats& s = results_[i].stats;
+      finished.push_back(r == 0 ? s.quality : r < s.ladder.size() ? s.ladder[r].quality : QualityResult{});
+    }
+    offsets.push_back(learned_probe_offset(finished, descriptors_.front().quality.metric));
+  }
+  return offsets;
 }
 
 void SegmentTracker::progress(int segment, int frames) {
@@ -108,6 +126,7 @@ void SegmentTracker::progress(int segment, int frames) {
 void SegmentTracker::written(const SegmentTask& t, const SegmentResult& r) {
   written_[t.segment] = true;
   spent_bits_[t.segment] = r.stats.bytes * 8;
+  results_[t.segment] = r;  // its quality results count for the next segments' probe offsets too
 }
 
 std::string SegmentTracker::check(const SegmentTask& t) {
@@ -142,6 +161,7 @@ void SegmentTracker::finished(const SegmentTask& t, const SegmentResult& r) {
 
 void SegmentTracker::failed(const SegmentTask& t, const std::string& /*reason*/, bool retrying) {
   // The job's failure message comes from the executor's error; here only the retry's frames start over.
+  if (written_[t.segment]) results_[t.segment] = {};  // its check failed: not a result after all
   written_[t.segment] = false;
   if (retrying) progress(t.segment, 0);
 }

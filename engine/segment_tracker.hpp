@@ -44,6 +44,7 @@ class SegmentTracker final : public SegmentReports {
   void note_quality(int segment, const WorkerStats& stats);  // target quality's result, into the progress
 
   std::int64_t fresh_bit_budget(int segment) const;
+  std::vector<double> probe_offsets() const;
 
   JobContext& job_;
   const JobPlan& plan_;

@@ -37,6 +37,49 @@ TEST(CrfSearch, FindsALinearCurvesTargetInTwoProbes) {
   EXPECT_NEAR(predict_score(probes, 28, s), 41, 0.05);
 }
 
+TEST(CrfSearch, AProbeOffsetAimsTheProbesWhereTheFinalLandsOnTheTarget) {
+  // Finals score 1 dB over their probes: the probes aim at 40 dB for a 41 dB target (CRF 30, not 28).
+  CrfSearch s = psnr_search(41);
+  s.probe_offset = 1;
+  std::vector<QualityProbe> probes;
+  while (auto c = next_probe(probes, s)) probes.push_back({*c, psnr_at(*c)});
+  EXPECT_NEAR(predict_crf(probes, s), 30, 0.05);
+  // What the final is expected to score there: the probes' 40 dB and the offset.
+  EXPECT_NEAR(predict_score(probes, 30, s), 41, 0.05);
+  // A probe within half the tolerance of the probes' goal ends the search; one at the target does not.
+  EXPECT_FALSE(next_probe({{30.1, psnr_at(30.1)}}, s).has_value());
+  EXPECT_TRUE(next_probe({{28, psnr_at(28)}}, s).has_value());
+}
+
+TEST(CrfSearch, TheLearnedProbeOffsetCountsOneSegmentHalfAndSkipsWhatItCannotLearnFrom) {
+  QualityResult a;
+  a.metric = "psnr";
+  a.final_encodes = 1;
+  a.predicted = 41;
+  a.first_score = 40;  // 1 dB under its probes
+  EXPECT_DOUBLE_EQ(learned_probe_offset({}, "psnr"), 0);
+  EXPECT_DOUBLE_EQ(learned_probe_offset({a}, "psnr"), -0.5);
+  // The offset a segment ran with is in its prediction already: its probes alone predicted 41.5 here.
+  QualityResult b = a;
+  b.probe_offset = -0.5;
+  b.predicted = 41;
+  b.first_score = 40.5;
+  EXPECT_DOUBLE_EQ(learned_probe_offset({a, b}, "psnr"), (-1 + -1) / 3.0);
+  // Range- or cap-limited finals, other metrics and segments without a final teach nothing.
+  QualityResult range = a, cap = a, other = a, none = a;
+  range.limited_by_range = true;
+  cap.limited_by_cap = true;
+  other.metric = "ssim";
+  none.final_encodes = 0;
+  EXPECT_DOUBLE_EQ(learned_probe_offset({a, range, cap, other, none}, "psnr"), -0.5);
+  // SSIM is learned in its dB domain: 0.97 -> 0.96 is 15.23 -> 13.98 dB.
+  QualityResult s = a;
+  s.metric = "ssim";
+  s.predicted = 0.97;
+  s.first_score = 0.96;
+  EXPECT_NEAR(learned_probe_offset({s}, "ssim"), (10 * std::log10(0.03 / 0.04)) / 2, 1e-9);
+}
+
 TEST(CrfSearch, InterpolatesBetweenBracketingProbesAndStopsWhenTheyAreClose) {
   const CrfSearch s = psnr_search(41.2);
   const std::vector<QualityProbe> probes{{27, psnr_at(27)}, {28, psnr_at(28)}};

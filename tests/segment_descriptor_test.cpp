@@ -47,6 +47,10 @@ SegmentDescriptor sample() {
   d.stats = "/tmp/seg_00003.json";
   // A ladder whose lower rung has the CRF its own target-quality search found.
   d.ladder = {{720, d.output, 3000000}, {360, "/tmp/seg_00003_r1.mp4", 800000, 27.5}};
+  d.quality.metric = "ssim";
+  d.quality.target = 0.97;
+  d.quality.tolerance = 0.002;
+  d.quality.probe_offsets = {-0.25, 0.125};  // learned per rung from the job's finished segments
   return d;
 }
 
@@ -148,6 +152,7 @@ TEST(WorkerStats, RoundTripsThroughJson) {
   q.score = 0.9695;
   q.probes = {{23, 0.972, true}, {25, 0.969, false}};
   q.limited_by_cap = true;
+  q.probe_offset = -0.375;
   s.quality = q;
   s.ladder = {{1280, 720, 303, 100000, q}, {640, 360, 303, 23456, {}}};
   const nlohmann::json j = s;

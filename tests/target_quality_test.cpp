@@ -187,6 +187,29 @@ TEST(TargetQuality, ASegmentProbedWholeScoresAtAProbesCrfWhatItsFinalScored) {
       << "segment " << segment << " at CRF " << crf;
 }
 
+// The job learns what finals score over their probes from its finished windowed segments and hands it
+// to the next ones: with one worker, the second segment runs with half the first one's miss.
+TEST(TargetQuality, TheNextSegmentsProbesAimOffByWhatTheFinishedOnesMissed) {
+  test::TempDir dir;
+  // Segments of 100 and 125 frames, probed by windows (not whole), one after the other.
+  const auto j = run_json({varied_clip(), "-o", dir / "out.mp4", "--preset", "veryfast", "--segment-duration",
+                           "4.5", "--min-segment", "4", "--workers", "1", "--threads-per-worker", "1",
+                           "--target-quality", "0.97", "--metric", "ssim", "--probe-cache", dir / "cache"});
+  ASSERT_FALSE(j.is_null());
+  auto segments = j.at("segments");
+  ASSERT_GE(segments.size(), 2u);
+  std::sort(segments.begin(), segments.end(),
+            [](const auto& a, const auto& b) { return a.at("started") < b.at("started"); });
+  for (const auto& s : segments) ASSERT_GT(s.at("frames").get<int>(), 96);
+  const auto& first = segments[0].at("quality");
+  EXPECT_EQ(first.at("probe_offset").get<double>(), 0) << "the job's first segment has nothing to learn from";
+  const auto db = [](double ssim) { return -10 * std::log10(1 - ssim); };
+  const double miss = db(first.at("first_score").get<double>()) - db(first.at("predicted").get<double>());
+  ASSERT_GT(std::abs(miss), 1e-4) << "the first segment's probes predicted it exactly: nothing to hand on";
+  const auto& second = segments[1].at("quality");
+  EXPECT_NEAR(second.at("probe_offset").get<double>(), miss / 2, 1e-9);
+}
+
 TEST(TargetQuality, AMisjudgingProbeSampleIsCorrectedByEncodingAgain) {
   test::TempDir dir;
   const auto j = run_json(base_args(dir / "out.mp4", dir / "cache"), {"PVT_FAULT=probe-skew:1"});
