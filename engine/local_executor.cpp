@@ -4,6 +4,10 @@
 
 namespace pvt {
 
+void LocalExecutor::start_ahead(int count, const std::string& log_dir) {
+  warm_ = start_warm_workers(count, current_executable(), log_dir);
+}
+
 ExecutorStats LocalExecutor::run(const ExecutorJob& job, SegmentReports& reports) {
   PoolLimits limits = limits_;
   limits.max_attempts = job.max_attempts;
@@ -23,7 +27,7 @@ ExecutorStats LocalExecutor::run(const ExecutorJob& job, SegmentReports& reports
   };
   cb.on_tick = [&] { reports.tick(); };
   // The results also came through finished(), one by one: the job keeps those.
-  run_worker_pool(job.tasks, job.slots, limits, current_executable(), cb);
+  run_worker_pool(job.tasks, job.slots, limits, current_executable(), cb, std::move(warm_));
   return {run_stats.max_running, run_stats.held_back_for_memory};
 }
 

@@ -36,7 +36,7 @@ ExecutorJob executor_job(const JobContext& job, const ProbeResult& probe) {
 
 }  // namespace
 
-std::unique_ptr<SegmentExecutor> choose_executor(const JobContext& job) {
+std::unique_ptr<SegmentExecutor> choose_executor(const JobContext& job, const ProbeResult& probe) {
   const TranscodeOptions& o = job.options;
   const WorkerBudget& budget = job.budget;
   if (o.executor == "slurm") {
@@ -53,7 +53,14 @@ std::unique_ptr<SegmentExecutor> choose_executor(const JobContext& job) {
   limits.watchdog_s = o.worker_timeout_s;
   limits.memory_budget = o.workers > 0 && o.max_memory == 0 ? 0 : budget.memory_budget;
   limits.worker_memory = budget.worker_memory;
-  return std::make_unique<LocalExecutor>(limits);
+  auto local = std::make_unique<LocalExecutor>(limits);
+  // Only a pool of CPU slots alone: with hardware sessions the longest segments go to those first. No
+  // more than the memory budget lets start at the estimate, as the pool itself would.
+  std::int64_t ahead = probe.encoders.slots.hardware.empty() ? budget.workers : 0;
+  if (limits.memory_budget > 0 && limits.worker_memory > 0)
+    ahead = std::min(ahead, std::max<std::int64_t>(1, limits.memory_budget / limits.worker_memory));
+  local->start_ahead(static_cast<int>(ahead), job.segment_path(0, ".log").parent_path().string());
+  return local;
 }
 
 ScheduleResult schedule_stage(JobContext& job, const ProbeResult& probe, const JobPlan& plan,

@@ -23,8 +23,9 @@ struct ScheduleResult {
 };
 
 // Where this job's workers run: the local pool, or a Slurm array (checked here, before anything is
-// submitted: slurm_preflight).
-std::unique_ptr<SegmentExecutor> choose_executor(const JobContext& job);
+// submitted: slurm_preflight). Chosen as soon as the job folder exists: a local pool of CPU workers
+// starts them at once, so they load while the job analyses and plans.
+std::unique_ptr<SegmentExecutor> choose_executor(const JobContext& job, const ProbeResult& probe);
 
 ScheduleResult schedule_stage(JobContext& job, const ProbeResult& probe, const JobPlan& plan,
                               SegmentExecutor& executor);

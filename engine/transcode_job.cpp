@@ -28,11 +28,11 @@ TranscodeSummary transcode(const TranscodeOptions& o, const ProgressFn& progress
   JobContext job(o, probe, progress, warn, started);
   try {
     prepare_job_folder(job);
+    const auto executor = choose_executor(job, probe);  // its workers start loading now
     const AnalyzeResult analyzed = analyze_stage(job, probe.info);
     const JobPlan plan = plan_stage(job, probe, analyzed);
     // Audio and subtitles are made ready on their own thread while the workers encode.
     SideTracksJob side_tracks(probe.info, probe.output, o.audio_bitrate, job.dir.dir().string());
-    const auto executor = choose_executor(job);
     const ScheduleResult encoded = schedule_stage(job, probe, plan, *executor);
     const Assembly assembled = assemble_stage(job, probe, plan.plan, encoded, side_tracks.join());
     verify_stage(job, probe, assembled);

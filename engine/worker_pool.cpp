@@ -90,7 +90,24 @@ void reorder_fresh(std::deque<Queued>& queue, const std::vector<TimedCost>& time
   });
 }
 
+std::string worker_log_path(const std::string& dir, std::size_t slot) {
+  return (std::filesystem::path(dir) / ("worker_" + std::to_string(slot) + ".log")).string();
+}
+
+std::unique_ptr<ChildProcess> start_worker(const std::string& worker_executable, const std::string& log) {
+  return std::make_unique<ChildProcess>(std::vector<std::string>{worker_executable, "worker", "--serve"},
+                                        std::vector<std::string>{}, log, true);
+}
+
 }  // namespace
+
+std::vector<std::unique_ptr<ChildProcess>> start_warm_workers(int count, const std::string& worker_executable,
+                                                              const std::string& log_dir) {
+  std::vector<std::unique_ptr<ChildProcess>> warm;
+  for (int i = 0; i < count; ++i)
+    warm.push_back(start_worker(worker_executable, worker_log_path(log_dir, static_cast<std::size_t>(i))));
+  return warm;
+}
 
 bool is_out_of_space(const std::string& message) {
   for (const char* text : {"No space left on device", "File too large", "Disk quota exceeded"})
@@ -100,7 +117,8 @@ bool is_out_of_space(const std::string& message) {
 
 std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const EncoderSlots& spec,
                                            const PoolLimits& limits, const std::string& worker_executable,
-                                           const PoolCallbacks& cb) {
+                                           const PoolCallbacks& cb,
+                                           std::vector<std::unique_ptr<ChildProcess>> warm) {
   const int max_attempts = limits.max_attempts;
   std::stable_sort(tasks.begin(), tasks.end(),
                    [](const SegmentTask& a, const SegmentTask& b) { return a.cost > b.cost; });
@@ -118,6 +136,17 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
   for (const auto& h : spec.hardware)
     for (int i = 0; i < h.sessions; ++i) slots.push_back({h.backend, true});
   for (int i = 0; i < std::max(1, spec.cpu); ++i) slots.push_back({spec.cpu_backend, false});
+  // Workers started ahead go to the CPU slots, first to last; the rest read the end of their input.
+  for (auto& w : warm) {
+    const auto free =
+        std::find_if(slots.begin(), slots.end(), [](const Slot& s) { return !s.hardware && !s.worker; });
+    if (free != slots.end() && w->running()) {
+      free->worker = std::move(w);
+    } else {
+      w->close_stdin();
+      w->wait();
+    }
+  }
   const auto pool_start = Clock::now();
   auto seconds_since_start = [&](Clock::time_point t) {
     return std::chrono::duration<double>(t - pool_start).count();
@@ -157,9 +186,16 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
       peak_seen = std::max(peak_seen, slot.worker->peak_rss_bytes());
     }
     const int after = live + (candidate.alive() ? 0 : 1);
-    if (after <= 1) return true;  // one worker always runs, whatever the budget
+    // One worker always runs, whatever the budget: also when idle workers kept (or started ahead) hold
+    // more than the peaks measured since allow, or none of them would ever take the next segment.
+    if (after <= 1 || (running.empty() && candidate.alive())) return true;
     const std::int64_t per_worker = std::max(peak_seen, limits.worker_memory);
     return static_cast<std::int64_t>(after) * per_worker <= limits.memory_budget;
+  };
+
+  // The slot's log (an idle or finished worker's), for the last line a failed worker wrote.
+  auto slot_log = [&](std::size_t index, const SegmentTask& task) {
+    return worker_log_path(std::filesystem::path(task.log_path).parent_path().string(), index);
   };
 
   // Hands the task to the slot's worker, starting one when the slot has none (or its worker is gone).
@@ -171,11 +207,7 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
       const bool reused = slot.alive();
       if (!reused) {
         slot.worker.reset();
-        const auto log = std::filesystem::path(q.task.log_path).parent_path() /
-                         ("worker_" + std::to_string(index) + ".log");
-        slot.worker =
-            std::make_unique<ChildProcess>(std::vector<std::string>{worker_executable, "worker", "--serve"},
-                                           std::vector<std::string>{}, log.string(), true);
+        slot.worker = start_worker(worker_executable, slot_log(index, q.task));
       }
       if (slot.worker->write_line(line)) return reused;
       slot.worker->kill(SIGKILL);  // an idle worker that died meanwhile: a fresh one takes the task
@@ -183,12 +215,6 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
     }
     throw Error(ErrorCode::kInternal,
                 "cannot hand segment " + std::to_string(q.task.segment) + " to a worker");
-  };
-
-  // The slot's log (an idle or finished worker's), for the last line a failed worker wrote.
-  auto slot_log = [&](std::size_t index, const SegmentTask& task) {
-    return (std::filesystem::path(task.log_path).parent_path() / ("worker_" + std::to_string(index) + ".log"))
-        .string();
   };
 
   // Gives every free slot the longest segment it may take.

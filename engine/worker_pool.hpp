@@ -14,10 +14,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cancellation.hpp"
+#include "child_process.hpp"
 #include "segment_task.hpp"
 
 namespace pvt {
@@ -60,10 +62,18 @@ struct PoolCallbacks {
   PoolRunStats* run_stats = nullptr;  // filled as the pool runs, when set
 };
 
-// Results are indexed by segment number (entries of segments not in `tasks` stay default).
+// Results are indexed by segment number (entries of segments not in `tasks` stay default). `warm`: workers
+// started ahead (start_warm_workers), taken by the CPU slots in order; those no slot takes are stopped.
 std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const EncoderSlots& slots,
                                            const PoolLimits& limits, const std::string& worker_executable,
-                                           const PoolCallbacks& callbacks);
+                                           const PoolCallbacks& callbacks,
+                                           std::vector<std::unique_ptr<ChildProcess>> warm = {});
+
+// Starts `count` `pvt worker --serve` processes now, for the first `count` CPU slots of a pool with no
+// hardware slots, their stderr in log_dir/worker_N.log as the pool's own: their start-up (loading the
+// libraries) then overlaps the job's probe and planning instead of the first segments.
+std::vector<std::unique_ptr<ChildProcess>> start_warm_workers(int count, const std::string& worker_executable,
+                                                              const std::string& log_dir);
 
 // Is this failure a full disk or a file-size limit (retrying cannot help)?
 bool is_out_of_space(const std::string& message);

@@ -2,11 +2,13 @@
 // each segment at once): the slot takes its next segment before the job checks and records the one just
 // written, and what that segment spent is known before the next one is handed out.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "segment_descriptor.hpp"
 #include "test_support.hpp"
@@ -15,10 +17,13 @@
 namespace pvt {
 namespace {
 
-// Answers every "ATTEMPT PATH" line with done, as `pvt worker --serve` does once its segment is written.
+// Answers every "ATTEMPT PATH" line with done, as `pvt worker --serve` does once its segment is written,
+// and notes its pid beside the descriptor (served-by).
 std::string fake_worker(const test::TempDir& dir) {
   const std::string path = dir / "fake-worker.sh";
-  std::ofstream(path) << "#!/bin/sh\nwhile read attempt descriptor; do echo '{\"done\":0}'; done\n";
+  std::ofstream(path) << "#!/bin/sh\nwhile read attempt descriptor; do\n"
+                         "  echo $$ >> \"$(dirname \"$descriptor\")/served-by\"\n"
+                         "  echo '{\"done\":0}'\ndone\n";
   chmod(path.c_str(), 0755);
   return path;
 }
@@ -108,6 +113,40 @@ TEST(WorkerPool, ASegmentWhoseCheckFailsAfterTheSlotMovedOnIsRetried) {
   EXPECT_EQ(results.at(1).attempts, 2);
   EXPECT_EQ(results.at(0).attempts, 1);
   EXPECT_EQ(results.at(2).attempts, 1);
+}
+
+TEST(WorkerPool, WorkersStartedAheadTakeTheSegmentsAndTheSpareOnesAreStopped) {
+  test::TempDir dir;
+  const std::string worker = fake_worker(dir);
+  auto warm = start_warm_workers(3, worker, dir.path().string());
+  ASSERT_EQ(warm.size(), 3u);
+  std::set<int> warm_pids;
+  for (const auto& w : warm) warm_pids.insert(w->pid());
+  EncoderSlots slots;
+  slots.cpu = 2;
+  const auto results = run_worker_pool(written_tasks(dir, 5), slots, {}, worker, {}, std::move(warm));
+  for (const auto& r : results) EXPECT_EQ(r.stats.frames, 10);
+  std::ifstream in(dir / "served-by");
+  std::set<int> served;
+  for (int pid; in >> pid;) served.insert(pid);
+  EXPECT_EQ(served.size(), 2u) << "one worker per slot";
+  for (int pid : served) EXPECT_TRUE(warm_pids.count(pid)) << pid << " was started by the pool, not ahead";
+  // All three are reaped: none is left running (kill(pid, 0) fails for a process that is gone).
+  for (int pid : warm_pids) EXPECT_NE(::kill(pid, 0), 0) << pid << " still runs";
+}
+
+TEST(WorkerPool, IdleWorkersOverTheMemoryBudgetStillTakeTheNextSegmentOneAtATime) {
+  test::TempDir dir;
+  const std::string worker = fake_worker(dir);
+  EncoderSlots slots;
+  slots.cpu = 2;
+  PoolLimits limits;
+  limits.worker_memory = 1;  // both may start at the estimate...
+  limits.memory_budget = 2;  // ...but any measured peak (megabytes) allows one only
+  const auto results = run_worker_pool(written_tasks(dir, 6), slots, limits, worker, {},
+                                       start_warm_workers(2, worker, dir.path().string()));
+  ASSERT_EQ(results.size(), 6u);
+  for (const auto& r : results) EXPECT_EQ(r.stats.frames, 10);
 }
 
 }  // namespace
