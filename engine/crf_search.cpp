@@ -44,10 +44,6 @@ double local_slope(const std::vector<Point>& p, double qt, const std::string& me
   return slope;
 }
 
-}  // namespace
-
-namespace {
-
 // Where the probes aim, in the search's domain: the target less what finals score over their probes.
 double probe_goal(const CrfSearch& s) {
   return score_domain(s.metric, s.target) - s.probe_offset;

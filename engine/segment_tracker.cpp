@@ -97,7 +97,8 @@ void SegmentTracker::started(const SegmentTask& t, const std::string& backend,
         10000, static_cast<std::int64_t>(static_cast<double>(d.bit_budget) /
                                          std::max(plan_.plan.segments[t.segment].duration_s, 1e-3)));
   }
-  if (d.quality.enabled() && !probed_whole(d)) d.quality.probe_offsets = probe_offsets();
+  if (d.quality.enabled())
+    d.quality.probe_offsets = probe_offsets();  // the worker skips them if probed whole
   started_[t.segment] = true;
   write_json_file(t.descriptor_path, nlohmann::json(d));
 }

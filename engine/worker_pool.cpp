@@ -90,6 +90,26 @@ void reorder_fresh(std::deque<Queued>& queue, const std::vector<TimedCost>& time
   });
 }
 
+// Reads what a running worker wrote since the last call: its progress (a new frame or packet count; a worker
+// repeating itself while stuck is not progress) and whether it said {"done":...}, its segment written.
+bool read_worker_lines(Running& r, bool& eof, const PoolCallbacks& cb) {
+  bool finished = false;
+  for (const auto& line : r.child->read_lines(eof)) {
+    r.heard = true;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("done")) finished = true;
+    if (!j.is_object() || !j.contains("frames") || !j["frames"].is_number_integer()) continue;
+    const int frames = j["frames"].get<int>();
+    const int packets =
+        j.contains("packets") && j["packets"].is_number_integer() ? j["packets"].get<int>() : 0;
+    if (frames != r.frames || packets != r.packets) r.last_progress = Clock::now();
+    r.frames = frames;
+    r.packets = packets;
+    if (cb.on_progress) cb.on_progress(r.q.task.segment, frames);
+  }
+  return finished;
+}
+
 std::string worker_log_path(const std::string& dir, std::size_t slot) {
   return (std::filesystem::path(dir) / ("worker_" + std::to_string(slot) + ".log")).string();
 }
@@ -250,21 +270,7 @@ std::vector<SegmentResult> run_worker_pool(std::vector<SegmentTask> tasks, const
   auto collect = [&](Running& r) {
     const SegmentTask& task = r.q.task;
     bool eof = false;
-    bool finished = false;  // the worker said {"done":...}: the segment is written
-    for (const auto& line : r.child->read_lines(eof)) {
-      r.heard = true;
-      const auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("done")) finished = true;
-      if (!j.is_object() || !j.contains("frames") || !j["frames"].is_number_integer()) continue;
-      const int frames = j["frames"].get<int>();
-      const int packets =
-          j.contains("packets") && j["packets"].is_number_integer() ? j["packets"].get<int>() : 0;
-      // Progress is a new frame or packet count; a worker repeating itself while stuck is not.
-      if (frames != r.frames || packets != r.packets) r.last_progress = Clock::now();
-      r.frames = frames;
-      r.packets = packets;
-      if (cb.on_progress) cb.on_progress(task.segment, frames);
-    }
+    const bool finished = read_worker_lines(r, eof, cb);
     std::string watchdog;
     if (!finished && !eof && limits.watchdog_s > 0 &&
         Clock::now() - r.last_progress > std::chrono::duration<double>(limits.watchdog_s)) {
