@@ -16,6 +16,9 @@ Cases (--cases, comma-separated):
   bbb      the BBB clip upscaled to 1080p (or --input), at --presets (default medium,veryfast)
   uneven   20 s 720p whose second half is heavy noise (plan_balance.py's clip), veryfast
   lowres   600 s 320x180, a keyframe every 2 s (worker_startup.py's clip), ultrafast
+  longgop  the BBB clip at 1080p from x264's default GOP (keyint 250, keyframes at scene changes), as
+           most files a user downloads or exports are: few keyframes for the pieces 2 workers want; at
+           --presets
 --bd-rate adds a BD-rate run (CRF 18/23/28/33, PSNR; bd_rate.py) per case, and
 --plot FILE.png draws the ratios (and the rate-distortion curves beside it).
 
@@ -181,9 +184,9 @@ def psnr(ffmpeg, output, source):
 # --- input clip ------------------------------------------------------------
 
 
-def prepare_input(opts, ffmpeg):
+def prepare_input(opts, ffmpeg, gop=48):
     """Return the input path and whether it was generated, making it once into the cache."""
-    if opts.input:
+    if opts.input and gop == 48:
         path = Path(opts.input)
         if not path.is_file():
             sys.exit(f"transcode_vs_ffmpeg: error: input {path} does not exist")
@@ -192,21 +195,23 @@ def prepare_input(opts, ffmpeg):
     cache = Path(opts.cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     suffix = f"-{opts.duration:g}s" if opts.duration else ""
+    gop_name = "" if gop == 48 else f"-g{gop}"
     if BBB_SOURCE.is_file():
-        out = cache / f"bbb-1080p{suffix}.mp4"
+        out = cache / f"bbb-1080p{gop_name}{suffix}.mp4"
         # Upscaled with a keyframe every 2 s (-g 48 at 24 fps), as camera and
-        # streaming sources usually have; CRF 16 keeps it close to lossless.
+        # streaming sources usually have (longgop: x264's default 250); CRF 16
+        # keeps it close to lossless.
         args = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-y", "-i", str(BBB_SOURCE),
                 "-vf", "scale=1920:1080:flags=lanczos", "-c:v", "libx264", "-preset", "veryfast",
-                "-crf", "16", "-g", "48", "-c:a", "copy"]
+                "-crf", "16", "-g", str(gop), "-c:a", "copy"]
     else:
         # No shared media: a synthetic clip with motion and audio stands in.
         seconds = opts.duration or SYNTHETIC_SECONDS
-        out = cache / f"testsrc2-1080p-{seconds:g}s.mp4"
+        out = cache / f"testsrc2-1080p{gop_name}-{seconds:g}s.mp4"
         args = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-y",
                 "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=30:duration={seconds:g}",
                 "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds:g}",
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-g", "60",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-g", str(60 if gop == 48 else gop),
                 "-pix_fmt", "yuv420p", "-c:a", "aac"]
     if out.is_file():
         return out, True
@@ -244,8 +249,11 @@ def case_clips(opts, ffmpeg):
             path = cache / "startup_320x180_600s_g50.mp4"
             worker_startup.make_clip(str(path), 600, "320x180", 50)
             cases.append((name, path, ["ultrafast"], True))
+        elif name == "longgop":
+            src, generated = prepare_input(opts, ffmpeg, gop=250)
+            cases.append((name, src, opts.presets, generated))
         else:
-            sys.exit(f"transcode_vs_ffmpeg: error: unknown case {name} (bbb, uneven, lowres)")
+            sys.exit(f"transcode_vs_ffmpeg: error: unknown case {name} (bbb, uneven, lowres, longgop)")
     return cases
 
 
@@ -519,7 +527,7 @@ def parse_args():
     p.add_argument("--json-out", default=str(REPO_ROOT / "benchmarks" / "results" / f"transcode_vs_ffmpeg-{host}-{cores}c.json"),
                    help="raw figures + summary as JSON (default: %(default)s)")
     p.add_argument("--workdir", help="keep outputs here (default: a temp dir, removed at the end)")
-    p.add_argument("--cases", default="bbb", help="comma-separated: bbb, uneven, lowres (default: %(default)s)")
+    p.add_argument("--cases", default="bbb", help="comma-separated: bbb, uneven, lowres, longgop (default: %(default)s)")
     p.add_argument("--bd-rate", action="store_true", help="add a BD-rate run per case (4 CRFs, PSNR)")
     p.add_argument("--plot", help="draw the ratios into this PNG (BD-rate curves beside it)")
     p.add_argument("--no-analyze", action="store_true", help="skip the analysis-throughput comparison")

@@ -49,6 +49,7 @@ PlanOptions preview_plan_options(const TranscodeOptions& o, const std::string& f
   po.shrink_for_workers = format != "hls" && o.bitrate == 0;
   po.group_playlist = format == "hls" && o.group_playlist;
   po.encoder_keys_scene_changes = encoder_keys_scene_changes(o.encoder);
+  po.dropped_frame_cost = dropped_frame_cost_for_preset(o.preset);
   return po;
 }
 

@@ -25,6 +25,7 @@ PlanOptions plan_options(const JobContext& job, const std::string& format) {
   po.shrink_for_workers = format != "hls" && o.bitrate == 0;
   po.group_playlist = format == "hls" && o.group_playlist;
   po.encoder_keys_scene_changes = encoder_keys_scene_changes(o.encoder);
+  po.dropped_frame_cost = dropped_frame_cost_for_preset(o.preset);
   po.total_bits =
       o.bitrate > 0 ? static_cast<std::int64_t>(static_cast<double>(o.bitrate) * job.summary.duration_s) : 0;
   return po;
